@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+// The admission hot path: decode one Kubernetes object straight from a
+// simdjson on-demand value into a Workload, with no intermediate DOM. Only the
+// webhook's AdmissionReview codec and the JSON decoder include this header
+// (simdjson.h is heavy). Thread-compatible: one parser per thread.
+#pragma once
+
+#include <simdjson.h>
+
+#include <string_view>
+
+#include "invar/platform/status.h"
+#include "invar/policy/model.h"
+
+namespace invar::policy {
+
+// Decodes `object` (a JSON object with apiVersion/kind/metadata/spec). Returns
+// InvalidArgument with a clear message on wrong types ("spec.containers[0].
+// securityContext.privileged: expected boolean, got string") and NotFound when
+// the kind carries no pod spec. `kind_hint` is used when the object has no
+// `kind` field (AdmissionReview objects always have one).
+Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth = 256);
+
+}  // namespace invar::policy

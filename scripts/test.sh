@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs every dependency from Debian, builds invar (warnings are errors) and
+# runs the whole test suite: unit, integration (real TLS, real containerd,
+# real fanotify; needs root) and the docs freshness checks.
+#
+#   scripts/test.sh              release build + all tests
+#   scripts/test.sh --sanitize   the same under ASan + UBSan
+#   INVAR_SKIP_INSTALL=1 ...     skip the apt step (already installed)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+preset=release
+for arg in "$@"; do
+  case "$arg" in
+    --sanitize) preset=asan ;;
+    *) echo "usage: $0 [--sanitize]" >&2; exit 2 ;;
+  esac
+done
+
+if [ "${INVAR_SKIP_INSTALL:-0}" != 1 ]; then
+  bash scripts/install-deps.sh
+fi
+
+jobs=$(nproc)
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j"$jobs"
+# Tests that share a machine-wide resource (containerd, fanotify limits)
+# declare RESOURCE_LOCK, so -j is safe.
+ctest --preset "$preset" -j"$jobs" --timeout 600
