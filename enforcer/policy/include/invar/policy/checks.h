@@ -28,8 +28,9 @@ struct PssVersion {
   bool latest = true;
   static PssVersion Latest() { return {}; }
   static PssVersion V1(int minor) { return {minor, false}; }
-  // The minor version the checks compare against (kLatestMinor for latest).
-  int Effective() const { return latest ? kLatestMinor : minor; }
+  // The minor version the checks compare against: kLatestMinor for latest
+  // and for versions newer than invar knows (PSA clamps them the same way).
+  int Effective() const { return latest || minor > kLatestMinor ? kLatestMinor : minor; }
   std::string ToString() const;  // "latest", "v1.25"
   friend bool operator==(const PssVersion&, const PssVersion&) = default;
 };

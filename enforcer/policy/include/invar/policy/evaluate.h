@@ -39,4 +39,9 @@ struct Verdict {
 
 Verdict Evaluate(const Workload& workload, const Profile& profile);
 
+// Ids named in the workload's invar.dev/exempt annotations (object and pod
+// template) that are not in the catalogue, in order, unique. Evaluate()
+// ignores them; the report and the webhook warn about them.
+std::vector<std::string> UnknownExemptIds(const Workload& workload);
+
 }  // namespace invar::policy
