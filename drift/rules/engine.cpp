@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: Apache-2.0
+// rules::Engine: evaluation through the evt.type index, and Falco-compatible
+// formatting of matches (see engine.h).
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "engine_impl.h"
+
+namespace invar::rules {
+
+namespace {
+constexpr std::string_view kPriorityNames[] = {"Emergency", "Alert",  "Critical",      "Error",
+                                               "Warning",   "Notice", "Informational", "Debug"};
+}  // namespace
+
+bool ParsePriority(std::string_view text, Priority* out) {
+  std::string l(text);
+  for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (l == "info") {
+    *out = Priority::kInformational;
+    return true;
+  }
+  for (std::size_t i = 0; i < std::size(kPriorityNames); ++i) {
+    std::string n(kPriorityNames[i]);
+    for (char& c : n) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (n == l) {
+      *out = static_cast<Priority>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string_view PriorityName(Priority priority) { return kPriorityNames[static_cast<int>(priority)]; }
+
+std::string_view ActionName(Action action) {
+  switch (action) {
+    case Action::kFlag: return "flag";
+    case Action::kKill: return "kill";
+    case Action::kPrevent: return "prevent";
+    case Action::kNone: break;
+  }
+  return "none";
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::Load(const std::vector<RulesFile>& files, LoadResult* result,
+                                     const EngineOptions& options) {
+  auto impl = LoadImpl(files, result, options);
+  if (!impl) return nullptr;
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+std::unique_ptr<Engine> Engine::LoadFiles(const std::vector<std::string>& paths, LoadResult* result,
+                                          const EngineOptions& options) {
+  std::vector<RulesFile> files;
+  for (const auto& p : paths) {
+    std::ifstream in(p, std::ios::binary);
+    if (!in) {
+      result->AddError("LOAD_ERR_FILE_READ", "Could not open file " + p + " for reading", p, 0, 0, "rules content", "");
+      continue;
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) {
+      result->AddError("LOAD_ERR_FILE_READ", "Could not read file " + p, p, 0, 0, "rules content", "");
+      continue;
+    }
+    files.push_back({p, ss.str()});
+  }
+  if (!result->ok()) {
+    // Still check what could be read, so every problem is reported at once.
+    LoadResult rest;
+    auto ignored = LoadImpl(files, &rest, options);
+    for (const auto& m : rest.messages()) {
+      if (m.severity == Severity::kError) {
+        result->AddError(m.code, m.message, m.file, m.line, m.column, m.item_type, m.item_name);
+      } else {
+        result->AddWarning(m.code, m.message, m.file, m.line, m.column, m.item_type, m.item_name);
+      }
+    }
+    return nullptr;
+  }
+  return Load(files, result, options);
+}
+
+std::size_t Engine::Evaluate(const Event& event, std::vector<Match>* out) const {
+  const Impl& im = *impl_;
+  auto it = im.type_index.find(std::string_view(event.type));
+  const auto& bucket = it == im.type_index.end() ? im.buckets.back() : im.buckets[it->second];
+  std::size_t n = 0;
+  for (std::uint32_t idx : bucket) {
+    if (im.preds[idx]->Eval(event)) {
+      out->push_back(Match{&im.rules[idx], idx});
+      ++n;
+      if (im.options.matching == EngineOptions::Matching::kFirst) break;
+    }
+  }
+  return n;
+}
+
+std::string Engine::FormatOutput(const Match& match, const Event& event) const {
+  return internal::RenderOutput(impl_->outputs.at(match.index), event);
+}
+
+std::string Engine::FormatText(const Match& match, const Event& event) const {
+  std::time_t secs = static_cast<std::time_t>(event.time_ns / 1000000000ULL);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char ts[40];
+  std::snprintf(ts, sizeof(ts), "%02d:%02d:%02d.%09llu", tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<unsigned long long>(event.time_ns % 1000000000ULL));
+  std::string line = ts;
+  line += ": ";
+  line += PriorityName(match.rule->priority);
+  line += ' ';
+  line += FormatOutput(match, event);
+  return line;
+}
+
+std::string Engine::FormatJson(const Match& match, const Event& event, std::string_view hostname) const {
+  using nlohmann::json;
+  std::time_t secs = static_cast<std::time_t>(event.time_ns / 1000000000ULL);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char ts[64];
+  std::snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%09lluZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<unsigned long long>(event.time_ns % 1000000000ULL));
+  json fields = json::object();
+  for (const auto& f : impl_->outputs.at(match.index).fields) {
+    std::string key = f.ToString();
+    if (f.transformer == internal::Transformer::kNone && f.info->type == internal::FieldType::kInt) {
+      std::int64_t v = 0;
+      if (internal::GetInt(event, f.info->id, &v)) {
+        fields[key] = v;
+      } else {
+        fields[key] = nullptr;
+      }
+      continue;
+    }
+    if (f.transformer == internal::Transformer::kNone && f.info->type == internal::FieldType::kBool) {
+      bool v = false;
+      if (internal::GetBool(event, f.info->id, &v)) {
+        fields[key] = v;
+      } else {
+        fields[key] = nullptr;
+      }
+      continue;
+    }
+    std::string v;
+    if (internal::RenderField(event, f, &v)) {
+      fields[key] = v;
+    } else {
+      fields[key] = nullptr;
+    }
+  }
+  json j = {
+      {"hostname", std::string(hostname)},
+      {"output", FormatText(match, event)},
+      {"output_fields", std::move(fields)},
+      {"priority", std::string(PriorityName(match.rule->priority))},
+      {"rule", match.rule->name},
+      {"source", "syscall"},
+      {"tags", match.rule->tags},
+      {"time", ts},
+  };
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+const std::vector<RuleInfo>& Engine::rules() const { return impl_->rules; }
+std::size_t Engine::enabled_rule_count() const { return impl_->enabled; }
+
+}  // namespace invar::rules
