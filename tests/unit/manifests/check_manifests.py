@@ -16,6 +16,7 @@ import argparse
 import base64
 import itertools
 import json
+import os
 import re
 import sys
 
@@ -457,8 +458,38 @@ def check_audit_only(c, base_cfg, audit_cfg):
             f"audit-only config must equal the base config but for defaults.audit: {diff}")
 
 
+def check_monitoring(c, source_dir):
+    sm = c.find("ServiceMonitor", "invar", NS)
+    if sm:
+        sel = sm["spec"]["selector"]
+        for svc in ("invar-webhook-metrics", "invar-agent-metrics"):
+            o = c.find("Service", svc, NS)
+            if o:
+                c.check(selector_matches(sel, o["metadata"]["labels"]), f"ServiceMonitor does not select {svc}")
+        c.check(all(e.get("port") == "metrics" for e in sm["spec"]["endpoints"]), "ServiceMonitor port must be 'metrics'")
+    rule = c.find("PrometheusRule", "invar", NS)
+    if not rule:
+        return
+    # Every invar_* metric an alert uses must be defined in the sources.
+    sources = []
+    for top in ("admission", "drift", "enforcer"):
+        for root, _, files in os.walk(os.path.join(source_dir, top)):
+            for f in files:
+                if f.endswith((".cpp", ".h")):
+                    sources.append(open(os.path.join(root, f), encoding="utf-8", errors="replace").read())
+    blob = "\n".join(sources)
+    for g in rule["spec"]["groups"]:
+        for r in g["rules"]:
+            c.check(r.get("alert") and r.get("expr") and r.get("labels", {}).get("severity"),
+                    f"PrometheusRule rule incomplete: {r}")
+            for m in set(re.findall(r"\binvar_[a-z0-9_]+", r.get("expr", ""))):
+                base = re.sub(r"_(bucket|sum|count)$", "", m)
+                c.check(f'"{base}"' in blob, f"alert {r.get('alert')}: metric {base} is not defined in the sources")
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--source-dir", required=True)
     ap.add_argument("--ca", required=True)
     ap.add_argument("--base-config", required=True)
     ap.add_argument("--audit-only-config", required=True)
@@ -480,10 +511,14 @@ def main():
             check_self_signed(c, args.ca)
         if name == "overlays/audit-only":
             check_audit_only(c, base_cfg, audit_cfg)
+        if name == "overlays/test-monitoring":
+            check_cert_manager(c)
+            check_monitoring(c, args.source_dir)
         status = "ok" if not c.errors else f"{len(c.errors)} problem(s)"
         print(f"checked {name}: {len(c.objects)} objects, {status}")
         errors += c.errors
-    for required in ("base", "overlays/cert-manager", "overlays/self-signed", "overlays/audit-only"):
+    for required in ("base", "overlays/cert-manager", "overlays/self-signed", "overlays/audit-only",
+                     "overlays/test-monitoring"):
         if required not in seen:
             errors.append(f"{required} was not rendered")
     for e in errors:

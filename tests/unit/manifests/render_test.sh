@@ -41,6 +41,15 @@ openssl x509 -req -in "$tmp/tls.csr" -CA "$certs/ca.crt" -CAkey "$tmp/ca.key" -C
   -days 1 -extfile "$tmp/san.ext" -out "$certs/tls.crt" 2>/dev/null
 chmod 600 "$certs/tls.key"
 
+# components/monitoring cannot render alone: check it on top of cert-manager.
+mkdir -p "$tmp/manifests/overlays/test-monitoring"
+cat > "$tmp/manifests/overlays/test-monitoring/kustomization.yaml" <<'YAML'
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [../cert-manager]
+components: [../../components/monitoring]
+YAML
+
 dirs=(base)
 for d in "$tmp"/manifests/overlays/*/; do
   dirs+=("overlays/$(basename "$d")")
@@ -70,6 +79,7 @@ for d in "${dirs[@]}"; do
 done
 
 python3 "$here/check_manifests.py" \
+  --source-dir "$src" \
   --ca "$certs/ca.crt" \
   --base-config "$src/manifests/base/config/config.yaml" \
   --audit-only-config "$src/manifests/components/audit-only/config.yaml" \
