@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+// The admission decision: one decoded AdmissionReview request, the current
+// config and the namespace labels in; the AdmissionReview response out.
+// Workloads go through policy::DecodeObject and policy::Evaluate, the same
+// code path `invar report` uses, so the two never disagree.
+//
+// Fail-closed: the response starts as allowed=false and is only switched to
+// allowed on an explicit allow path; an object that cannot be decoded or
+// evaluated in a namespace with an enforce mode is denied (code 500) with a
+// message saying why. Pure apart from logging; thread-safe (one simdjson
+// parser per thread inside).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "invar/admission/config.h"
+#include "invar/admission/namespace_source.h"
+#include "invar/admission/review.h"
+
+namespace invar::admission {
+
+// Labels for metrics and logs.
+struct DecisionInfo {
+  std::string kind;      // request.kind.kind: "Pod", "Deployment", "PodExecOptions"
+  std::string decision;  // allow | deny | warn | skip | exempt | unchanged | error
+  std::string mode;      // the strongest mode that applied: enforce | warn | audit | none
+  std::string profile;   // that mode's profile, "" for none
+};
+
+struct Decision {
+  ReviewResponse response;
+  DecisionInfo info;
+};
+
+Decision Decide(const ReviewRequest& request, const Config& config, const NamespaceSource& namespaces);
+
+// The resolved profile of each mode for a namespace (labels over defaults).
+struct ModeProfile {
+  bool set = false;
+  policy::Profile profile;
+  std::string label;  // "immutable:latest", as shown to users
+  std::string note;   // a problem with the label ("unknown profile \"x\", using immutable")
+};
+struct NamespaceModes {
+  ModeProfile modes[3];  // indexed by Mode
+};
+NamespaceModes ResolveModes(const policy::StringMap& labels, const Config& config);
+
+// True when the pod spec at `spec_path` ("spec", "spec.template.spec", ...) is
+// byte-identical after minification in both objects (raw JSON as in
+// ReviewRequest). False on any parse problem (then the update is evaluated).
+bool PodSpecUnchanged(const std::string& object, const std::string& old_object, std::string_view spec_path);
+
+// Helpers shared with the tests: the status.message of a denial, and one
+// warning line, truncated to kMaxWarningBytes on a UTF-8 boundary.
+inline constexpr size_t kMaxWarningBytes = 120;
+std::string TruncateUtf8(std::string_view s, size_t max_bytes);
+
+}  // namespace invar::admission
