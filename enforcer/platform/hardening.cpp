@@ -46,7 +46,9 @@ const char* const kCommon[] = {
     "sendfile", "splice", "getpriority", "setpriority", "capget", "mincore",
 };
 
-const char* const kWebhook[] = {"accept", "accept4", "bind", "listen"};
+const char* const kWebhook[] = {"accept", "accept4", "bind", "listen",
+                                 // sigwait() for SIGTERM, added by the webhook
+                                 "rt_sigtimedwait"};
 
 const char* const kAgent[] = {
     "fanotify_init",  "fanotify_mark", "open_by_handle_at", "name_to_handle_at", "pidfd_open",
