@@ -29,6 +29,7 @@
 #include <optional>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -178,6 +179,13 @@ class KubeClient {
   // listing and is returned. Returns the list's resourceVersion.
   virtual KubeResult<std::string> ListEach(const Resource& resource, const ListOptions& opts,
                                            const std::function<Status(Json&& item)>& on_item) = 0;
+
+  // Raw paging for bulk readers (the report, the benchmark): calls on_page
+  // with each LIST response body exactly as the server sent it (a *List
+  // object whose items carry no kind/apiVersion). Paging, retries and the
+  // 410 restart as ListAll. Returns the list's resourceVersion.
+  virtual KubeResult<std::string> ListPages(const Resource& resource, const ListOptions& opts,
+                                            const std::function<Status(std::string_view page)>& on_page) = 0;
 
   // Opens one watch stream and calls on_event for every event in order, on
   // the calling thread, until the server ends the stream (timeoutSeconds or a
