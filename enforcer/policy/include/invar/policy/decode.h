@@ -20,7 +20,10 @@ namespace invar::policy {
 struct DecodeLimits {
   size_t max_bytes = 64u << 20;   // per input
   int max_depth = 256;            // nesting of objects/arrays
-  size_t max_documents = 100000;  // per YAML stream
+  size_t max_documents = 100000;  // per YAML stream / JSON values per input
+  // YAML nodes the decoder may visit per document, counting every alias
+  // expansion: bounds "billion laughs" documents (a 5 KB Pod visits ~300).
+  size_t max_yaml_nodes = 1000000;
 };
 
 struct DecodeError {

@@ -1,0 +1,871 @@
+// SPDX-License-Identifier: Apache-2.0
+// The one schema walk shared by the JSON (simdjson on-demand) and YAML
+// (yaml-cpp) decoders: finds the pod spec inside every kind PodSpecKinds()
+// lists, fills the Workload model, flattens `*List` objects and type-checks
+// every field it reads, with error messages that name the JSON path and the
+// type ("spec.containers[0].securityContext.privileged: expected boolean, got
+// string"). Both decoders instantiate Extractor<Adapter> with their own node
+// adapter, so they cannot disagree on what a field means.
+//
+// An Adapter provides (all return false on failure after calling
+// Fail()/SyntaxError() with a message; `Node` is the adapter's node handle):
+//   bool Type(Node&, JType*)
+//   bool Bool(Node&, bool*), Int(Node&, int64_t*), Str(Node&, std::string*)
+//   bool Fields(Node&, F)     F: bool(std::string_view key, Node& child); a
+//                             second call on the same node re-iterates
+//   bool Elements(Node&, F)   F: bool(Node& child)
+//   int Line(Node&)           1-based, 0 if unknown
+//   const std::string& error() / int error_line()  set by the adapter on
+//                             syntax errors and budget overruns
+// Only keys the model needs are visited; every other value is skipped by the
+// adapter without recursion. Depth is bounded by max_depth (Lists inside
+// Lists are the only unbounded recursion the schema allows).
+//
+// Private to enforcer/policy. Thread-compatible: one Extractor per decode.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "invar/policy/decode.h"
+#include "invar/policy/model.h"
+
+namespace invar::policy::decode_internal {
+
+enum class JType : uint8_t { kNull, kBool, kNumber, kString, kObject, kArray };
+
+inline std::string_view JTypeName(JType t) {
+  switch (t) {
+    case JType::kNull: return "null";
+    case JType::kBool: return "boolean";
+    case JType::kNumber: return "number";
+    case JType::kString: return "string";
+    case JType::kObject: return "object";
+    case JType::kArray: return "array";
+  }
+  return "unknown";
+}
+
+// True for the API groups that own the kinds in PodSpecKinds(): a CRD that
+// happens to be called "Job" (batch.volcano.sh) has another schema and is
+// skipped, not misread.
+inline bool IsBuiltinWorkloadApi(std::string_view api_version, std::string_view kind) {
+  auto group = [&]() -> std::string_view {
+    auto slash = api_version.find('/');
+    return slash == std::string_view::npos ? std::string_view() : api_version.substr(0, slash);
+  }();
+  if (kind == "Pod" || kind == "PodTemplate" || kind == "ReplicationController") return group.empty();
+  if (kind == "Job" || kind == "CronJob") return group == "batch";
+  // ReplicaSet, Deployment, StatefulSet, DaemonSet (extensions/v1beta1 is long
+  // gone from the API server but still found in old manifests).
+  return group == "apps" || group == "extensions";
+}
+
+// Receives what the walk produces.
+struct Sink {
+  virtual ~Sink() = default;
+  virtual void OnWorkload(Workload w) = 0;
+  virtual void OnSkipped(SkippedObject s) = 0;
+  virtual void OnError(DecodeError e) = 0;
+};
+
+// One path segment: a literal key or an array index.
+struct Segment {
+  std::string_view key;
+  int index = -1;
+};
+
+template <typename Adapter>
+class Extractor {
+ public:
+  using Node = typename Adapter::Node;
+
+  Extractor(Adapter& a, int max_depth) : a_(a), max_depth_(max_depth) { path_.reserve(24); }
+
+  // Decodes one top-level value (an object, or null which is ignored). `loc`
+  // carries file and document; line is filled from the node.
+  // Returns false when the adapter reported a syntax error that makes the rest
+  // of this value unreadable.
+  bool DecodeTop(Node& n, SourceLocation loc, Sink& sink) {
+    JType t;
+    if (!a_.Type(n, &t)) return ReportAdapterError(loc, sink);
+    if (t == JType::kNull) return true;  // an empty document is no object
+    loc.line = a_.Line(n);
+    if (t != JType::kObject) {
+      sink.OnError({loc, Where(loc) + "expected object, got " + std::string(JTypeName(t))});
+      return true;
+    }
+    return DecodeObjectAt(n, std::move(loc), sink, 0);
+  }
+
+  // The admission entry point: exactly one object that must carry a pod spec.
+  // Fills `out`; returns the failure as Status.
+  Status DecodeSingle(Node& n, Workload* out) {
+    JType t;
+    if (!a_.Type(n, &t)) return Status::InvalidArgument(a_.error());
+    if (t != JType::kObject) {
+      return Status::InvalidArgument("expected object, got " + std::string(JTypeName(t)));
+    }
+    Header h;
+    Workload& w = *out;
+    if (!ReadObject(n, w, h, /*allow_list=*/false)) return Status::InvalidArgument(TakeError());
+    if (h.kind.empty()) return Status::InvalidArgument("kind: missing");
+    if (h.loc == nullptr) {
+      return Status::NotFound("kind " + w.api_version + " " + w.kind + " carries no pod spec");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  struct Header {
+    std::string kind;  // also in the workload; kept for lists
+    const PodSpecLocation* loc = nullptr;
+    bool is_list = false;
+    bool saw_spec = false;
+  };
+
+  // ---- errors -------------------------------------------------------------
+
+  static std::string Where(const SourceLocation& loc) {
+    return loc.item.empty() ? std::string() : loc.item + ": ";
+  }
+
+  std::string PathString() const {
+    std::string s;
+    for (const auto& seg : path_) {
+      if (seg.index >= 0) {
+        s += '[';
+        s += std::to_string(seg.index);
+        s += ']';
+      } else {
+        if (!s.empty()) s += '.';
+        s += seg.key;
+      }
+    }
+    return s;
+  }
+
+  bool Fail(Node& n, std::string_view what) {
+    if (error_.empty()) {
+      std::string p = PathString();
+      error_ = p.empty() ? std::string(what) : p + ": " + std::string(what);
+      error_line_ = a_.Line(n);
+    }
+    return false;
+  }
+  bool TypeError(Node& n, std::string_view expected, JType got) {
+    return Fail(n, "expected " + std::string(expected) + ", got " + std::string(JTypeName(got)));
+  }
+  // Called when an adapter call returned false: takes the adapter's message.
+  bool AdapterFailed() {
+    if (error_.empty()) {
+      std::string p = PathString();
+      error_ = p.empty() ? a_.error() : p + ": " + a_.error();
+      error_line_ = a_.error_line();
+    }
+    return false;
+  }
+  std::string TakeError() {
+    std::string e = std::move(error_);
+    error_.clear();
+    return e.empty() ? std::string("decode failed") : e;
+  }
+  bool ReportAdapterError(const SourceLocation& loc, Sink& sink) {
+    SourceLocation l = loc;
+    l.line = a_.error_line();
+    sink.OnError({std::move(l), Where(loc) + a_.error()});
+    return false;
+  }
+
+  struct PathGuard {
+    PathGuard(std::vector<Segment>& p, Segment s) : p_(p) { p_.push_back(s); }
+    ~PathGuard() { p_.pop_back(); }
+    PathGuard(const PathGuard&) = delete;
+    PathGuard& operator=(const PathGuard&) = delete;
+    std::vector<Segment>& p_;
+  };
+
+  // ---- typed leaves ---------------------------------------------------------
+  // Each returns false on error. null leaves the field unset (as Kubernetes).
+
+  bool GetType(Node& n, JType* t) { return a_.Type(n, t) || AdapterFailed(); }
+
+  bool ReadBool(Node& n, std::optional<bool>& out) {
+    JType t;
+    if (!GetType(n, &t)) return false;
+    if (t == JType::kNull) {
+      out.reset();
+      return true;
+    }
+    if (t != JType::kBool) return TypeError(n, "boolean", t);
+    bool v;
+    if (!a_.Bool(n, &v)) return AdapterFailed();
+    out = v;
+    return true;
+  }
+
+  bool ReadString(Node& n, std::string& out) {
+    JType t;
+    if (!GetType(n, &t)) return false;
+    if (t == JType::kNull) {
+      out.clear();
+      return true;
+    }
+    if (t != JType::kString) return TypeError(n, "string", t);
+    return a_.Str(n, &out) || AdapterFailed();
+  }
+
+  bool ReadOptString(Node& n, std::optional<std::string>& out) {
+    JType t;
+    if (!GetType(n, &t)) return false;
+    if (t == JType::kNull) {
+      out.reset();
+      return true;
+    }
+    if (t != JType::kString) return TypeError(n, "string", t);
+    out.emplace();
+    return a_.Str(n, &*out) || AdapterFailed();
+  }
+
+  // Integers: JSON integers only; floats ("1.0", "1e3") and strings are
+  // rejected like Kubernetes' decoder does.
+  bool ReadInt(Node& n, int64_t min, int64_t max, std::string_view type_name, std::optional<int64_t>& out) {
+    JType t;
+    if (!GetType(n, &t)) return false;
+    if (t == JType::kNull) {
+      out.reset();
+      return true;
+    }
+    if (t != JType::kNumber) return TypeError(n, "integer", t);
+    int64_t v;
+    if (!a_.Int(n, &v)) return AdapterFailed();
+    if (v < min || v > max) return Fail(n, "integer " + std::to_string(v) + " out of range for " + std::string(type_name));
+    out = v;
+    return true;
+  }
+  bool ReadInt64(Node& n, std::optional<int64_t>& out) {
+    return ReadInt(n, INT64_MIN, INT64_MAX, "int64", out);
+  }
+  bool ReadInt32(Node& n, std::optional<int32_t>& out) {
+    std::optional<int64_t> v;
+    if (!ReadInt(n, INT32_MIN, INT32_MAX, "int32", v)) return false;
+    if (v) {
+      out = static_cast<int32_t>(*v);
+    } else {
+      out.reset();
+    }
+    return true;
+  }
+
+  // Calls f(key, child) for each field of an object. null is an empty object.
+  template <typename F>
+  bool ForFields(Node& n, F&& f) {
+    JType t;
+    if (!GetType(n, &t)) return false;
+    if (t == JType::kNull) return true;
+    if (t != JType::kObject) return TypeError(n, "object", t);
+    if (++depth_ > max_depth_) return Fail(n, "nesting deeper than " + std::to_string(max_depth_));
+    bool ok = a_.Fields(n, [&](std::string_view key, Node& child) { return f(key, child); });
+    --depth_;
+    return ok || AdapterFailed();
+  }
+
+  // Calls f(index, child) for each element of an array. null is empty.
+  template <typename F>
+  bool ForElements(Node& n, F&& f) {
+    JType t;
+    if (!GetType(n, &t)) return false;
+    if (t == JType::kNull) return true;
+    if (t != JType::kArray) return TypeError(n, "array", t);
+    if (++depth_ > max_depth_) return Fail(n, "nesting deeper than " + std::to_string(max_depth_));
+    int i = 0;
+    bool ok = a_.Elements(n, [&](Node& child) {
+      PathGuard g(path_, Segment{{}, i});
+      return f(i++, child);
+    });
+    --depth_;
+    return ok || AdapterFailed();
+  }
+
+  // Reads a key; `field` is a string literal that outlives the path entry.
+  template <typename F>
+  bool Field(std::string_view field, F&& f) {
+    PathGuard g(path_, Segment{field, -1});
+    return f();
+  }
+
+  bool ReadStringMap(Node& n, StringMap& out) {
+    out = StringMap();
+    return ForFields(n, [&](std::string_view key, Node& child) {
+      // Keys of labels/annotations are data, not literals: the error path
+      // names the map, which is enough to find the entry.
+      std::string value;
+      JType t;
+      if (!GetType(child, &t)) return false;
+      if (t == JType::kNull) {
+        out.Set(std::string(key), std::string());
+        return true;
+      }
+      if (t != JType::kString) {
+        std::string what = "value of \"" + std::string(key) + "\": expected string, got " + std::string(JTypeName(t));
+        return Fail(child, what);
+      }
+      if (!a_.Str(child, &value)) return AdapterFailed();
+      out.Set(std::string(key), std::move(value));
+      return true;
+    });
+  }
+
+  bool ReadStringList(Node& n, std::vector<std::string>& out) {
+    out.clear();
+    return ForElements(n, [&](int, Node& child) {
+      out.emplace_back();
+      return ReadString(child, out.back());
+    });
+  }
+
+  // ---- structures -----------------------------------------------------------
+
+  bool ReadSELinux(Node& n, std::optional<SELinuxOptions>& out) {
+    JType t;
+    if (!GetType(n, &t)) return false;
+    if (t == JType::kNull) {
+      out.reset();
+      return true;
+    }
+    out.emplace();
+    SELinuxOptions& o = *out;
+    return ForFields(n, [&](std::string_view key, Node& c) {
+      if (key == "user") return Field("user", [&] { return ReadString(c, o.user); });
+      if (key == "role") return Field("role", [&] { return ReadString(c, o.role); });
+      if (key == "type") return Field("type", [&] { return ReadString(c, o.type); });
+      if (key == "level") return Field("level", [&] { return ReadString(c, o.level); });
+      return true;
+    });
+  }
+
+  template <typename Profile>
+  bool ReadProfile(Node& n, std::optional<Profile>& out) {
+    JType t;
+    if (!GetType(n, &t)) return false;
+    if (t == JType::kNull) {
+      out.reset();
+      return true;
+    }
+    out.emplace();
+    Profile& p = *out;
+    return ForFields(n, [&](std::string_view key, Node& c) {
+      if (key == "type") return Field("type", [&] { return ReadString(c, p.type); });
+      if (key == "localhostProfile") {
+        return Field("localhostProfile", [&] { return ReadString(c, p.localhost_profile); });
+      }
+      return true;
+    });
+  }
+
+  bool ReadWindows(Node& n, std::optional<WindowsOptions>& out) {
+    JType t;
+    if (!GetType(n, &t)) return false;
+    if (t == JType::kNull) {
+      out.reset();
+      return true;
+    }
+    out.emplace();
+    WindowsOptions& w = *out;
+    return ForFields(n, [&](std::string_view key, Node& c) {
+      if (key == "hostProcess") return Field("hostProcess", [&] { return ReadBool(c, w.host_process); });
+      return true;
+    });
+  }
+
+  bool ReadCapabilities(Node& n, std::optional<Capabilities>& out) {
+    JType t;
+    if (!GetType(n, &t)) return false;
+    if (t == JType::kNull) {
+      out.reset();
+      return true;
+    }
+    out.emplace();
+    Capabilities& caps = *out;
+    return ForFields(n, [&](std::string_view key, Node& c) {
+      if (key == "add") return Field("add", [&] { return ReadStringList(c, caps.add); });
+      if (key == "drop") return Field("drop", [&] { return ReadStringList(c, caps.drop); });
+      return true;
+    });
+  }
+
+  bool ReadContainerSecurityContext(Node& n, std::optional<SecurityContext>& out) {
+    JType t;
+    if (!GetType(n, &t)) return false;
+    if (t == JType::kNull) {
+      out.reset();
+      return true;
+    }
+    out.emplace();
+    SecurityContext& sc = *out;
+    return ForFields(n, [&](std::string_view key, Node& c) {
+      if (key == "privileged") return Field("privileged", [&] { return ReadBool(c, sc.privileged); });
+      if (key == "allowPrivilegeEscalation") {
+        return Field("allowPrivilegeEscalation", [&] { return ReadBool(c, sc.allow_privilege_escalation); });
+      }
+      if (key == "readOnlyRootFilesystem") {
+        return Field("readOnlyRootFilesystem", [&] { return ReadBool(c, sc.read_only_root_filesystem); });
+      }
+      if (key == "runAsNonRoot") return Field("runAsNonRoot", [&] { return ReadBool(c, sc.run_as_non_root); });
+      if (key == "runAsUser") return Field("runAsUser", [&] { return ReadInt64(c, sc.run_as_user); });
+      if (key == "procMount") return Field("procMount", [&] { return ReadOptString(c, sc.proc_mount); });
+      if (key == "capabilities") return Field("capabilities", [&] { return ReadCapabilities(c, sc.capabilities); });
+      if (key == "seLinuxOptions") return Field("seLinuxOptions", [&] { return ReadSELinux(c, sc.se_linux_options); });
+      if (key == "seccompProfile") {
+        return Field("seccompProfile", [&] { return ReadProfile(c, sc.seccomp_profile); });
+      }
+      if (key == "appArmorProfile") {
+        return Field("appArmorProfile", [&] { return ReadProfile(c, sc.app_armor_profile); });
+      }
+      if (key == "windowsOptions") return Field("windowsOptions", [&] { return ReadWindows(c, sc.windows_options); });
+      return true;
+    });
+  }
+
+  bool ReadPodSecurityContext(Node& n, std::optional<PodSecurityContext>& out) {
+    JType t;
+    if (!GetType(n, &t)) return false;
+    if (t == JType::kNull) {
+      out.reset();
+      return true;
+    }
+    out.emplace();
+    PodSecurityContext& sc = *out;
+    return ForFields(n, [&](std::string_view key, Node& c) {
+      if (key == "runAsNonRoot") return Field("runAsNonRoot", [&] { return ReadBool(c, sc.run_as_non_root); });
+      if (key == "runAsUser") return Field("runAsUser", [&] { return ReadInt64(c, sc.run_as_user); });
+      if (key == "seLinuxOptions") return Field("seLinuxOptions", [&] { return ReadSELinux(c, sc.se_linux_options); });
+      if (key == "seccompProfile") {
+        return Field("seccompProfile", [&] { return ReadProfile(c, sc.seccomp_profile); });
+      }
+      if (key == "appArmorProfile") {
+        return Field("appArmorProfile", [&] { return ReadProfile(c, sc.app_armor_profile); });
+      }
+      if (key == "windowsOptions") return Field("windowsOptions", [&] { return ReadWindows(c, sc.windows_options); });
+      if (key == "sysctls") {
+        return Field("sysctls", [&] {
+          sc.sysctls.clear();
+          return ForElements(c, [&](int, Node& item) {
+            std::string name;
+            bool ok = ForFields(item, [&](std::string_view k, Node& v) {
+              if (k == "name") return Field("name", [&] { return ReadString(v, name); });
+              return true;
+            });
+            sc.sysctls.push_back(std::move(name));
+            return ok;
+          });
+        });
+      }
+      return true;
+    });
+  }
+
+  // httpGet/tcpSocket of a probe or lifecycle handler: records a non-empty host.
+  bool ReadHandler(Node& n, std::string_view prefix, Container& ctr) {
+    return ForFields(n, [&](std::string_view key, Node& c) {
+      std::string_view field;
+      if (key == "httpGet") {
+        field = "httpGet";
+      } else if (key == "tcpSocket") {
+        field = "tcpSocket";
+      } else {
+        return true;
+      }
+      return Field(field, [&] {
+        return ForFields(c, [&](std::string_view k, Node& v) {
+          if (k != "host") return true;
+          return Field("host", [&] {
+            std::string host;
+            if (!ReadString(v, host)) return false;
+            if (!host.empty()) {
+              std::string path;
+              path.reserve(prefix.size() + field.size() + 6);
+              path.append(prefix).append(".").append(field).append(".host");
+              ctr.handler_hosts.push_back({std::move(path), std::move(host)});
+            }
+            return true;
+          });
+        });
+      });
+    });
+  }
+
+  bool ReadContainer(Node& n, Container& ctr) {
+    return ForFields(n, [&](std::string_view key, Node& c) {
+      switch (key.size()) {
+        case 4:
+          if (key == "name") return Field("name", [&] { return ReadString(c, ctr.name); });
+          break;
+        case 5:
+          if (key == "image") return Field("image", [&] { return ReadString(c, ctr.image); });
+          if (key == "ports") {
+            return Field("ports", [&] {
+              ctr.ports.clear();
+              return ForElements(c, [&](int, Node& item) {
+                ContainerPort port;
+                std::optional<int32_t> container_port;
+                bool ok = ForFields(item, [&](std::string_view k, Node& v) {
+                  if (k == "containerPort") return Field("containerPort", [&] { return ReadInt32(v, container_port); });
+                  if (k == "hostPort") return Field("hostPort", [&] { return ReadInt32(v, port.host_port); });
+                  return true;
+                });
+                port.container_port = container_port.value_or(0);
+                ctr.ports.push_back(port);
+                return ok;
+              });
+            });
+          }
+          break;
+        case 9:
+          if (key == "lifecycle") {
+            return Field("lifecycle", [&] {
+              return ForFields(c, [&](std::string_view k, Node& v) {
+                if (k == "postStart") {
+                  return Field("postStart", [&] { return ReadHandler(v, "lifecycle.postStart", ctr); });
+                }
+                if (k == "preStop") return Field("preStop", [&] { return ReadHandler(v, "lifecycle.preStop", ctr); });
+                return true;
+              });
+            });
+          }
+          break;
+        case 12:
+          if (key == "startupProbe") return Field("startupProbe", [&] { return ReadHandler(c, "startupProbe", ctr); });
+          break;
+        case 13:
+          if (key == "livenessProbe") return Field("livenessProbe", [&] { return ReadHandler(c, "livenessProbe", ctr); });
+          break;
+        case 14:
+          if (key == "readinessProbe") {
+            return Field("readinessProbe", [&] { return ReadHandler(c, "readinessProbe", ctr); });
+          }
+          break;
+        case 15:
+          if (key == "securityContext") {
+            return Field("securityContext", [&] { return ReadContainerSecurityContext(c, ctr.security_context); });
+          }
+          break;
+        default:
+          break;
+      }
+      return true;
+    });
+  }
+
+  bool ReadContainers(Node& n, ContainerKind kind, std::vector<Container>& out) {
+    out.clear();
+    return ForElements(n, [&](int i, Node& item) {
+      Container& ctr = out.emplace_back();
+      ctr.kind = kind;
+      ctr.index = i;
+      return ReadContainer(item, ctr);
+    });
+  }
+
+  bool ReadVolumes(Node& n, std::vector<Volume>& out) {
+    out.clear();
+    return ForElements(n, [&](int, Node& item) {
+      Volume& vol = out.emplace_back();
+      return ForFields(item, [&](std::string_view key, Node& c) {
+        if (key == "name") return Field("name", [&] { return ReadString(c, vol.name); });
+        JType t;
+        if (!GetType(c, &t)) return false;
+        if (t == JType::kNull) return true;  // an unset source
+        if (vol.source.empty()) vol.source = std::string(key);
+        if (key == "hostPath") {
+          return Field("hostPath", [&] {
+            return ForFields(c, [&](std::string_view k, Node& v) {
+              if (k == "path") return Field("path", [&] { return ReadString(v, vol.host_path); });
+              return true;
+            });
+          });
+        }
+        return true;
+      });
+    });
+  }
+
+  bool ReadPodSpec(Node& n, PodSpec& spec) {
+    return ForFields(n, [&](std::string_view key, Node& c) {
+      switch (key[0]) {
+        case 'a':
+          if (key == "automountServiceAccountToken") {
+            return Field("automountServiceAccountToken", [&] { return ReadBool(c, spec.automount_service_account_token); });
+          }
+          break;
+        case 'c':
+          if (key == "containers") {
+            return Field("containers", [&] { return ReadContainers(c, ContainerKind::kRegular, spec.containers); });
+          }
+          break;
+        case 'e':
+          if (key == "ephemeralContainers") {
+            return Field("ephemeralContainers",
+                         [&] { return ReadContainers(c, ContainerKind::kEphemeral, spec.ephemeral_containers); });
+          }
+          break;
+        case 'h':
+          if (key == "hostNetwork") return Field("hostNetwork", [&] { return ReadBool(c, spec.host_network); });
+          if (key == "hostPID") return Field("hostPID", [&] { return ReadBool(c, spec.host_pid); });
+          if (key == "hostIPC") return Field("hostIPC", [&] { return ReadBool(c, spec.host_ipc); });
+          if (key == "hostUsers") return Field("hostUsers", [&] { return ReadBool(c, spec.host_users); });
+          break;
+        case 'i':
+          if (key == "initContainers") {
+            return Field("initContainers", [&] { return ReadContainers(c, ContainerKind::kInit, spec.init_containers); });
+          }
+          break;
+        case 'o':
+          if (key == "os") {
+            return Field("os", [&] {
+              return ForFields(c, [&](std::string_view k, Node& v) {
+                if (k == "name") return Field("name", [&] { return ReadString(v, spec.os_name); });
+                return true;
+              });
+            });
+          }
+          break;
+        case 'r':
+          if (key == "runtimeClassName") {
+            return Field("runtimeClassName", [&] { return ReadString(c, spec.runtime_class_name); });
+          }
+          break;
+        case 's':
+          if (key == "securityContext") {
+            return Field("securityContext", [&] { return ReadPodSecurityContext(c, spec.security_context); });
+          }
+          break;
+        case 'v':
+          if (key == "volumes") return Field("volumes", [&] { return ReadVolumes(c, spec.volumes); });
+          break;
+        default:
+          break;
+      }
+      return true;
+    });
+  }
+
+  bool ReadObjectMeta(Node& n, ObjectMeta& m) {
+    return ForFields(n, [&](std::string_view key, Node& c) {
+      if (key == "name") return Field("name", [&] { return ReadString(c, m.name); });
+      if (key == "namespace") return Field("namespace", [&] { return ReadString(c, m.namespace_); });
+      if (key == "labels") return Field("labels", [&] { return ReadStringMap(c, m.labels); });
+      if (key == "annotations") return Field("annotations", [&] { return ReadStringMap(c, m.annotations); });
+      if (key == "generateName") return Field("generateName", [&] { return ReadString(c, m.generate_name); });
+      if (key == "uid") return Field("uid", [&] { return ReadString(c, m.uid); });
+      if (key == "resourceVersion") return Field("resourceVersion", [&] { return ReadString(c, m.resource_version); });
+      if (key == "ownerReferences") {
+        return Field("ownerReferences", [&] {
+          m.owner_kind.clear();
+          m.owner_name.clear();
+          m.owner_uid.clear();
+          bool found = false;
+          return ForElements(c, [&](int, Node& item) {
+            std::string kind, name, uid;
+            std::optional<bool> controller;
+            bool ok = ForFields(item, [&](std::string_view k, Node& v) {
+              if (k == "kind") return Field("kind", [&] { return ReadString(v, kind); });
+              if (k == "name") return Field("name", [&] { return ReadString(v, name); });
+              if (k == "uid") return Field("uid", [&] { return ReadString(v, uid); });
+              if (k == "controller") return Field("controller", [&] { return ReadBool(v, controller); });
+              return true;
+            });
+            if (ok && !found && controller.value_or(false)) {
+              found = true;
+              m.owner_kind = std::move(kind);
+              m.owner_name = std::move(name);
+              m.owner_uid = std::move(uid);
+            }
+            return ok;
+          });
+        });
+      }
+      return true;
+    });
+  }
+
+  // The pod template: {metadata: {labels, annotations}, spec: PodSpec}.
+  bool ReadTemplate(Node& n, Workload& w, bool* saw_spec) {
+    return ForFields(n, [&](std::string_view key, Node& c) {
+      if (key == "spec") {
+        *saw_spec = true;
+        return Field("spec", [&] { return ReadPodSpec(c, w.spec); });
+      }
+      if (key == "metadata") {
+        return Field("metadata", [&] {
+          return ForFields(c, [&](std::string_view k, Node& v) {
+            if (k == "labels") return Field("labels", [&] { return ReadStringMap(v, w.pod_labels); });
+            if (k == "annotations") return Field("annotations", [&] { return ReadStringMap(v, w.pod_annotations); });
+            return true;
+          });
+        });
+      }
+      return true;
+    });
+  }
+
+  // Walks `prefix` (dot-separated keys, literals from PodSpecLocation) down
+  // to the pod template object, then reads it.
+  bool ReadAlong(Node& n, std::string_view prefix, Workload& w, bool* saw_spec) {
+    if (prefix.empty()) return ReadTemplate(n, w, saw_spec);
+    auto dot = prefix.find('.');
+    std::string_view head = prefix.substr(0, dot);
+    std::string_view rest = dot == std::string_view::npos ? std::string_view() : prefix.substr(dot + 1);
+    return ForFields(n, [&](std::string_view key, Node& c) {
+      if (key != head) return true;
+      return Field(head, [&] { return ReadAlong(c, rest, w, saw_spec); });
+    });
+  }
+
+  // Handles a top-level field once the kind is known. For Pod the template is
+  // the object itself, so spec is read here and metadata by the caller.
+  bool ReadKindField(std::string_view key, Node& c, Workload& w, Header& h) {
+    std::string_view template_path = h.loc->spec_path.substr(0, h.loc->spec_path.size() - 4);  // strip "spec"
+    if (!template_path.empty()) template_path.remove_suffix(1);                              // and the dot
+    if (template_path.empty()) {
+      if (key != "spec") return true;
+      h.saw_spec = true;
+      return Field("spec", [&] { return ReadPodSpec(c, w.spec); });
+    }
+    auto dot = template_path.find('.');
+    std::string_view head = template_path.substr(0, dot);
+    std::string_view rest = dot == std::string_view::npos ? std::string_view() : template_path.substr(dot + 1);
+    if (key != head) return true;
+    return Field(head, [&] { return ReadAlong(c, rest, w, &h.saw_spec); });
+  }
+
+  // Reads one object's header and, for pod-spec kinds, the whole workload.
+  // Lists are handled by the caller (DecodeObjectAt) through `items_node`.
+  bool ReadObject(Node& n, Workload& w, Header& h, bool allow_list) {
+    bool deferred = false;
+    bool ok = ForFields(n, [&](std::string_view key, Node& c) {
+      if (key == "kind") {
+        if (!Field("kind", [&] { return ReadString(c, w.kind); })) return false;
+        h.kind = w.kind;
+        return true;
+      }
+      if (key == "apiVersion") return Field("apiVersion", [&] { return ReadString(c, w.api_version); });
+      if (key == "metadata") return Field("metadata", [&] { return ReadObjectMeta(c, w.metadata); });
+      if (h.kind.empty()) {
+        if (key == "spec" || key == "template" || key == "items") deferred = true;
+        return true;
+      }
+      if (!Classify(w, h, allow_list)) return true;
+      if (h.loc != nullptr) return ReadKindField(key, c, w, h);
+      return true;
+    });
+    if (!ok) return false;
+    if (!Classify(w, h, allow_list)) return true;
+    if (deferred && h.loc != nullptr) {
+      // kind came after the spec: read the object again, now knowing where
+      // the pod spec lives (rare: kubectl and the API server write kind first).
+      ok = ForFields(n, [&](std::string_view key, Node& c) {
+        if (key == "kind" || key == "apiVersion" || key == "metadata") return true;
+        return ReadKindField(key, c, w, h);
+      });
+      if (!ok) return false;
+    }
+    if (h.loc != nullptr) {
+      w.spec_path = std::string(h.loc->spec_path);
+      w.pod_metadata_path = std::string(h.loc->pod_metadata_path);
+      if (w.pod_metadata_path == "metadata") {
+        w.pod_labels = w.metadata.labels;
+        w.pod_annotations = w.metadata.annotations;
+      }
+    }
+    return true;
+  }
+
+  // Decides (once kind is known) whether this object is a pod-spec kind.
+  bool Classify(const Workload& w, Header& h, bool allow_list) {
+    if (h.kind.empty()) return false;
+    if (h.loc == nullptr && !h.is_list) {
+      const PodSpecLocation* loc = FindPodSpecLocation(h.kind);
+      if (loc != nullptr && IsBuiltinWorkloadApi(w.api_version, h.kind)) h.loc = loc;
+      if (allow_list && h.loc == nullptr && h.kind.size() >= 4 &&
+          std::string_view(h.kind).substr(h.kind.size() - 4) == "List") {
+        h.is_list = true;
+      }
+    }
+    return true;
+  }
+
+  bool DecodeObjectAt(Node& n, SourceLocation loc, Sink& sink, int list_depth) {
+    Workload w;
+    Header h;
+    path_.clear();
+    depth_ = 0;
+    error_.clear();
+    if (!ReadObject(n, w, h, /*allow_list=*/true)) {
+      SourceLocation l = loc;
+      if (error_line_ > 0) l.line = error_line_;
+      sink.OnError({std::move(l), Where(loc) + TakeError()});
+      return !a_.syntax_error();
+    }
+    if (h.kind.empty()) {
+      sink.OnError({loc, Where(loc) + "kind: missing (not a Kubernetes object)"});
+      return true;
+    }
+    if (h.is_list) {
+      if (list_depth >= max_depth_) {
+        sink.OnError({loc, Where(loc) + "Lists nested deeper than " + std::to_string(max_depth_)});
+        return true;
+      }
+      // Second pass over the List: decode each item as its own object.
+      bool alive = true;
+      bool ok = a_.Fields(n, [&](std::string_view key, Node& c) {
+        if (key != "items") return true;
+        JType t;
+        if (!a_.Type(c, &t)) return false;
+        if (t == JType::kNull) return true;
+        if (t != JType::kArray) {
+          sink.OnError({loc, Where(loc) + "items: expected array, got " + std::string(JTypeName(t))});
+          return true;
+        }
+        int i = 0;
+        return a_.Elements(c, [&](Node& item) {
+          SourceLocation item_loc = loc;
+          item_loc.item = (loc.item.empty() ? "" : loc.item + ".") + "items[" + std::to_string(i++) + "]";
+          JType it;
+          if (!a_.Type(item, &it)) return false;
+          item_loc.line = a_.Line(item);
+          if (it == JType::kNull) return true;
+          if (it != JType::kObject) {
+            sink.OnError({item_loc, item_loc.item + ": expected object, got " + std::string(JTypeName(it))});
+            return true;
+          }
+          alive = DecodeObjectAt(item, std::move(item_loc), sink, list_depth + 1);
+          return alive;
+        });
+      });
+      if (!ok && alive) return ReportAdapterError(loc, sink);
+      return alive;
+    }
+    if (h.loc == nullptr) {
+      sink.OnSkipped({loc, std::move(w.api_version), std::move(w.kind), std::move(w.metadata.name),
+                      std::move(w.metadata.namespace_)});
+      return true;
+    }
+    w.source = std::move(loc);
+    sink.OnWorkload(std::move(w));
+    return true;
+  }
+
+  Adapter& a_;
+  int max_depth_;
+  int depth_ = 0;
+  std::vector<Segment> path_;
+  std::string error_;
+  int error_line_ = 0;
+};
+
+}  // namespace invar::policy::decode_internal

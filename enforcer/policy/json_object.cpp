@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: Apache-2.0
+// DecodeObject(): the admission hot path. Reads one Kubernetes object from a
+// simdjson on-demand value straight into a Workload (no DOM, no copies of
+// fields the checks do not read). Called by the webhook's AdmissionReview
+// codec on request.object. Thread-compatible: the value belongs to the
+// caller's parser.
+#include "invar/policy/json_object.h"
+
+#include "decode_extract.h"
+#include "decode_json_adapter.h"
+
+namespace invar::policy {
+
+Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth) {
+  decode_internal::JsonAdapter adapter;
+  decode_internal::Extractor<decode_internal::JsonAdapter> extractor(adapter, max_depth);
+  decode_internal::JsonAdapter::Node node{object};
+  Workload workload;
+  Status status = extractor.DecodeSingle(node, &workload);
+  if (!status.ok()) return status;
+  return workload;
+}
+
+}  // namespace invar::policy
