@@ -186,10 +186,10 @@ def check_common(c):
     check_webhook_workload(c)
     check_agent(c)
     check_webhook_configuration_common(c)
-    for cm, key in (("invar-config", "config.yaml"), ("invar-rules", "rules.local.yaml")):
+    for cm, keys in (("invar-config", {"config.yaml", "agent.yaml"}), ("invar-rules", {"rules.local.yaml"})):
         o = c.find("ConfigMap", cm, NS)
         if o:
-            c.check(key in (o.get("data") or {}), f"ConfigMap {cm} lacks {key}")
+            c.check(set(o.get("data") or {}) == keys, f"ConfigMap {cm} keys {sorted(o.get('data') or {})}")
 
 
 def check_hardened_container(c, what, ctr):
@@ -238,9 +238,8 @@ def check_webhook_workload(c):
     args = ctr.get("args") or []
     c.check(args[:1] == ["webhook"], f"webhook args must start with 'webhook': {args}")
     flags = dict(a[2:].split("=", 1) for a in args[1:] if a.startswith("--") and "=" in a)
-    c.check(flags.get("tls-cert") == "/tls/tls.crt" and flags.get("tls-key") == "/tls/tls.key"
-            and flags.get("config") == "/etc/invar/config.yaml" and flags.get("listen") == ":8443",
-            f"webhook flags: {flags}")
+    c.check(flags == {"tls-cert": "/tls/tls.crt", "tls-key": "/tls/tls.key", "config": "/etc/invar/config.yaml",
+                      "listen": ":8443", "metrics-listen": ":9090"}, f"webhook flags: {flags}")
     for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
         g = (ctr.get(probe) or {}).get("httpGet") or {}
         c.check(g.get("path") == path and g.get("scheme") == "HTTPS" and port_number(ctr, g.get("port")) == 8443,
@@ -309,24 +308,47 @@ def check_agent(c):
     c.check(sc.get("runAsUser") == 0, "agent runs as uid 0 (added capabilities are not effective otherwise)")
     args = ctr.get("args") or []
     c.check(args[:1] == ["agent"], f"agent args must start with 'agent': {args}")
-    c.check("--host-root=/host" in args, "agent needs --host-root=/host")
+    flags = dict(a[2:].split("=", 1) for a in args[1:] if a.startswith("--") and "=" in a)
+    c.check(flags == {"host-root": "/host", "config": "/etc/invar/agent.yaml", "rules": "/etc/invar/rules",
+                      "metrics-listen": "0.0.0.0:9090", "state-dir": "/var/lib/invar/agent"},
+            f"agent flags: {flags}")
     env = {e["name"]: e for e in ctr.get("env") or []}
     c.check((env.get("NODE_NAME", {}).get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName",
             "agent NODE_NAME must come from spec.nodeName")
     vols = {v["name"]: v for v in pod.get("volumes") or []}
     mounts = {m["name"]: m for m in ctr.get("volumeMounts") or []}
     host = {v["hostPath"]["path"]: n for n, v in vols.items() if "hostPath" in v}
-    c.check(set(host) == {"/run/containerd", "/var/lib/containerd", "/sys/fs/cgroup"},
-            f"agent hostPath volumes: {sorted(host)}")
+    # host path -> (mount path in the container, writable)
+    want = {"/run/containerd": ("/host/run/containerd", False),
+            "/var/lib/containerd": ("/host/var/lib/containerd", False),
+            "/proc": ("/host/proc", False),
+            "/sys/fs/cgroup": ("/host/sys/fs/cgroup", True),   # kill action: cgroup.kill
+            "/var/lib/invar": ("/var/lib/invar", True)}        # --state-dir
+    c.check(set(host) == set(want), f"agent hostPath volumes: {sorted(host)}")
     for path, n in host.items():
         m = mounts.get(n)
-        if not c.check(m is not None, f"agent hostPath {path} not mounted"):
+        if not c.check(m is not None and path in want, f"agent hostPath {path} not mounted or not expected"):
             continue
-        c.check(m["mountPath"] == "/host" + path, f"agent mounts {path} at {m['mountPath']}, not under --host-root")
+        c.check(m["mountPath"] == want[path][0], f"agent mounts {path} at {m['mountPath']}")
         c.check(m.get("mountPropagation") in (None, "None", "HostToContainer"),
                 f"agent {path}: Bidirectional propagation is not needed")
-        if path != "/sys/fs/cgroup":
-            c.check(m.get("readOnly") is True, f"agent hostPath {path} must be mounted read-only")
+        c.check((m.get("readOnly") is True) != want[path][1],
+                f"agent hostPath {path} must be {'writable' if want[path][1] else 'read-only'}")
+    for p in ("/host/run/containerd", "/host/var/lib/containerd"):
+        m = [m for m in mounts.values() if m["mountPath"] == p]
+        c.check(m and m[0].get("mountPropagation") == "HostToContainer",
+                f"agent {p} needs HostToContainer propagation (overlays of containers started later)")
+    c.check(flags.get("state-dir", "").startswith("/var/lib/invar/"), "agent --state-dir must be on the state volume")
+    # /etc/invar/agent.yaml and /etc/invar/rules/rules.local.yaml from the projected ConfigMaps.
+    cfg = [m for m in mounts.values() if m["mountPath"] == "/etc/invar"]
+    files = set()
+    if c.check(len(cfg) == 1, "agent mounts nothing at /etc/invar"):
+        for src in (vols[cfg[0]["name"]].get("projected") or {}).get("sources", []):
+            for item in (src.get("configMap") or {}).get("items", []):
+                files.add(((src["configMap"]["name"]), item["key"], "/etc/invar/" + item["path"]))
+    c.check(files == {("invar-config", "agent.yaml", "/etc/invar/agent.yaml"),
+                      ("invar-rules", "rules.local.yaml", "/etc/invar/rules/rules.local.yaml")},
+            f"agent config files: {sorted(files)}")
     c.check(port_number(ctr, "metrics") == 9090, "agent exposes no metrics port 9090")
     check_metrics_service(c, "invar-agent-metrics", tmpl["metadata"]["labels"], ctr)
 
