@@ -47,6 +47,9 @@ RUN apt-get update \
       zlib1g \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/release/enforcer/cli/invar /usr/local/bin/invar
+# The built-in drift rules, for reference and for `invar rules validate
+# /usr/share/invar/rules/rules.yaml <your rules.local.yaml>`.
+COPY drift/rules/defaults/rules.yaml /usr/share/invar/rules/rules.yaml
 # Fail the build, not the pod, if a shared library is missing.
 RUN if ldd /usr/local/bin/invar | grep 'not found'; then exit 1; fi \
  && ln -s invar /usr/local/bin/kubectl-invar
