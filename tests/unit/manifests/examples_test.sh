@@ -130,6 +130,23 @@ if [ "$have_report" = 1 ]; then
   fi
 fi
 
+# examples/config.yaml: its custom profiles load (exit 2 would be a config
+# error) and behave as documented.
+if [ "$have_report" = 1 ]; then
+  for case in "web hardened-deployment.yaml 0" "web insecure-deployment.yaml 1" \
+              "batch backup-cronjob.yaml 0" "node-tools hostpath-job.yaml 1"; do
+    set -- $case
+    rc=0
+    "$invar_bin" report --config "$src/examples/config.yaml" --profile "$1" -f "$src/examples/$2" \
+      < /dev/null > "$tmp/cfg.out" 2>&1 || rc=$?
+    if [ "$rc" != "$3" ]; then
+      echo "FAIL: invar report --config examples/config.yaml --profile $1 -f examples/$2 exited $rc, expected $3"
+      head -20 "$tmp/cfg.out"
+      failed=1
+    fi
+  done
+fi
+
 if [ "$failed" != 0 ]; then
   echo "examples_parse: FAILED"
   exit 1

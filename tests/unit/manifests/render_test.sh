@@ -107,6 +107,18 @@ else
   echo "note: no invar binary given; self-check (invar report -k) not run"
 fi
 
+# The shipped rules.local.yaml must load on top of the built-in rules.
+if [ -n "$invar_bin" ] && [ -x "$invar_bin" ] && "$invar_bin" rules validate --help >/dev/null 2>&1; then
+  if "$invar_bin" rules validate "$src/drift/rules/defaults/rules.yaml" \
+      "$src/manifests/base/config/rules.local.yaml" > "$tmp/rules.out" 2>&1; then
+    echo "ok: invar rules validate accepts manifests/base/config/rules.local.yaml"
+  else
+    echo "FAIL: invar rules validate rejects manifests/base/config/rules.local.yaml"
+    cat "$tmp/rules.out"
+    failed=1
+  fi
+fi
+
 if [ "$failed" != 0 ]; then
   echo "manifests_render: FAILED"
   exit 1
