@@ -135,21 +135,30 @@ static_assert(kCatalogue.size() == kCheckCount);
 
 std::string_view LevelName(Level l) {
   switch (l) {
-    case Level::kPrivileged: return "privileged";
-    case Level::kBaseline: return "baseline";
-    case Level::kRestricted: return "restricted";
-    case Level::kImmutable: return "immutable";
+    case Level::kPrivileged:
+      return "privileged";
+    case Level::kBaseline:
+      return "baseline";
+    case Level::kRestricted:
+      return "restricted";
+    case Level::kImmutable:
+      return "immutable";
   }
   return "unknown";
 }
 
 std::string_view SeverityName(Severity s) {
   switch (s) {
-    case Severity::kInfo: return "INFO";
-    case Severity::kLow: return "LOW";
-    case Severity::kMedium: return "MEDIUM";
-    case Severity::kHigh: return "HIGH";
-    case Severity::kCritical: return "CRITICAL";
+    case Severity::kInfo:
+      return "INFO";
+    case Severity::kLow:
+      return "LOW";
+    case Severity::kMedium:
+      return "MEDIUM";
+    case Severity::kHigh:
+      return "HIGH";
+    case Severity::kCritical:
+      return "CRITICAL";
   }
   return "UNKNOWN";
 }
@@ -168,7 +177,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }  // namespace
 
 bool ParseSeverity(std::string_view name, Severity* out) {
-  for (Severity s : {Severity::kInfo, Severity::kLow, Severity::kMedium, Severity::kHigh, Severity::kCritical}) {
+  for (Severity s :
+       {Severity::kInfo, Severity::kLow, Severity::kMedium, Severity::kHigh, Severity::kCritical}) {
     if (EqualsIgnoreCase(name, SeverityName(s))) {
       *out = s;
       return true;

@@ -11,6 +11,8 @@
 #include "invar/policy/evaluate.h"
 
 #include <array>
+#include <charconv>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,10 +43,10 @@ std::string Quote(std::string_view s) {
   return q;
 }
 
-const SecurityContext* Sc(const Container& c) {
-  return c.security_context ? &*c.security_context : nullptr;
+const SecurityContext* Sc(const Container& c) { return c.security_context ? &*c.security_context : nullptr; }
+const PodSecurityContext* PodSc(const PodSpec& s) {
+  return s.security_context ? &*s.security_context : nullptr;
 }
-const PodSecurityContext* PodSc(const PodSpec& s) { return s.security_context ? &*s.security_context : nullptr; }
 
 // ---- exemptions ----
 
@@ -99,9 +101,9 @@ struct Ctx {
   const Workload& w;
   const PodSpec& spec;
   const Profile& profile;
-  int minor;          // effective PSS minor version
-  bool windows;       // spec.os.name == windows
-  bool user_ns;       // spec.hostUsers == false
+  int minor;     // effective PSS minor version
+  bool windows;  // spec.os.name == windows
+  bool user_ns;  // spec.hostUsers == false
   AnnotationExemption annotation;
   std::vector<Finding>* out;
   const CheckInfo* check = nullptr;
@@ -118,9 +120,18 @@ std::string Join(std::string_view prefix, std::string_view rel) {
 }
 
 std::string ContainerPath(const Ctx& ctx, const Container& c, std::string_view rel) {
-  std::string s = Join(ctx.w.spec_path, ContainerListField(c.kind));
+  char index[16];
+  auto [end, ec] = std::to_chars(index, index + sizeof(index), c.index);
+  (void)ec;  // an int always fits in 16 chars
+  const std::string_view spec = ctx.w.spec_path;
+  const std::string_view list = ContainerListField(c.kind);
+  std::string s;
+  s.reserve(spec.size() + list.size() + static_cast<size_t>(end - index) + rel.size() + 4);
+  s += spec;
+  if (!spec.empty()) s += '.';
+  s += list;
   s += '[';
-  s += std::to_string(c.index);
+  s.append(index, end);
   s += ']';
   if (!rel.empty()) {
     s += '.';
@@ -139,9 +150,12 @@ std::string AnnotationPath(const Ctx& ctx, std::string_view key) {
 
 std::string ContainerLabel(const Container& c) {
   switch (c.kind) {
-    case ContainerKind::kInit: return "init container " + Quote(c.name);
-    case ContainerKind::kEphemeral: return "ephemeral container " + Quote(c.name);
-    case ContainerKind::kRegular: break;
+    case ContainerKind::kInit:
+      return "init container " + Quote(c.name);
+    case ContainerKind::kEphemeral:
+      return "ephemeral container " + Quote(c.name);
+    case ContainerKind::kRegular:
+      break;
   }
   return "container " + Quote(c.name);
 }
@@ -201,13 +215,29 @@ void Emit(Ctx& ctx, std::string path, const Container* c, std::string message) {
       break;
     }
   }
+  // One allocation for the usual handful of findings instead of regrowing.
+  if (ctx.out->capacity() == 0) ctx.out->reserve(8);
   ctx.out->push_back(std::move(f));
 }
 
 void EmitPod(Ctx& ctx, std::string_view rel, std::string message) {
   Emit(ctx, Join(ctx.w.spec_path, rel), nullptr, std::move(message));
 }
-void EmitContainer(Ctx& ctx, const Container& c, std::string_view rel, std::string message) {
+// The message is `<kind> "<name>"` followed by `tail`, built with one
+// allocation (findings are the only allocating path of Evaluate()).
+void EmitContainer(Ctx& ctx, const Container& c, std::string_view rel,
+                   std::initializer_list<std::string_view> tail) {
+  std::string_view kind = c.kind == ContainerKind::kInit        ? "init container \""
+                          : c.kind == ContainerKind::kEphemeral ? "ephemeral container \""
+                                                                : "container \"";
+  size_t size = kind.size() + c.name.size() + 1;
+  for (auto t : tail) size += t.size();
+  std::string message;
+  message.reserve(size);
+  message += kind;
+  message += c.name;
+  message += '"';
+  for (auto t : tail) message += t;
   Emit(ctx, ContainerPath(ctx, c, rel), &c, std::move(message));
 }
 
@@ -230,16 +260,15 @@ void CheckPrivileged(Ctx& ctx) {
   ForEachContainer(ctx, [&](const Container& c) {
     const SecurityContext* sc = Sc(c);
     if (sc && sc->privileged.value_or(false)) {
-      EmitContainer(ctx, c, "securityContext.privileged",
-                    ContainerLabel(c) + " sets securityContext.privileged: true");
+      EmitContainer(ctx, c, "securityContext.privileged", {" sets securityContext.privileged: true"});
     }
   });
 }
 
 // check_capabilities_baseline.go (1.0): capabilities_allowed_1_0.
 constexpr std::array kBaselineCapabilities = {
-    "AUDIT_WRITE"sv, "CHOWN"sv,   "DAC_OVERRIDE"sv, "FOWNER"sv, "FSETID"sv,    "KILL"sv,       "MKNOD"sv,
-    "NET_BIND_SERVICE"sv, "SETFCAP"sv, "SETGID"sv, "SETPCAP"sv, "SETUID"sv, "SYS_CHROOT"sv,
+    "AUDIT_WRITE"sv,      "CHOWN"sv,   "DAC_OVERRIDE"sv, "FOWNER"sv,  "FSETID"sv, "KILL"sv,       "MKNOD"sv,
+    "NET_BIND_SERVICE"sv, "SETFCAP"sv, "SETGID"sv,       "SETPCAP"sv, "SETUID"sv, "SYS_CHROOT"sv,
 };
 
 void CheckCapabilitiesBaseline(Ctx& ctx) {
@@ -250,8 +279,7 @@ void CheckCapabilitiesBaseline(Ctx& ctx) {
     for (size_t j = 0; j < add.size(); ++j) {
       if (Contains(kBaselineCapabilities, add[j])) continue;
       EmitContainer(ctx, c, "securityContext.capabilities.add[" + std::to_string(j) + "]",
-                    ContainerLabel(c) + " adds capability " + Quote(add[j]) +
-                        ", which is not in the baseline set");
+                    {" adds capability ", "\"", add[j], "\"", ", which is not in the baseline set"});
     }
   });
 }
@@ -273,7 +301,7 @@ void CheckHostPorts(Ctx& ctx) {
       const auto& p = c.ports[j];
       if (!p.host_port || *p.host_port == 0) continue;
       EmitContainer(ctx, c, "ports[" + std::to_string(j) + "].hostPort",
-                    ContainerLabel(c) + " uses hostPort " + std::to_string(*p.host_port));
+                    {" uses hostPort ", std::to_string(*p.host_port)});
     }
   });
 }
@@ -288,25 +316,26 @@ bool AllowedAppArmorAnnotation(std::string_view v) {
 }
 
 void CheckAppArmor(Ctx& ctx) {
-  if (const auto* psc = PodSc(ctx.spec); psc && psc->app_armor_profile &&
-                                          !AllowedAppArmorType(psc->app_armor_profile->type)) {
+  if (const auto* psc = PodSc(ctx.spec);
+      psc && psc->app_armor_profile && !AllowedAppArmorType(psc->app_armor_profile->type)) {
     EmitPod(ctx, "securityContext.appArmorProfile.type",
             "pod sets securityContext.appArmorProfile.type to " + Quote(psc->app_armor_profile->type));
   }
   ForEachContainer(ctx, [&](const Container& c) {
     const SecurityContext* sc = Sc(c);
     if (sc && sc->app_armor_profile && !AllowedAppArmorType(sc->app_armor_profile->type)) {
-      EmitContainer(ctx, c, "securityContext.appArmorProfile.type",
-                    ContainerLabel(c) + " sets securityContext.appArmorProfile.type to " +
-                        Quote(sc->app_armor_profile->type));
+      EmitContainer(
+          ctx, c, "securityContext.appArmorProfile.type",
+          {" sets securityContext.appArmorProfile.type to ", "\"", sc->app_armor_profile->type, "\""});
     }
   });
   for (const auto& [key, value] : ctx.w.pod_annotations.entries()) {
     if (!StartsWith(key, kAppArmorAnnotationPrefix) || AllowedAppArmorAnnotation(value)) continue;
     std::string_view name = std::string_view(key).substr(kAppArmorAnnotationPrefix.size());
     Emit(ctx, AnnotationPath(ctx, key), FindContainer(ctx.spec, name),
-         "annotation " + key + "=" + Quote(value) + " sets an AppArmor profile other than runtime/default or "
-         "localhost/*");
+         "annotation " + key + "=" + Quote(value) +
+             " sets an AppArmor profile other than runtime/default or "
+             "localhost/*");
   }
 }
 
@@ -319,7 +348,7 @@ void CheckSeLinuxOptionsOf(Ctx& ctx, const SELinuxOptions& o, const Container* c
     std::string rel = "securityContext.seLinuxOptions.";
     rel += field;
     if (c) {
-      EmitContainer(ctx, *c, rel, std::move(message));
+      Emit(ctx, ContainerPath(ctx, *c, rel), c, std::move(message));
     } else {
       EmitPod(ctx, rel, std::move(message));
     }
@@ -344,7 +373,7 @@ void ProcMountContainers(Ctx& ctx) {
     const SecurityContext* sc = Sc(c);
     if (!sc || !sc->proc_mount || *sc->proc_mount == "Default") return;
     EmitContainer(ctx, c, "securityContext.procMount",
-                  ContainerLabel(c) + " sets securityContext.procMount to " + Quote(*sc->proc_mount));
+                  {" sets securityContext.procMount to ", "\"", *sc->proc_mount, "\""});
   });
 }
 
@@ -361,7 +390,8 @@ void CheckProcMountRestricted(Ctx& ctx) { ProcMountContainers(ctx); }
 
 // check_seccompProfile_baseline.go: annotations before 1.19, fields from 1.19.
 constexpr std::string_view kSeccompPodAnnotation = "seccomp.security.alpha.kubernetes.io/pod";
-constexpr std::string_view kSeccompContainerAnnotationPrefix = "container.seccomp.security.alpha.kubernetes.io/";
+constexpr std::string_view kSeccompContainerAnnotationPrefix =
+    "container.seccomp.security.alpha.kubernetes.io/";
 
 bool ValidSeccompType(std::string_view t) { return t == "RuntimeDefault" || t == "Localhost"; }
 bool ValidSeccompAnnotation(std::string_view v) {
@@ -385,13 +415,15 @@ void CheckSeccompBaseline(Ctx& ctx) {
           continue;
         }
         if (!ValidSeccompAnnotation(value)) {
-          Emit(ctx, AnnotationPath(ctx, key), &c, "annotation " + key + "=" + Quote(value) + " is not allowed");
+          Emit(ctx, AnnotationPath(ctx, key), &c,
+               "annotation " + key + "=" + Quote(value) + " is not allowed");
         }
       }
     });
     return;
   }
-  if (const auto* psc = PodSc(ctx.spec); psc && psc->seccomp_profile && !ValidSeccompType(psc->seccomp_profile->type)) {
+  if (const auto* psc = PodSc(ctx.spec);
+      psc && psc->seccomp_profile && !ValidSeccompType(psc->seccomp_profile->type)) {
     EmitPod(ctx, "securityContext.seccompProfile.type",
             "pod sets securityContext.seccompProfile.type to " + Quote(psc->seccomp_profile->type));
   }
@@ -399,8 +431,7 @@ void CheckSeccompBaseline(Ctx& ctx) {
     const SecurityContext* sc = Sc(c);
     if (sc && sc->seccomp_profile && !ValidSeccompType(sc->seccomp_profile->type)) {
       EmitContainer(ctx, c, "securityContext.seccompProfile.type",
-                    ContainerLabel(c) + " sets securityContext.seccompProfile.type to " +
-                        Quote(sc->seccomp_profile->type));
+                    {" sets securityContext.seccompProfile.type to ", "\"", sc->seccomp_profile->type, "\""});
     }
   });
 }
@@ -456,7 +487,7 @@ void CheckWindowsHostProcess(Ctx& ctx) {
     const SecurityContext* sc = Sc(c);
     if (sc && sc->windows_options && sc->windows_options->host_process.value_or(false)) {
       EmitContainer(ctx, c, "securityContext.windowsOptions.hostProcess",
-                    ContainerLabel(c) + " sets securityContext.windowsOptions.hostProcess: true");
+                    {" sets securityContext.windowsOptions.hostProcess: true"});
     }
   });
 }
@@ -466,7 +497,7 @@ void CheckHostProbes(Ctx& ctx) {
   ForEachContainer(ctx, [&](const Container& c) {
     for (const auto& h : c.handler_hosts) {
       if (h.host.empty()) continue;
-      EmitContainer(ctx, c, h.path, ContainerLabel(c) + " sets " + h.path + " to " + Quote(h.host));
+      EmitContainer(ctx, c, h.path, {" sets ", h.path, " to ", "\"", h.host, "\""});
     }
   });
 }
@@ -475,8 +506,9 @@ void CheckHostProbes(Ctx& ctx) {
 
 // check_restrictedVolumes.go (1.0; `image` was patched into the 1.0 revision).
 constexpr std::array kRestrictedVolumeTypes = {
-    "configMap"sv, "csi"sv, "downwardAPI"sv, "emptyDir"sv, "ephemeral"sv,
-    "image"sv, "persistentVolumeClaim"sv, "projected"sv, "secret"sv,
+    "configMap"sv, "csi"sv,   "downwardAPI"sv,           "emptyDir"sv,
+    "ephemeral"sv, "image"sv, "persistentVolumeClaim"sv, "projected"sv,
+    "secret"sv,
 };
 
 void CheckRestrictedVolumes(Ctx& ctx) {
@@ -498,9 +530,9 @@ void CheckAllowPrivilegeEscalation(Ctx& ctx) {
     if (sc && sc->allow_privilege_escalation && !*sc->allow_privilege_escalation) return;
     bool explicit_true = sc && sc->allow_privilege_escalation;
     EmitContainer(ctx, c, "securityContext.allowPrivilegeEscalation",
-                  ContainerLabel(c) + (explicit_true ? " sets securityContext.allowPrivilegeEscalation: true"
-                                                     : " does not set securityContext.allowPrivilegeEscalation: "
-                                                       "false"));
+                  {(explicit_true ? " sets securityContext.allowPrivilegeEscalation: true"
+                                  : " does not set securityContext.allowPrivilegeEscalation: "
+                                    "false")});
   });
 }
 
@@ -519,13 +551,12 @@ void CheckRunAsNonRoot(Ctx& ctx) {
     const SecurityContext* sc = Sc(c);
     if (sc && sc->run_as_non_root) {
       if (!*sc->run_as_non_root) {
-        EmitContainer(ctx, c, "securityContext.runAsNonRoot",
-                      ContainerLabel(c) + " sets securityContext.runAsNonRoot: false");
+        EmitContainer(ctx, c, "securityContext.runAsNonRoot", {" sets securityContext.runAsNonRoot: false"});
       }
     } else if (!pod_true) {
       EmitContainer(ctx, c, "securityContext.runAsNonRoot",
-                    ContainerLabel(c) + " does not set securityContext.runAsNonRoot: true, and the pod does not "
-                                        "either");
+                    {" does not set securityContext.runAsNonRoot: true, and the pod does not "
+                     "either"});
     }
   });
 }
@@ -546,14 +577,14 @@ void CheckSeccompRestricted(Ctx& ctx) {
     const SecurityContext* sc = Sc(c);
     if (sc && sc->seccomp_profile) {
       if (!ValidSeccompType(sc->seccomp_profile->type)) {
-        EmitContainer(ctx, c, "securityContext.seccompProfile.type",
-                      ContainerLabel(c) + " sets securityContext.seccompProfile.type to " +
-                          Quote(sc->seccomp_profile->type));
+        EmitContainer(
+            ctx, c, "securityContext.seccompProfile.type",
+            {" sets securityContext.seccompProfile.type to ", "\"", sc->seccomp_profile->type, "\""});
       }
     } else if (!pod_set) {
       EmitContainer(ctx, c, "securityContext.seccompProfile.type",
-                    ContainerLabel(c) + " does not set securityContext.seccompProfile.type to RuntimeDefault or "
-                                        "Localhost, and the pod does not either");
+                    {" does not set securityContext.seccompProfile.type to RuntimeDefault or "
+                     "Localhost, and the pod does not either"});
     }
   });
 }
@@ -574,15 +605,14 @@ void CheckCapabilitiesRestricted(Ctx& ctx) {
       }
     }
     if (!dropped_all) {
-      EmitContainer(ctx, c, "securityContext.capabilities.drop",
-                    ContainerLabel(c) + " does not drop capability \"ALL\"");
+      EmitContainer(ctx, c, "securityContext.capabilities.drop", {" does not drop capability \"ALL\""});
     }
     if (!caps) return;
     for (size_t j = 0; j < caps->add.size(); ++j) {
       if (caps->add[j] == "NET_BIND_SERVICE") continue;
-      EmitContainer(ctx, c, "securityContext.capabilities.add[" + std::to_string(j) + "]",
-                    ContainerLabel(c) + " adds capability " + Quote(caps->add[j]) +
-                        "; restricted allows only NET_BIND_SERVICE");
+      EmitContainer(
+          ctx, c, "securityContext.capabilities.add[" + std::to_string(j) + "]",
+          {" adds capability ", "\"", caps->add[j], "\"", "; restricted allows only NET_BIND_SERVICE"});
     }
   });
 }
@@ -596,7 +626,7 @@ void CheckRunAsUser(Ctx& ctx) {
   ForEachContainer(ctx, [&](const Container& c) {
     const SecurityContext* sc = Sc(c);
     if (sc && sc->run_as_user && *sc->run_as_user == 0) {
-      EmitContainer(ctx, c, "securityContext.runAsUser", ContainerLabel(c) + " sets securityContext.runAsUser: 0");
+      EmitContainer(ctx, c, "securityContext.runAsUser", {" sets securityContext.runAsUser: 0"});
     }
   });
 }
@@ -609,17 +639,23 @@ void CheckReadOnlyRootFilesystem(Ctx& ctx) {
     if (sc && sc->read_only_root_filesystem.value_or(false)) return;
     bool explicit_false = sc && sc->read_only_root_filesystem;
     EmitContainer(ctx, c, "securityContext.readOnlyRootFilesystem",
-                  ContainerLabel(c) + (explicit_false ? " sets securityContext.readOnlyRootFilesystem: false"
-                                                      : " does not set securityContext.readOnlyRootFilesystem: "
-                                                        "true"));
+                  {(explicit_false ? " sets securityContext.readOnlyRootFilesystem: false"
+                                   : " does not set securityContext.readOnlyRootFilesystem: "
+                                     "true")});
   });
 }
 
+constexpr std::array<bool, 256> kLowerHex = [] {
+  std::array<bool, 256> t{};
+  for (char ch = '0'; ch <= '9'; ++ch) t[static_cast<unsigned char>(ch)] = true;
+  for (char ch = 'a'; ch <= 'f'; ++ch) t[static_cast<unsigned char>(ch)] = true;
+  return t;
+}();
+
 bool IsLowerHex(std::string_view s) {
-  for (char ch : s) {
-    if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) return false;
-  }
-  return true;
+  bool ok = true;
+  for (char ch : s) ok &= kLowerHex[static_cast<unsigned char>(ch)];
+  return ok;
 }
 
 // True when `image` ends in "@sha256:<64 lowercase hex>" (the only digest
@@ -638,7 +674,7 @@ void CheckImageDigest(Ctx& ctx) {
   ForEachContainer(ctx, [&](const Container& c) {
     if (PinnedByDigest(c.image)) return;
     EmitContainer(ctx, c, "image",
-                  ContainerLabel(c) + " uses image " + Quote(c.image) + ", which is not pinned by @sha256 digest");
+                  {" uses image ", "\"", c.image, "\"", ", which is not pinned by @sha256 digest"});
   });
 }
 
@@ -659,20 +695,34 @@ void CheckImageTag(Ctx& ctx) {
     std::string_view tag = ImageTag(c.image);
     if (!tag.empty() && tag != "latest") return;
     EmitContainer(ctx, c, "image",
-                  ContainerLabel(c) + " uses image " + Quote(c.image) +
-                      (tag.empty() ? " with no tag (pulls latest)" : " with tag \"latest\""));
+                  {" uses image ", "\"", c.image, "\"",
+                   (tag.empty() ? " with no tag (pulls latest)" : " with tag \"latest\"")});
   });
 }
 
 using CheckFn = void (*)(Ctx&);
 constexpr std::array<CheckFn, kCheckCount> kCheckFns = {
-    CheckHostNamespaces,     CheckPrivileged,          CheckCapabilitiesBaseline,
-    CheckHostPathVolumes,    CheckHostPorts,           CheckAppArmor,
-    CheckSeLinuxOptions,     CheckProcMount,           CheckSeccompBaseline,
-    CheckSysctls,            CheckWindowsHostProcess,  CheckHostProbes,
-    CheckRestrictedVolumes,  CheckAllowPrivilegeEscalation, CheckRunAsNonRoot,
-    CheckSeccompRestricted,  CheckCapabilitiesRestricted,   CheckRunAsUser,
-    CheckProcMountRestricted, CheckReadOnlyRootFilesystem, CheckImageDigest,
+    CheckHostNamespaces,
+    CheckPrivileged,
+    CheckCapabilitiesBaseline,
+    CheckHostPathVolumes,
+    CheckHostPorts,
+    CheckAppArmor,
+    CheckSeLinuxOptions,
+    CheckProcMount,
+    CheckSeccompBaseline,
+    CheckSysctls,
+    CheckWindowsHostProcess,
+    CheckHostProbes,
+    CheckRestrictedVolumes,
+    CheckAllowPrivilegeEscalation,
+    CheckRunAsNonRoot,
+    CheckSeccompRestricted,
+    CheckCapabilitiesRestricted,
+    CheckRunAsUser,
+    CheckProcMountRestricted,
+    CheckReadOnlyRootFilesystem,
+    CheckImageDigest,
     CheckImageTag,
 };
 

@@ -17,7 +17,8 @@
 namespace invar::policy {
 namespace {
 
-constexpr std::array<std::string_view, 4> kBuiltinNames = {"privileged", "baseline", "restricted", "immutable"};
+constexpr std::array<std::string_view, 4> kBuiltinNames = {"privileged", "baseline", "restricted",
+                                                           "immutable"};
 
 bool ParseLevel(std::string_view name, Level* out) {
   for (Level l : {Level::kPrivileged, Level::kBaseline, Level::kRestricted, Level::kImmutable}) {
@@ -57,20 +58,59 @@ bool Profile::Runs(const CheckInfo& check) const {
   return true;
 }
 
-CheckMask ProfileMask(const Profile& profile) {
-  CheckMask mask = 0;
+namespace {
+// The checks each level runs with no enable/disable/params, computed once.
+struct LevelMasks {
+  std::array<CheckMask, 4> by_level{};
+  LevelMasks() {
+    for (Level l : {Level::kPrivileged, Level::kBaseline, Level::kRestricted, Level::kImmutable}) {
+      Profile p;
+      p.base = l;
+      auto catalogue = Catalogue();
+      for (size_t i = 0; i < catalogue.size(); ++i) {
+        if (p.Runs(catalogue[i])) by_level[static_cast<size_t>(l)] |= Bit(static_cast<CheckIndex>(i));
+      }
+    }
+  }
+};
+
+CheckMask IdBit(std::string_view id) {
   auto catalogue = Catalogue();
   for (size_t i = 0; i < catalogue.size(); ++i) {
-    if (profile.Runs(catalogue[i])) mask |= Bit(static_cast<CheckIndex>(i));
+    if (catalogue[i].id == id) return Bit(static_cast<CheckIndex>(i));
   }
+  return 0;
+}
+}  // namespace
+
+CheckMask ProfileMask(const Profile& profile) {
+  // Hot path (every admission request): built-in profiles have no
+  // enable/disable lists and no params, so this is one table load.
+  static const LevelMasks kLevelMasks;
+  CheckMask mask = kLevelMasks.by_level[static_cast<size_t>(profile.base)];
+  if (!profile.params.empty() && !RequireDigest(profile) && profile.base >= Level::kImmutable) {
+    mask = (mask & ~Bit(kImageDigest)) | Bit(kImageTag);
+  }
+  for (const auto& id : profile.enabled) mask |= IdBit(id);
+  for (const auto& id : profile.disabled) mask &= ~IdBit(id);
   return mask;
 }
 
 CheckMask GateByVersion(CheckMask mask, int minor) {
-  auto catalogue = Catalogue();
-  for (size_t i = 0; i < catalogue.size(); ++i) {
-    if (catalogue[i].pss && catalogue[i].since_minor > minor) mask &= ~Bit(static_cast<CheckIndex>(i));
-  }
+  // Which checks exist at each policy version, computed once.
+  static const std::array<CheckMask, PssVersion::kLatestMinor + 1> kExisting = [] {
+    std::array<CheckMask, PssVersion::kLatestMinor + 1> t{};
+    auto catalogue = Catalogue();
+    for (int m = 0; m <= PssVersion::kLatestMinor; ++m) {
+      for (size_t i = 0; i < catalogue.size(); ++i) {
+        if (!catalogue[i].pss || catalogue[i].since_minor <= m) t[m] |= Bit(static_cast<CheckIndex>(i));
+      }
+    }
+    return t;
+  }();
+  if (minor < 0) minor = 0;
+  if (minor > PssVersion::kLatestMinor) minor = PssVersion::kLatestMinor;
+  mask &= kExisting[static_cast<size_t>(minor)];
   struct Override {
     CheckIndex restricted, baseline;
   };
@@ -164,7 +204,8 @@ bool Scalar(const YAML::Node& n, std::string_view what, ErrorList* errors, std::
 }
 
 // A list of check ids; every unknown id is an error.
-std::vector<std::string> CheckIds(const YAML::Node& n, std::string_view what, bool allow_star, ErrorList* errors) {
+std::vector<std::string> CheckIds(const YAML::Node& n, std::string_view what, bool allow_star,
+                                  ErrorList* errors) {
   std::vector<std::string> ids;
   if (!n.IsSequence()) {
     errors->Add(n, std::string(what) + " must be a list of check ids");
@@ -204,7 +245,8 @@ void ParseExemption(const YAML::Node& n, ErrorList* errors, Profile* p) {
     } else if (key == "reason") {
       Scalar(v, "exemption reason", errors, &ex.reason);
     } else {
-      errors->Add(kv.first, "unknown exemption field \"" + key + "\" (expected checks, container, image, reason)");
+      errors->Add(kv.first,
+                  "unknown exemption field \"" + key + "\" (expected checks, container, image, reason)");
     }
   }
   if (ex.reason.empty()) errors->Add(n, "exemption needs a reason");

@@ -20,7 +20,8 @@ using testing::PodSc;
 using testing::Sc;
 using testing::WorkloadBuilder;
 
-constexpr std::string_view kDigest = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+constexpr std::string_view kDigest =
+    "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 // A container that passes every check of the immutable profile.
 void Harden(Container& c) {
@@ -79,9 +80,9 @@ struct ContainerCase {
   std::string name;          // test label
   std::string_view profile;  // the lowest built-in that runs the check
   std::string_view check;
-  int from, to;              // fails at policy versions [from, to]; passes outside
+  int from, to;  // fails at policy versions [from, to]; passes outside
   std::function<void(Container&)> breaks;
-  std::string path;          // relative to the container
+  std::string path;  // relative to the container
 };
 
 std::vector<ContainerCase> ContainerCases() {
@@ -89,40 +90,59 @@ std::vector<ContainerCase> ContainerCases() {
   return {
       {"Privileged", "baseline", "privileged", 0, kLast, [](Container& c) { Sc(c).privileged = true; },
        "securityContext.privileged"},
-      {"AddNetRaw", "baseline", "capabilities_baseline", 0, kLast, [](Container& c) { Caps(c).add = {"NET_RAW"}; },
-       "securityContext.capabilities.add[0]"},
-      {"HostPort", "baseline", "hostPorts", 0, kLast, [](Container& c) { c.ports = {{80, 8080}}; },
+      {"AddNetRaw", "baseline", "capabilities_baseline", 0, kLast,
+       [](Container& c) { Caps(c).add = {"NET_RAW"}; }, "securityContext.capabilities.add[0]"},
+      {"HostPort", "baseline", "hostPorts", 0, kLast,
+       [](Container& c) {
+         c.ports = {{80, 8080}};
+       },
        "ports[0].hostPort"},
       {"AppArmorUnconfined", "baseline", "appArmorProfile", 0, kLast,
-       [](Container& c) { Sc(c).app_armor_profile = AppArmorProfile{"Unconfined", ""}; },
+       [](Container& c) {
+         Sc(c).app_armor_profile = AppArmorProfile{"Unconfined", ""};
+       },
        "securityContext.appArmorProfile.type"},
       {"SeLinuxSpcT", "baseline", "seLinuxOptions", 0, kLast,
-       [](Container& c) { Sc(c).se_linux_options = SELinuxOptions{"", "", "spc_t", ""}; },
+       [](Container& c) {
+         Sc(c).se_linux_options = SELinuxOptions{"", "", "spc_t", ""};
+       },
        "securityContext.seLinuxOptions.type"},
       {"SeLinuxEngineTBefore131", "baseline", "seLinuxOptions", 0, 30,
-       [](Container& c) { Sc(c).se_linux_options = SELinuxOptions{"", "", "container_engine_t", ""}; },
+       [](Container& c) {
+         Sc(c).se_linux_options = SELinuxOptions{"", "", "container_engine_t", ""};
+       },
        "securityContext.seLinuxOptions.type"},
       {"SeLinuxUser", "baseline", "seLinuxOptions", 0, kLast,
-       [](Container& c) { Sc(c).se_linux_options = SELinuxOptions{"system_u", "", "", ""}; },
+       [](Container& c) {
+         Sc(c).se_linux_options = SELinuxOptions{"system_u", "", "", ""};
+       },
        "securityContext.seLinuxOptions.user"},
-      {"ProcMountUnmasked", "baseline", "procMount", 0, kLast, [](Container& c) { Sc(c).proc_mount = "Unmasked"; },
-       "securityContext.procMount"},
+      {"ProcMountUnmasked", "baseline", "procMount", 0, kLast,
+       [](Container& c) { Sc(c).proc_mount = "Unmasked"; }, "securityContext.procMount"},
       {"SeccompUnconfinedField", "baseline", "seccompProfile_baseline", 19, kLast,
-       [](Container& c) { Sc(c).seccomp_profile = SeccompProfile{"Unconfined", ""}; },
+       [](Container& c) {
+         Sc(c).seccomp_profile = SeccompProfile{"Unconfined", ""};
+       },
        "securityContext.seccompProfile.type"},
       {"WindowsHostProcess", "baseline", "windowsHostProcess", 0, kLast,
        [](Container& c) { Sc(c).windows_options = WindowsOptions{true}; },
        "securityContext.windowsOptions.hostProcess"},
       {"ProbeHost", "baseline", "hostProbesAndHostLifecycle", 34, kLast,
-       [](Container& c) { c.handler_hosts = {{"readinessProbe.httpGet.host", "169.254.169.254"}}; },
+       [](Container& c) {
+         c.handler_hosts = {{"readinessProbe.httpGet.host", "169.254.169.254"}};
+       },
        "readinessProbe.httpGet.host"},
       {"LifecycleHost", "baseline", "hostProbesAndHostLifecycle", 34, kLast,
-       [](Container& c) { c.handler_hosts = {{"lifecycle.preStop.tcpSocket.host", "10.0.0.1"}}; },
+       [](Container& c) {
+         c.handler_hosts = {{"lifecycle.preStop.tcpSocket.host", "10.0.0.1"}};
+       },
        "lifecycle.preStop.tcpSocket.host"},
       {"PrivilegeEscalationUnset", "restricted", "allowPrivilegeEscalation", 8, kLast,
-       [](Container& c) { Sc(c).allow_privilege_escalation.reset(); }, "securityContext.allowPrivilegeEscalation"},
+       [](Container& c) { Sc(c).allow_privilege_escalation.reset(); },
+       "securityContext.allowPrivilegeEscalation"},
       {"PrivilegeEscalationTrue", "restricted", "allowPrivilegeEscalation", 8, kLast,
-       [](Container& c) { Sc(c).allow_privilege_escalation = true; }, "securityContext.allowPrivilegeEscalation"},
+       [](Container& c) { Sc(c).allow_privilege_escalation = true; },
+       "securityContext.allowPrivilegeEscalation"},
       {"RunAsNonRootUnset", "restricted", "runAsNonRoot", 0, kLast,
        [](Container& c) { Sc(c).run_as_non_root.reset(); }, "securityContext.runAsNonRoot"},
       {"RunAsNonRootFalse", "restricted", "runAsNonRoot", 0, kLast,
@@ -132,14 +152,20 @@ std::vector<ContainerCase> ContainerCases() {
       {"NoDropAll", "restricted", "capabilities_restricted", 22, kLast,
        [](Container& c) { Caps(c).drop = {"NET_RAW"}; }, "securityContext.capabilities.drop"},
       {"AddNetBindAndChown", "restricted", "capabilities_restricted", 22, kLast,
-       [](Container& c) { Caps(c).add = {"NET_BIND_SERVICE", "CHOWN"}; }, "securityContext.capabilities.add[1]"},
+       [](Container& c) {
+         Caps(c).add = {"NET_BIND_SERVICE", "CHOWN"};
+       },
+       "securityContext.capabilities.add[1]"},
       {"RunAsUserRoot", "restricted", "runAsUser", 23, kLast, [](Container& c) { Sc(c).run_as_user = 0; },
        "securityContext.runAsUser"},
       {"WritableRootUnset", "immutable", "readOnlyRootFilesystem", 0, kLast,
-       [](Container& c) { Sc(c).read_only_root_filesystem.reset(); }, "securityContext.readOnlyRootFilesystem"},
+       [](Container& c) { Sc(c).read_only_root_filesystem.reset(); },
+       "securityContext.readOnlyRootFilesystem"},
       {"WritableRootFalse", "immutable", "readOnlyRootFilesystem", 0, kLast,
-       [](Container& c) { Sc(c).read_only_root_filesystem = false; }, "securityContext.readOnlyRootFilesystem"},
-      {"ImageByTag", "immutable", "imageDigest", 0, kLast, [](Container& c) { c.image = "nginx:1.25"; }, "image"},
+       [](Container& c) { Sc(c).read_only_root_filesystem = false; },
+       "securityContext.readOnlyRootFilesystem"},
+      {"ImageByTag", "immutable", "imageDigest", 0, kLast, [](Container& c) { c.image = "nginx:1.25"; },
+       "image"},
       {"ImageShortDigest", "immutable", "imageDigest", 0, kLast,
        [](Container& c) { c.image = "nginx@sha256:0123"; }, "image"},
   };
@@ -154,32 +180,34 @@ TEST_P(ContainerChecks, FailExactlyInTheirVersionRangeWithFullPath) {
   Workload w = HardenedDeployment();
   Container& target = Of(w, kind);
   tc.breaks(target);
-  const std::string expected_path = "spec.template.spec." + std::string(ContainerListField(kind)) + "[0]." + tc.path;
+  const std::string expected_path =
+      "spec.template.spec." + std::string(ContainerListField(kind)) + "[0]." + tc.path;
   for (int minor = 0; minor <= PssVersion::kLatestMinor; ++minor) {
     Verdict v = RunProfile(w, tc.profile, minor);
     if (minor < tc.from || minor > tc.to) {
       EXPECT_TRUE(v.findings.empty()) << tc.name << " at v1." << minor << Describe(v);
       continue;
     }
-    ASSERT_EQ(v.FailedChecks(), std::vector<std::string_view>{tc.check}) << tc.name << " at v1." << minor
-                                                                         << Describe(v);
+    ASSERT_EQ(v.FailedChecks(), std::vector<std::string_view>{tc.check})
+        << tc.name << " at v1." << minor << Describe(v);
     ASSERT_EQ(v.findings.size(), 1u) << Describe(v);
     EXPECT_EQ(v.findings[0].path, expected_path);
     EXPECT_EQ(v.findings[0].container, target.name);
-    EXPECT_NE(v.findings[0].message.find("\"" + target.name + "\""), std::string::npos) << v.findings[0].message;
+    EXPECT_NE(v.findings[0].message.find("\"" + target.name + "\""), std::string::npos)
+        << v.findings[0].message;
     EXPECT_FALSE(v.findings[0].exempted);
     EXPECT_FALSE(v.Allowed());
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllListsAllChecks, ContainerChecks,
-    ::testing::Combine(::testing::Range<size_t>(0, ContainerCases().size()),
-                       ::testing::Values(ContainerKind::kInit, ContainerKind::kRegular, ContainerKind::kEphemeral)),
-    [](const ::testing::TestParamInfo<std::tuple<size_t, ContainerKind>>& param_info) {
-      std::string kind(ContainerListField(std::get<1>(param_info.param)));
-      return ContainerCases().at(std::get<0>(param_info.param)).name + "_" + kind;
-    });
+INSTANTIATE_TEST_SUITE_P(AllListsAllChecks, ContainerChecks,
+                         ::testing::Combine(::testing::Range<size_t>(0, ContainerCases().size()),
+                                            ::testing::Values(ContainerKind::kInit, ContainerKind::kRegular,
+                                                              ContainerKind::kEphemeral)),
+                         [](const ::testing::TestParamInfo<std::tuple<size_t, ContainerKind>>& param_info) {
+                           std::string kind(ContainerListField(std::get<1>(param_info.param)));
+                           return ContainerCases().at(std::get<0>(param_info.param)).name + "_" + kind;
+                         });
 
 // ---- pod-level checks ----
 
@@ -196,7 +224,12 @@ TEST(PodChecks, HostNamespacesNameEachField) {
 }
 
 TEST(PodChecks, HostPathVolumeIsBaselineAndRestrictedVolumesAtRestricted) {
-  Workload w = WorkloadBuilder("Pod").Regular("app").With(Harden).Volume("cfg", "configMap").Volume("x", "emptyDir").Volume("docker", "hostPath", "/var/run/docker.sock");
+  Workload w = WorkloadBuilder("Pod")
+                   .Regular("app")
+                   .With(Harden)
+                   .Volume("cfg", "configMap")
+                   .Volume("x", "emptyDir")
+                   .Volume("docker", "hostPath", "/var/run/docker.sock");
   Verdict b = RunProfile(w, "baseline", 20);
   ASSERT_EQ(b.FailedChecks(), std::vector<std::string_view>{"hostPathVolumes"});
   EXPECT_EQ(b.findings[0].path, "spec.volumes[2].hostPath");
@@ -227,14 +260,22 @@ struct SysctlCase {
 
 TEST(PodChecks, SysctlSafeListGrowsAt127And129And132And137) {
   const SysctlCase cases[] = {
-      {"kernel.shm_rmid_forced", 0},          {"net.ipv4.ip_local_port_range", 0},
-      {"net.ipv4.tcp_syncookies", 0},         {"net.ipv4.ping_group_range", 0},
-      {"net.ipv4.ip_unprivileged_port_start", 0}, {"net.ipv4.ip_local_reserved_ports", 27},
-      {"net.ipv4.tcp_keepalive_time", 29},    {"net.ipv4.tcp_fin_timeout", 29},
-      {"net.ipv4.tcp_keepalive_intvl", 29},   {"net.ipv4.tcp_keepalive_probes", 29},
-      {"net.ipv4.tcp_rmem", 32},              {"net.ipv4.tcp_wmem", 32},
-      {"net.ipv4.tcp_slow_start_after_idle", 37}, {"net.ipv4.tcp_notsent_lowat", 37},
-      {"kernel.msgmax", 99},                  {"net.ipv4/tcp_syncookies", 99},
+      {"kernel.shm_rmid_forced", 0},
+      {"net.ipv4.ip_local_port_range", 0},
+      {"net.ipv4.tcp_syncookies", 0},
+      {"net.ipv4.ping_group_range", 0},
+      {"net.ipv4.ip_unprivileged_port_start", 0},
+      {"net.ipv4.ip_local_reserved_ports", 27},
+      {"net.ipv4.tcp_keepalive_time", 29},
+      {"net.ipv4.tcp_fin_timeout", 29},
+      {"net.ipv4.tcp_keepalive_intvl", 29},
+      {"net.ipv4.tcp_keepalive_probes", 29},
+      {"net.ipv4.tcp_rmem", 32},
+      {"net.ipv4.tcp_wmem", 32},
+      {"net.ipv4.tcp_slow_start_after_idle", 37},
+      {"net.ipv4.tcp_notsent_lowat", 37},
+      {"kernel.msgmax", 99},
+      {"net.ipv4/tcp_syncookies", 99},
   };
   for (const auto& c : cases) {
     Workload w = HardenedDeployment();
@@ -297,7 +338,8 @@ TEST(PodChecks, SeccompAtPodLevelCoversContainersThatDoNotSetIt) {
   for (auto* c : {&w.spec.init_containers[0], &w.spec.containers[0], &w.spec.ephemeral_containers[0]}) {
     Sc(*c).seccomp_profile.reset();
   }
-  EXPECT_EQ(RunProfile(w, "restricted", 19).FailedChecks(), std::vector<std::string_view>{"seccompProfile_restricted"});
+  EXPECT_EQ(RunProfile(w, "restricted", 19).FailedChecks(),
+            std::vector<std::string_view>{"seccompProfile_restricted"});
   EXPECT_TRUE(RunProfile(w, "restricted", 18).findings.empty());
   PodSc(w).seccomp_profile = SeccompProfile{"Localhost", "profiles/audit.json"};
   EXPECT_TRUE(RunProfile(w, "restricted", 19).findings.empty());
@@ -313,12 +355,14 @@ TEST(Boundaries, SeccompAnnotationsBefore119FieldsFrom119) {
   w.pod_metadata_path = "spec.template.metadata";
   Verdict v18 = RunProfile(w, "baseline", 18);
   ASSERT_EQ(v18.findings.size(), 2u) << Describe(v18);
-  EXPECT_EQ(v18.findings[0].path, "spec.template.metadata.annotations[\"seccomp.security.alpha.kubernetes.io/pod\"]");
+  EXPECT_EQ(v18.findings[0].path,
+            "spec.template.metadata.annotations[\"seccomp.security.alpha.kubernetes.io/pod\"]");
   EXPECT_EQ(v18.findings[1].path,
             "spec.template.metadata.annotations[\"container.seccomp.security.alpha.kubernetes.io/debug\"]");
   EXPECT_EQ(v18.findings[1].container, "debug");
   // At restricted before 1.19 the baseline seccomp check still runs (no override yet).
-  EXPECT_EQ(RunProfile(w, "restricted", 18).FailedChecks(), std::vector<std::string_view>{"seccompProfile_baseline"});
+  EXPECT_EQ(RunProfile(w, "restricted", 18).FailedChecks(),
+            std::vector<std::string_view>{"seccompProfile_baseline"});
   // From 1.19 only the field counts.
   EXPECT_TRUE(RunProfile(w, "baseline", 19).findings.empty());
   EXPECT_TRUE(RunProfile(w, "restricted", 19).findings.empty());
@@ -327,9 +371,12 @@ TEST(Boundaries, SeccompAnnotationsBefore119FieldsFrom119) {
 TEST(Boundaries, CapabilitiesBaselineRunsAtRestrictedUntil122) {
   Workload w = HardenedDeployment();
   Caps(w.spec.containers[0]).add = {"SYS_ADMIN"};
-  EXPECT_EQ(RunProfile(w, "restricted", 21).FailedChecks(), std::vector<std::string_view>{"capabilities_baseline"});
-  EXPECT_EQ(RunProfile(w, "restricted", 22).FailedChecks(), std::vector<std::string_view>{"capabilities_restricted"});
-  EXPECT_EQ(RunProfile(w, "baseline", 22).FailedChecks(), std::vector<std::string_view>{"capabilities_baseline"});
+  EXPECT_EQ(RunProfile(w, "restricted", 21).FailedChecks(),
+            std::vector<std::string_view>{"capabilities_baseline"});
+  EXPECT_EQ(RunProfile(w, "restricted", 22).FailedChecks(),
+            std::vector<std::string_view>{"capabilities_restricted"});
+  EXPECT_EQ(RunProfile(w, "baseline", 22).FailedChecks(),
+            std::vector<std::string_view>{"capabilities_baseline"});
 }
 
 TEST(Boundaries, WindowsPodsSkipTheChecksRevisedIn125) {
@@ -363,7 +410,8 @@ TEST(Boundaries, HostUsersFalseRelaxesFrom135) {
             (std::vector<std::string_view>{"procMount", "runAsNonRoot", "runAsUser"}));
   EXPECT_TRUE(RunProfile(w, "baseline", 35).findings.empty());
   // procMount_restricted (1.35) replaces procMount at restricted and is not relaxed.
-  EXPECT_EQ(RunProfile(w, "restricted", 35).FailedChecks(), std::vector<std::string_view>{"procMount_restricted"});
+  EXPECT_EQ(RunProfile(w, "restricted", 35).FailedChecks(),
+            std::vector<std::string_view>{"procMount_restricted"});
   // hostUsers: true (or unset) gets no relaxation.
   w.spec.host_users = true;
   EXPECT_EQ(RunProfile(w, "restricted", 35).FailedChecks(),
@@ -388,7 +436,8 @@ TEST(Boundaries, AppArmorAnnotationIsCheckedAtEveryVersion) {
   for (int minor = 0; minor <= PssVersion::kLatestMinor; ++minor) {
     Verdict v = RunProfile(w, "baseline", minor);
     ASSERT_EQ(v.findings.size(), 1u) << minor;
-    EXPECT_EQ(v.findings[0].path, "metadata.annotations[\"container.apparmor.security.beta.kubernetes.io/app\"]");
+    EXPECT_EQ(v.findings[0].path,
+              "metadata.annotations[\"container.apparmor.security.beta.kubernetes.io/app\"]");
     EXPECT_EQ(v.findings[0].container, "app");
     EXPECT_NE(v.findings[0].message.find("unconfined"), std::string::npos);
   }
@@ -468,12 +517,14 @@ TEST(Immutability, WritableRootReportedOnEveryListInContainerOrder) {
   Verdict v = RunProfile(w, "immutable", 37);
   std::vector<std::string> paths;
   for (const auto& f : v.findings) paths.push_back(f.path);
-  EXPECT_EQ(paths, (std::vector<std::string>{
-                       "spec.jobTemplate.spec.template.spec.initContainers[1].securityContext.readOnlyRootFilesystem",
-                       "spec.jobTemplate.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem",
-                       "spec.jobTemplate.spec.template.spec.ephemeralContainers[0].securityContext."
-                       "readOnlyRootFilesystem",
-                   }));
+  EXPECT_EQ(
+      paths,
+      (std::vector<std::string>{
+          "spec.jobTemplate.spec.template.spec.initContainers[1].securityContext.readOnlyRootFilesystem",
+          "spec.jobTemplate.spec.template.spec.containers[0].securityContext.readOnlyRootFilesystem",
+          "spec.jobTemplate.spec.template.spec.ephemeralContainers[0].securityContext."
+          "readOnlyRootFilesystem",
+      }));
   EXPECT_NE(v.findings[0].message.find("init container \"b\""), std::string::npos) << v.findings[0].message;
   EXPECT_NE(v.findings[2].message.find("ephemeral container \"d\""), std::string::npos);
 }

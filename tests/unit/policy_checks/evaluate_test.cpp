@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // Evaluate(): per-object opt-out annotations, profile exemptions by container
 // name and image glob, the Verdict helpers, and paths under every kind.
+#include "invar/policy/evaluate.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "invar/policy/evaluate.h"
 #include "invar/policy/profile.h"
 #include "workload_builder.h"
 
@@ -85,7 +86,8 @@ TEST(ExemptAnnotation, StarExemptsEverythingAndUnknownIdsAreIgnored) {
 TEST(ProfileExemptions, ByImageGlobKeepsTheFindingMarked) {
   Profile p = Immutable();
   p.name = "web";
-  p.exemptions.push_back({{"readOnlyRootFilesystem"}, "", "docker.io/istio/*", "mesh sidecar writes /etc/istio"});
+  p.exemptions.push_back(
+      {{"readOnlyRootFilesystem"}, "", "docker.io/istio/*", "mesh sidecar writes /etc/istio"});
   Verdict v = Evaluate(App(), p);
   int exempted = 0;
   for (const auto& f : v.findings) {
@@ -137,10 +139,10 @@ TEST(Paths, FollowTheKindsPodSpecLocation) {
   struct Case {
     std::string_view kind, prefix, meta;
   };
-  for (const auto& c : {Case{"Pod", "spec", "metadata"}, Case{"PodTemplate", "template.spec", "template.metadata"},
-                        Case{"StatefulSet", "spec.template.spec", "spec.template.metadata"},
-                        Case{"CronJob", "spec.jobTemplate.spec.template.spec",
-                             "spec.jobTemplate.spec.template.metadata"}}) {
+  for (const auto& c :
+       {Case{"Pod", "spec", "metadata"}, Case{"PodTemplate", "template.spec", "template.metadata"},
+        Case{"StatefulSet", "spec.template.spec", "spec.template.metadata"},
+        Case{"CronJob", "spec.jobTemplate.spec.template.spec", "spec.jobTemplate.spec.template.metadata"}}) {
     Workload w = WorkloadBuilder(c.kind)
                      .Init("init", "x:1")
                      .With(Restricted)
@@ -175,6 +177,21 @@ TEST(Paths, FollowTheKindsPodSpecLocation) {
     }
     EXPECT_TRUE(found) << c.kind;
   }
+}
+
+TEST(Verdicts, EnabledAndDisabledChecksApplyInEvaluate) {
+  Workload w = App();
+  w.spec.containers[0].ports = {{80, 80}};
+  Profile p = *BuiltinProfile("baseline");
+  EXPECT_EQ(Evaluate(w, p).FailedChecks(), std::vector<std::string_view>{"hostPorts"});
+  p.enabled = {"readOnlyRootFilesystem", "hostPorts"};
+  p.disabled = {"hostPorts"};  // disable wins over enable
+  EXPECT_EQ(Evaluate(w, p).FailedChecks(), std::vector<std::string_view>{"readOnlyRootFilesystem"});
+  p.enabled.push_back("imageTag");
+  EXPECT_TRUE(Evaluate(w, p).FailedChecks().size() == 1u) << "both images carry a version tag";
+  p.enabled.push_back("imageDigest");
+  EXPECT_EQ(Evaluate(w, p).FailedChecks(),
+            (std::vector<std::string_view>{"readOnlyRootFilesystem", "imageDigest"}));
 }
 
 TEST(Verdicts, PrivilegedProfileAllowsAnything) {

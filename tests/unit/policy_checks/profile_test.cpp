@@ -2,6 +2,8 @@
 // Profiles: built-ins, which checks each runs, ProfileSet, the `profiles:`
 // config parser (every error reported with its line), GlobMatch, the
 // catalogue and PSS version parsing.
+#include "invar/policy/profile.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -9,7 +11,6 @@
 
 #include "invar/policy/checks.h"
 #include "invar/policy/evaluate.h"
-#include "invar/policy/profile.h"
 #include "workload_builder.h"
 
 namespace invar::policy {
@@ -54,7 +55,8 @@ TEST(Catalogue, HasStableIdsInLevelOrderWithCompleteText) {
 }
 
 TEST(Catalogue, SeverityAndLevelNamesRoundTrip) {
-  for (Severity s : {Severity::kInfo, Severity::kLow, Severity::kMedium, Severity::kHigh, Severity::kCritical}) {
+  for (Severity s :
+       {Severity::kInfo, Severity::kLow, Severity::kMedium, Severity::kHigh, Severity::kCritical}) {
     Severity out = Severity::kInfo;
     ASSERT_TRUE(ParseSeverity(SeverityName(s), &out));
     EXPECT_EQ(out, s);
@@ -79,7 +81,8 @@ TEST(PssVersionParsing, AcceptsWhatPsaAccepts) {
   ASSERT_TRUE(ParsePssVersion("v1.99", &v));
   EXPECT_EQ(v.Effective(), 37) << "newer than invar knows clamps to the newest";
   EXPECT_EQ(v.ToString(), "v1.99");
-  for (auto bad : {"", "1.25", "v2.0", "v1.", "v1.x", "v1.01", "v1.-1", "v1.2 ", "Latest", "v1.99999999999999"}) {
+  for (auto bad :
+       {"", "1.25", "v2.0", "v1.", "v1.x", "v1.01", "v1.-1", "v1.2 ", "Latest", "v1.99999999999999"}) {
     EXPECT_FALSE(ParsePssVersion(bad, &v)) << bad;
   }
 }
@@ -217,11 +220,12 @@ TEST(ParseProfilesTest, ReportsEveryErrorWithItsLine) {
   ASSERT_FALSE(set.ok());
   const std::string& msg = set.status().message();
   EXPECT_EQ(set.status().code(), Status::Code::kInvalidArgument);
-  for (auto expected : {"line 3: unknown base profile \"strictest\"", "line 4: unknown check id \"noSuchCheck\"",
-                        "line 5: profile \"baseline\" is a built-in name", "line 7: bad version \"1.30\"",
-                        "line 8: requireDigest must be true or false", "line 8: unknown parameter \"colour\"",
-                        "line 10: unknown check id \"alsoNotACheck\"", "line 12: exemption needs a reason",
-                        "line 13: unknown profile field \"typo\"", "line 14: profile has no name"}) {
+  for (auto expected :
+       {"line 3: unknown base profile \"strictest\"", "line 4: unknown check id \"noSuchCheck\"",
+        "line 5: profile \"baseline\" is a built-in name", "line 7: bad version \"1.30\"",
+        "line 8: requireDigest must be true or false", "line 8: unknown parameter \"colour\"",
+        "line 10: unknown check id \"alsoNotACheck\"", "line 12: exemption needs a reason",
+        "line 13: unknown profile field \"typo\"", "line 14: profile has no name"}) {
     EXPECT_NE(msg.find(expected), std::string::npos) << "missing: " << expected << "\nin:\n" << msg;
   }
 }
@@ -233,10 +237,10 @@ TEST(ParseProfilesTest, SyntaxErrorHasALine) {
 }
 
 TEST(ParseProfilesTest, WrongShapesAreErrorsNotCrashes) {
-  for (auto text : {"[1, 2]", "profiles: 3", "profiles: [3]", "profiles:\n  - name: [a]\n",
-                    "profiles:\n  - name: a\n    enable: privileged\n",
-                    "profiles:\n  - name: a\n    exemptions: {checks: []}\n",
-                    "profiles:\n  - name: a\n  - name: a\n"}) {
+  for (auto text :
+       {"[1, 2]", "profiles: 3", "profiles: [3]", "profiles:\n  - name: [a]\n",
+        "profiles:\n  - name: a\n    enable: privileged\n",
+        "profiles:\n  - name: a\n    exemptions: {checks: []}\n", "profiles:\n  - name: a\n  - name: a\n"}) {
     auto set = ParseProfiles(text);
     EXPECT_FALSE(set.ok()) << text;
     EXPECT_FALSE(set.status().message().empty());

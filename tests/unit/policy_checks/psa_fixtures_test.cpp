@@ -125,10 +125,9 @@ std::vector<Fixture> Fixtures() {
   // fixtures_capabilities_baseline.go
   f.push_back({"capabilities_baseline", Level::kBaseline, 0,
                [](const Workload& p) {
-                 std::vector<std::string> allowed = {"AUDIT_WRITE", "CHOWN",   "DAC_OVERRIDE", "FOWNER",
-                                                     "FSETID",      "KILL",    "MKNOD",        "NET_BIND_SERVICE",
-                                                     "SETFCAP",     "SETGID",  "SETPCAP",      "SETUID",
-                                                     "SYS_CHROOT"};
+                 std::vector<std::string> allowed = {
+                     "AUDIT_WRITE",      "CHOWN",   "DAC_OVERRIDE", "FOWNER",  "FSETID", "KILL",      "MKNOD",
+                     "NET_BIND_SERVICE", "SETFCAP", "SETGID",       "SETPCAP", "SETUID", "SYS_CHROOT"};
                  return One(Tweak(p, [&](Workload& w) {
                    Caps(C0(w)).add = allowed;
                    Caps(I0(w)).add = allowed;
@@ -143,13 +142,14 @@ std::vector<Fixture> Fixtures() {
                }});
 
   // fixtures_hostPathVolumes.go
-  f.push_back({"hostPathVolumes", Level::kBaseline, 0,
-               [](const Workload& p) {
-                 return One(Tweak(p, [](Workload& w) { w.spec.volumes = {{"volume-emptydir", "emptyDir", ""}}; }));
-               },
-               [](const Workload& p) {
-                 return One(Tweak(p, [](Workload& w) { w.spec.volumes = {{"volume-hostpath", "hostPath", "/a"}}; }));
-               }});
+  f.push_back(
+      {"hostPathVolumes", Level::kBaseline, 0,
+       [](const Workload& p) {
+         return One(Tweak(p, [](Workload& w) { w.spec.volumes = {{"volume-emptydir", "emptyDir", ""}}; }));
+       },
+       [](const Workload& p) {
+         return One(Tweak(p, [](Workload& w) { w.spec.volumes = {{"volume-hostpath", "hostPath", "/a"}}; }));
+       }});
 
   // fixtures_hostPorts.go
   f.push_back({"hostPorts", Level::kBaseline, 0,
@@ -160,8 +160,13 @@ std::vector<Fixture> Fixtures() {
                  }));
                },
                [](const Workload& p) {
-                 return Pods{Tweak(p, [](Workload& w) { C0(w).ports = {{12345, 12345}}; }),
-                             Tweak(p, [](Workload& w) { I0(w).ports = {{12346, 12346}}; })};
+                 return Pods{Tweak(p,
+                                   [](Workload& w) {
+                                     C0(w).ports = {{12345, 12345}};
+                                   }),
+                             Tweak(p, [](Workload& w) {
+                               I0(w).ports = {{12346, 12346}};
+                             })};
                }});
 
   // fixtures_appArmorProfile.go (annotation and field forms)
@@ -173,19 +178,26 @@ std::vector<Fixture> Fixtures() {
                                      w.pod_annotations.Set(aa + C0(w).name, "runtime/default");
                                      w.pod_annotations.Set(aa + I0(w).name, "localhost/foo");
                                    }),
-                             Tweak(p,
-                                   [](Workload& w) {
-                                     PodSc(w).app_armor_profile = AppArmorProfile{"RuntimeDefault", ""};
-                                     Sc(C0(w)).app_armor_profile = AppArmorProfile{"Localhost", "foo"};
-                                   })};
+                             Tweak(p, [](Workload& w) {
+                               PodSc(w).app_armor_profile = AppArmorProfile{"RuntimeDefault", ""};
+                               Sc(C0(w)).app_armor_profile = AppArmorProfile{"Localhost", "foo"};
+                             })};
                },
                [aa](const Workload& p) {
                  return Pods{
                      Tweak(p, [&](Workload& w) { w.pod_annotations.Set(aa + C0(w).name, "unconfined"); }),
                      Tweak(p, [&](Workload& w) { w.pod_annotations.Set(aa + I0(w).name, "unconfined"); }),
-                     Tweak(p, [](Workload& w) { PodSc(w).app_armor_profile = AppArmorProfile{"Unconfined", ""}; }),
-                     Tweak(p, [](Workload& w) { Sc(C0(w)).app_armor_profile = AppArmorProfile{"Unconfined", ""}; }),
-                     Tweak(p, [](Workload& w) { Sc(I0(w)).app_armor_profile = AppArmorProfile{"Unconfined", ""}; })};
+                     Tweak(p,
+                           [](Workload& w) {
+                             PodSc(w).app_armor_profile = AppArmorProfile{"Unconfined", ""};
+                           }),
+                     Tweak(p,
+                           [](Workload& w) {
+                             Sc(C0(w)).app_armor_profile = AppArmorProfile{"Unconfined", ""};
+                           }),
+                     Tweak(p, [](Workload& w) {
+                       Sc(I0(w)).app_armor_profile = AppArmorProfile{"Unconfined", ""};
+                     })};
                }});
 
   // fixtures_seLinuxOptions.go (1.0 and 1.31)
@@ -202,22 +214,26 @@ std::vector<Fixture> Fixtures() {
     return pods;
   };
   auto selinux_pass = [](const Workload& p, bool engine) {
-    Pods pods{Tweak(p, [](Workload& w) { PodSc(w).se_linux_options = SELinuxOptions{"", "", "", "somevalue"}; }),
+    Pods pods{Tweak(p,
+                    [](Workload& w) {
+                      PodSc(w).se_linux_options = SELinuxOptions{"", "", "", "somevalue"};
+                    }),
               Tweak(p, [](Workload& w) {
                 PodSc(w).se_linux_options = SELinuxOptions{"", "", "container_t", ""};
                 Sc(C0(w)).se_linux_options = SELinuxOptions{"", "", "container_init_t", ""};
                 Sc(I0(w)).se_linux_options = SELinuxOptions{"", "", "container_kvm_t", ""};
               })};
     if (engine) {
-      pods.push_back(
-          Tweak(p, [](Workload& w) { Sc(C0(w)).se_linux_options = SELinuxOptions{"", "", "container_engine_t", ""}; }));
+      pods.push_back(Tweak(p, [](Workload& w) {
+        Sc(C0(w)).se_linux_options = SELinuxOptions{"", "", "container_engine_t", ""};
+      }));
     }
     return pods;
   };
-  f.push_back({"seLinuxOptions", Level::kBaseline, 0, [=](const Workload& p) { return selinux_pass(p, false); },
-               selinux_fail});
-  f.push_back({"seLinuxOptions", Level::kBaseline, 31, [=](const Workload& p) { return selinux_pass(p, true); },
-               selinux_fail});
+  f.push_back({"seLinuxOptions", Level::kBaseline, 0,
+               [=](const Workload& p) { return selinux_pass(p, false); }, selinux_fail});
+  f.push_back({"seLinuxOptions", Level::kBaseline, 31,
+               [=](const Workload& p) { return selinux_pass(p, true); }, selinux_fail});
 
   // fixtures_procMount.go: baseline 1.0 and 1.35, restricted 1.35.
   auto unmasked = [](Container& c) { Sc(c).proc_mount = "Unmasked"; };
@@ -256,23 +272,25 @@ std::vector<Fixture> Fixtures() {
                [=](const Workload& p) { return unmasked_each(p, false); }});
 
   // fixtures_seccompProfile_baseline.go: annotations (1.0), fields (1.19).
-  f.push_back({"seccompProfile_baseline", Level::kBaseline, 0,
-               [](const Workload& p) {
-                 return One(Tweak(p, [](Workload& w) {
-                   w.pod_annotations.Set("seccomp.security.alpha.kubernetes.io/pod", "runtime/default");
-                   w.pod_annotations.Set("container.seccomp.security.alpha.kubernetes.io/" + C0(w).name,
-                                         "localhost/testing");
-                 }));
-               },
-               [](const Workload& p) {
-                 const std::string prefix = "container.seccomp.security.alpha.kubernetes.io/";
-                 return Pods{Tweak(p,
-                                   [](Workload& w) {
-                                     w.pod_annotations.Set("seccomp.security.alpha.kubernetes.io/pod", "unconfined");
-                                   }),
-                             Tweak(p, [&](Workload& w) { w.pod_annotations.Set(prefix + C0(w).name, "unconfined"); }),
-                             Tweak(p, [&](Workload& w) { w.pod_annotations.Set(prefix + I0(w).name, "unconfined"); })};
-               }});
+  f.push_back(
+      {"seccompProfile_baseline", Level::kBaseline, 0,
+       [](const Workload& p) {
+         return One(Tweak(p, [](Workload& w) {
+           w.pod_annotations.Set("seccomp.security.alpha.kubernetes.io/pod", "runtime/default");
+           w.pod_annotations.Set("container.seccomp.security.alpha.kubernetes.io/" + C0(w).name,
+                                 "localhost/testing");
+         }));
+       },
+       [](const Workload& p) {
+         const std::string prefix = "container.seccomp.security.alpha.kubernetes.io/";
+         return Pods{
+             Tweak(p,
+                   [](Workload& w) {
+                     w.pod_annotations.Set("seccomp.security.alpha.kubernetes.io/pod", "unconfined");
+                   }),
+             Tweak(p, [&](Workload& w) { w.pod_annotations.Set(prefix + C0(w).name, "unconfined"); }),
+             Tweak(p, [&](Workload& w) { w.pod_annotations.Set(prefix + I0(w).name, "unconfined"); })};
+       }});
   f.push_back({"seccompProfile_baseline", Level::kBaseline, 19,
                [](const Workload& p) {
                  return One(Tweak(p, [](Workload& w) {
@@ -330,46 +348,65 @@ std::vector<Fixture> Fixtures() {
                }});
 
   // fixtures_hostProbesAndHostLifecycle.go (1.34)
-  f.push_back({"hostProbesAndHostLifecycle", Level::kBaseline, 34,
-               [](const Workload& p) {
-                 return One(Tweak(p, [](Workload& w) {
-                   C0(w).handler_hosts = {{"livenessProbe.httpGet.host", ""}};
-                   I0(w).handler_hosts = {{"lifecycle.postStart.tcpSocket.host", ""}};
-                 }));
-               },
-               [](const Workload& p) {
-                 Pods pods;
-                 for (std::string probe : {"livenessProbe", "readinessProbe", "startupProbe", "lifecycle.postStart",
-                                           "lifecycle.preStop"}) {
-                   for (std::string handler : {"httpGet", "tcpSocket"}) {
-                     std::string path = probe + "." + handler + ".host";
-                     pods.push_back(Tweak(p, [&](Workload& w) { C0(w).handler_hosts = {{path, "bad.host"}}; }));
-                     pods.push_back(Tweak(p, [&](Workload& w) { I0(w).handler_hosts = {{path, "bad.host"}}; }));
-                   }
-                 }
-                 return pods;
-               }});
+  f.push_back(
+      {"hostProbesAndHostLifecycle", Level::kBaseline, 34,
+       [](const Workload& p) {
+         return One(Tweak(p, [](Workload& w) {
+           C0(w).handler_hosts = {{"livenessProbe.httpGet.host", ""}};
+           I0(w).handler_hosts = {{"lifecycle.postStart.tcpSocket.host", ""}};
+         }));
+       },
+       [](const Workload& p) {
+         Pods pods;
+         for (std::string probe : {"livenessProbe", "readinessProbe", "startupProbe", "lifecycle.postStart",
+                                   "lifecycle.preStop"}) {
+           for (std::string handler : {"httpGet", "tcpSocket"}) {
+             std::string path = probe + "." + handler + ".host";
+             pods.push_back(Tweak(p, [&](Workload& w) { C0(w).handler_hosts = {{path, "bad.host"}}; }));
+             pods.push_back(Tweak(p, [&](Workload& w) { I0(w).handler_hosts = {{path, "bad.host"}}; }));
+           }
+         }
+         return pods;
+       }});
 
   // fixtures_restrictedVolumes.go
-  f.push_back({"restrictedVolumes", Level::kRestricted, 0,
-               [](const Workload& p) {
-                 Pods pods;
-                 for (std::string type : {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
-                                          "persistentVolumeClaim", "projected", "secret", ""}) {
-                   pods.push_back(Tweak(p, [&](Workload& w) { w.spec.volumes = {{"volume-" + type, type, ""}}; }));
-                 }
-                 return pods;
-               },
-               [](const Workload& p) {
-                 Pods pods;
-                 for (std::string type :
-                      {"gcePersistentDisk", "awsElasticBlockStore", "gitRepo", "nfs", "iscsi", "glusterfs", "rbd",
-                       "flexVolume", "cinder", "cephfs", "flocker", "fc", "azureFile", "vsphereVolume", "quobyte",
-                       "azureDisk", "portworxVolume", "photonPersistentDisk", "scaleIO", "storageos", "hostPath"}) {
-                   pods.push_back(Tweak(p, [&](Workload& w) { w.spec.volumes = {{"volume-" + type, type, "/a"}}; }));
-                 }
-                 return pods;
-               }});
+  f.push_back(
+      {"restrictedVolumes", Level::kRestricted, 0,
+       [](const Workload& p) {
+         Pods pods;
+         for (std::string type : {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "image",
+                                  "persistentVolumeClaim", "projected", "secret", ""}) {
+           pods.push_back(Tweak(p, [&](Workload& w) { w.spec.volumes = {{"volume-" + type, type, ""}}; }));
+         }
+         return pods;
+       },
+       [](const Workload& p) {
+         Pods pods;
+         for (std::string type : {"gcePersistentDisk",
+                                  "awsElasticBlockStore",
+                                  "gitRepo",
+                                  "nfs",
+                                  "iscsi",
+                                  "glusterfs",
+                                  "rbd",
+                                  "flexVolume",
+                                  "cinder",
+                                  "cephfs",
+                                  "flocker",
+                                  "fc",
+                                  "azureFile",
+                                  "vsphereVolume",
+                                  "quobyte",
+                                  "azureDisk",
+                                  "portworxVolume",
+                                  "photonPersistentDisk",
+                                  "scaleIO",
+                                  "storageos",
+                                  "hostPath"}) {
+           pods.push_back(Tweak(p, [&](Workload& w) { w.spec.volumes = {{"volume-" + type, type, "/a"}}; }));
+         }
+         return pods;
+       }});
 
   // fixtures_allowPrivilegeEscalation.go (1.8, 1.25 adds the Windows pass case)
   auto ape_fail = [](const Workload& p) {
@@ -388,12 +425,11 @@ std::vector<Fixture> Fixtures() {
                ape_fail});
   f.push_back({"allowPrivilegeEscalation", Level::kRestricted, 25,
                [](const Workload& p) {
-                 return Pods{Tweak(p,
-                                   [](Workload& w) {
-                                     w.spec.os_name = "windows";
-                                     Sc(C0(w)).allow_privilege_escalation.reset();
-                                     Sc(I0(w)).allow_privilege_escalation.reset();
-                                   })};
+                 return Pods{Tweak(p, [](Workload& w) {
+                   w.spec.os_name = "windows";
+                   Sc(C0(w)).allow_privilege_escalation.reset();
+                   Sc(I0(w)).allow_privilege_escalation.reset();
+                 })};
                },
                ape_fail});
 
@@ -441,8 +477,14 @@ std::vector<Fixture> Fixtures() {
 
   // fixtures_seccompProfile_restricted.go (1.19; 1.25 adds the Windows pass case)
   auto seccomp_r_pass = [](const Workload& p) {
-    return Pods{Tweak(p, [](Workload& w) { PodSc(w).seccomp_profile = SeccompProfile{"RuntimeDefault", ""}; }),
-                Tweak(p, [](Workload& w) { PodSc(w).seccomp_profile = SeccompProfile{"Localhost", "p.json"}; }),
+    return Pods{Tweak(p,
+                      [](Workload& w) {
+                        PodSc(w).seccomp_profile = SeccompProfile{"RuntimeDefault", ""};
+                      }),
+                Tweak(p,
+                      [](Workload& w) {
+                        PodSc(w).seccomp_profile = SeccompProfile{"Localhost", "p.json"};
+                      }),
                 Tweak(p, [](Workload& w) {
                   PodSc(w).seccomp_profile.reset();
                   Sc(C0(w)).seccomp_profile = SeccompProfile{"RuntimeDefault", ""};
@@ -483,8 +525,9 @@ std::vector<Fixture> Fixtures() {
     return Pods{Tweak(p, [](Workload& w) { Sc(C0(w)).capabilities.reset(); }),
                 Tweak(p, [](Workload& w) { Sc(I0(w)).capabilities.reset(); }),
                 Tweak(p, [](Workload& w) { Caps(C0(w)).drop = {"NET_RAW"}; }),
-                Tweak(p, [](Workload& w) { Caps(C0(w)).add = {"NET_RAW"}; }),
-                Tweak(p, [](Workload& w) { Caps(I0(w)).add = {"SYS_ADMIN", "NET_BIND_SERVICE"}; })};
+                Tweak(p, [](Workload& w) { Caps(C0(w)).add = {"NET_RAW"}; }), Tweak(p, [](Workload& w) {
+                  Caps(I0(w)).add = {"SYS_ADMIN", "NET_BIND_SERVICE"};
+                })};
   };
   f.push_back({"capabilities_restricted", Level::kRestricted, 22, caps_r_pass, caps_r_fail});
   f.push_back({"capabilities_restricted", Level::kRestricted, 25,
@@ -581,7 +624,9 @@ TEST_P(PsaFixtures, PassAndFailCasesMatchPsaAtThisVersion) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryPolicyVersion, PsaFixtures, ::testing::Range(0, PssVersion::kLatestMinor + 1),
-                         [](const ::testing::TestParamInfo<int>& param_info) { return "v1_" + std::to_string(param_info.param); });
+                         [](const ::testing::TestParamInfo<int>& param_info) {
+                           return "v1_" + std::to_string(param_info.param);
+                         });
 
 TEST(PsaFixtures, LatestEqualsNewestVersion) {
   const auto fixtures = Fixtures();

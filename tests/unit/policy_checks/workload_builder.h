@@ -105,7 +105,8 @@ class WorkloadBuilder {
 // allowPrivilegeEscalation: false (1.8), seccomp RuntimeDefault (1.19) and
 // drop ALL (1.22). Mirrors test/fixtures.go.
 inline Workload MinimalValidPod(Level level, int minor) {
-  Workload w = WorkloadBuilder().Init("initcontainer1", "k8s.gcr.io/pause").Regular("container1", "k8s.gcr.io/pause");
+  Workload w =
+      WorkloadBuilder().Init("initcontainer1", "k8s.gcr.io/pause").Regular("container1", "k8s.gcr.io/pause");
   if (level == Level::kBaseline || level == Level::kPrivileged) return w;
   PodSc(w).run_as_non_root = true;
   if (minor >= 8) {
