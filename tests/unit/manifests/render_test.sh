@@ -26,7 +26,8 @@ for tool in kubectl python3 openssl; do
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/invar-manifests.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+webhook_pid=""
+trap '[ -n "$webhook_pid" ] && kill "$webhook_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 cp -r "$src/manifests" "$tmp/manifests"
 
 # Throwaway certificates for the self-signed overlay (what `invar certs` writes).
@@ -105,6 +106,40 @@ if [ -n "$invar_bin" ] && [ -x "$invar_bin" ]; then
   fi
 else
   echo "note: no invar binary given; self-check (invar report -k) not run"
+fi
+
+# The shipped webhook configs must load in the real webhook: start it
+# standalone on loopback with each config and wait until /readyz answers (a
+# config error makes it exit instead). Needs curl.
+check_webhook_config() {  # <config file>
+  local cfg=$1 port pid ok=0 i
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$invar_bin" webhook --standalone --config "$cfg" --tls-cert "$certs/tls.crt" --tls-key "$certs/tls.key" \
+    --listen 127.0.0.1:0 --metrics-listen "127.0.0.1:$port" < /dev/null > "$tmp/webhook.log" 2>&1 &
+  pid=$!
+  webhook_pid=$pid
+  for i in $(seq 1 300); do
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    if curl -sf "http://127.0.0.1:$port/readyz" > /dev/null 2>&1; then ok=1; break; fi
+    sleep 0.1
+  done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  webhook_pid=""
+  if [ "$ok" = 1 ]; then
+    echo "ok: invar webhook loads ${cfg#"$src"/}"
+  else
+    echo "FAIL: invar webhook did not become ready with ${cfg#"$src"/}"
+    cat "$tmp/webhook.log"
+    failed=1
+  fi
+}
+if [ -n "$invar_bin" ] && [ -x "$invar_bin" ] && "$invar_bin" webhook --help >/dev/null 2>&1 \
+    && command -v curl >/dev/null 2>&1; then
+  for cfg in "$src/manifests/base/config/config.yaml" "$src/manifests/components/audit-only/config.yaml" \
+             "$src/examples/config.yaml"; do
+    check_webhook_config "$cfg"
+  done
 fi
 
 # The shipped rules.local.yaml must load on top of the built-in rules.
