@@ -5,6 +5,7 @@
 // the parser works on a string and does no I/O.
 #include "invar/policy/profile.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -365,6 +366,11 @@ Result<ProfileSet> ParseProfiles(std::string_view yaml) {
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's depth guard (it labels this "bad file"): say what it is.
+    return Status::InvalidArgument(
+        (e.mark.line >= 0 ? "line " + std::to_string(e.mark.line + 1) + ": " : std::string()) +
+        "nesting deeper than " + std::to_string(e.depth()) + " levels");
   } catch (const YAML::Exception& e) {
     std::string msg = e.msg;
     return Status::InvalidArgument(

@@ -247,6 +247,21 @@ TEST(ParseProfilesTest, WrongShapesAreErrorsNotCrashes) {
   }
 }
 
+TEST(ParseProfilesTest, HostileInputIsAnErrorNotACrash) {
+  const std::string deep_flow = "profiles: " + std::string(10000, '[') + std::string(10000, ']');
+  std::string deep_block = "profiles:\n";
+  for (int i = 0; i < 3000; ++i) deep_block += std::string(static_cast<size_t>(i) + 2, ' ') + "- \n";
+  std::string garbage;
+  for (int i = 0; i < 4096; ++i) garbage += static_cast<char>((i * 7919) % 256);
+  for (const std::string& text : {deep_flow, deep_block, garbage}) {
+    auto set = ParseProfiles(text);
+    EXPECT_FALSE(set.ok());
+    EXPECT_FALSE(set.status().message().empty());
+  }
+  EXPECT_NE(ParseProfiles(deep_flow).status().message().find("nesting deeper than"), std::string::npos)
+      << ParseProfiles(deep_flow).status().message();
+}
+
 TEST(Glob, MatchesShellStyle) {
   EXPECT_TRUE(GlobMatch("*", ""));
   EXPECT_TRUE(GlobMatch("*", "registry/x/y:1"));
