@@ -23,6 +23,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 
 #include "check_index.h"
 
@@ -204,12 +205,13 @@ bool ParsePssVersion(std::string_view text, PssVersion* out) {
     if (c < '0' || c > '9') return false;
   }
   if (digits.size() > 1 && digits[0] == '0') return false;
-  int minor = 0;
+  // PSA parses the minor as a Go int (64-bit): accept what it accepts.
+  int64_t minor = 0;
   auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), minor);
   if (ec != std::errc() || ptr != digits.data() + digits.size()) return false;
-  // Newer than any policy invar knows: kept as written, Effective() clamps it
-  // to the newest version as PSA does.
-  *out = PssVersion::V1(minor);
+  // Newer than any policy invar knows: kept as written (saturated to int),
+  // Effective() clamps it to the newest version as PSA does.
+  *out = PssVersion::V1(minor > INT32_MAX ? INT32_MAX : static_cast<int>(minor));
   return true;
 }
 

@@ -81,8 +81,10 @@ TEST(PssVersionParsing, AcceptsWhatPsaAccepts) {
   ASSERT_TRUE(ParsePssVersion("v1.99", &v));
   EXPECT_EQ(v.Effective(), 37) << "newer than invar knows clamps to the newest";
   EXPECT_EQ(v.ToString(), "v1.99");
+  ASSERT_TRUE(ParsePssVersion("v1.99999999999999", &v)) << "fits PSA's 64-bit int";
+  EXPECT_EQ(v.Effective(), 37);
   for (auto bad :
-       {"", "1.25", "v2.0", "v1.", "v1.x", "v1.01", "v1.-1", "v1.2 ", "Latest", "v1.99999999999999"}) {
+       {"", "1.25", "v2.0", "v1.", "v1.x", "v1.01", "v1.-1", "v1.2 ", "Latest", "v1.99999999999999999999"}) {
     EXPECT_FALSE(ParsePssVersion(bad, &v)) << bad;
   }
 }
