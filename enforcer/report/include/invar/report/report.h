@@ -125,6 +125,9 @@ struct Report {
   std::vector<ResourceResult> resources;
   std::vector<policy::SkippedObject> skipped;
   std::vector<InputError> errors;
+  // Things the reader could not see but that do not make the input invalid
+  // ("cannot list cronjobs: forbidden"); printed, never affect the exit code.
+  std::vector<std::string> warnings;
   bool audit = false;        // audit logs were read (execs may still be empty)
   std::vector<ExecEntry> execs;
 };
