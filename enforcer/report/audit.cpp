@@ -216,7 +216,14 @@ void AuditReader::AddLine(std::string_view line, const std::string& file, int li
       std::string_view k(key);
       constexpr std::string_view kInvar = "invar.dev/exec";
       if (value.is_string() && k.size() >= kInvar.size() && k.substr(k.size() - kInvar.size()) == kInvar) {
-        e.invar_annotation = value.get<std::string>();
+        // The webhook's audit annotation ("enforce.invar.dev/exec" once the
+        // apiserver prefixes the webhook name) is a JSON object whose
+        // "decision" says what invar decided; older or foreign writers may
+        // put plain text there.
+        std::string text = value.get<std::string>();
+        Json inner = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+        std::string decision = inner.is_object() ? Str(inner, "decision") : std::string();
+        e.invar_annotation = decision.empty() ? text : decision;
       }
     }
   }

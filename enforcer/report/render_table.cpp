@@ -191,7 +191,7 @@ std::string RenderTable(const Report& report, bool wide, const RenderOptions& op
     out += "Findings: " + std::to_string(summary.findings);
     if (!summary.by_severity.empty()) out += " (" + SeverityCounts(summary) + ")";
     out += ", " + std::to_string(summary.exempted) + " exempted\n";
-  } else {
+  } else if (report.source != "audit") {
     out += "No workloads evaluated.\n";
   }
   if (summary.drifted_resources > 0) {
