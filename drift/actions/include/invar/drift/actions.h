@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the agent does about drift: the per-container policy (flag, kill,
+// prevent; allow globs) resolved from the agent config and the pod's
+// annotations, the kill action (SIGKILL every process of the container's
+// cgroup), and the PodActions seam to the Kubernetes API (annotate the pod,
+// emit an Event, delete the pod).
+//
+// PodActions implementations must be callable from the agent's dispatcher
+// thread; they should not block for long (the kube adapter queues).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "invar/drift/container.h"
+#include "invar/platform/status.h"
+
+namespace invar::drift {
+
+enum class Action { kFlag, kKill, kPrevent };
+std::string_view ActionName(Action a);
+Result<Action> ParseAction(std::string_view s);  // "flag" | "kill" | "prevent"
+
+inline constexpr const char* kActionAnnotation = "invar.dev/drift-action";
+inline constexpr const char* kAllowAnnotation = "invar.dev/drift-allow";
+inline constexpr const char* kDriftedAnnotation = "invar.dev/drifted";
+
+struct ContainerPolicy {
+  Action action = Action::kFlag;
+  std::vector<std::string> allow_globs;  // container paths that are not drift
+};
+
+// Comma-separated globs, trimmed, empties dropped.
+std::vector<std::string> SplitGlobs(std::string_view s);
+
+// Defaults, overridden by `annotations` (the pod's, or the container's OCI
+// annotations when no API server is reachable): an unknown action value is
+// ignored with a warning; allow globs are added to the defaults.
+ContainerPolicy ResolvePolicy(Action default_action, const std::vector<std::string>& default_allow,
+                              const std::map<std::string, std::string>& annotations);
+
+// True when `path` matches any glob.
+bool PathAllowed(const ContainerPolicy& policy, const std::string& path);
+
+// SIGKILLs every process of the container: cgroup v2 cgroup.kill when the
+// cgroup is unified, else each pid of the v1 pids cgroup's cgroup.procs until
+// it is empty. `cgroup_root` is host /sys/fs/cgroup (with --host-root).
+Status KillContainer(const Container& c, const std::string& cgroup_root);
+
+class PodActions {
+ public:
+  PodActions() = default;
+  virtual ~PodActions() = default;
+  PodActions(const PodActions&) = delete;
+  PodActions& operator=(const PodActions&) = delete;
+
+  // Merges annotations into the pod's metadata.
+  virtual Status Annotate(const std::string& ns, const std::string& pod,
+                          const std::map<std::string, std::string>& annotations) = 0;
+  // A core/v1 Event on the pod (type "Warning").
+  virtual Status EmitEvent(const std::string& ns, const std::string& pod, const std::string& reason,
+                           const std::string& message) = 0;
+  virtual Status DeletePod(const std::string& ns, const std::string& pod) = 0;
+  // The pod's annotations from the API (cache), nullopt when unknown.
+  virtual std::optional<std::map<std::string, std::string>> PodAnnotations(const std::string& ns,
+                                                                           const std::string& pod) = 0;
+};
+
+// No cluster: logs what it would have done; PodAnnotations is always nullopt.
+std::unique_ptr<PodActions> NewLoggingPodActions();
+
+}  // namespace invar::drift

@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: Apache-2.0
+// invar agent: startup steps over one AgentState, the discovery/rescan loop
+// (main thread), and the dispatcher thread that turns DriftEvents into
+// alerts and actions. Threads: main (discovery, scans, signals), FID source,
+// exec decision thread, dispatcher, HTTP sink, metrics exposer. The sources
+// hand events over through a bounded queue; a full queue drops the event,
+// counts it and requests a rescan (the upperdir is the record, so nothing is
+// lost for good).
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "invar/agent/agent.h"
+#include "invar/drift/actions.h"
+#include "invar/drift/runtime.h"
+#include "invar/drift/scan.h"
+#include "invar/drift/sink.h"
+#include "invar/drift/source.h"
+#include "invar/drift/state.h"
+#include "invar/drift/upper.h"
+#include "invar/platform/fd.h"
+#include "invar/platform/hardening.h"
+#include "invar/platform/log.h"
+
+namespace invar::agent {
+using namespace invar::drift;  // NOLINT(google-build-using-namespace): this file is the drift pipeline
+
+std::vector<std::string> ExtraSeccompSyscalls() {
+  return {"fstatfs", "statfs", "lgetxattr", "getxattr", "fgetxattr", "wait4", "epoll_create", "readlinkat",
+          "name_to_handle_at", "sched_getparam", "sched_getscheduler", "getsockopt", "fchdir", "chdir"};
+}
+
+std::vector<std::string> KeptCapabilities() {
+  // SYS_ADMIN: fanotify_init/mark for containers that start later.
+  // DAC_READ_SEARCH: open_by_handle_at; reading upperdirs of any owner.
+  // SYS_PTRACE: /proc/<pid>/{root,exe,mountinfo} of other users' processes.
+  // KILL: the kill action.
+  return {"CAP_SYS_ADMIN", "CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE", "CAP_KILL"};
+}
+
+namespace {
+
+enum class StepResult { kOk, kFail };
+
+struct Metrics {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<prometheus::Exposer> exposer;
+  prometheus::Family<prometheus::Counter>* events = nullptr;
+  prometheus::Counter* queue_overflows = nullptr;
+  prometheus::Counter* kernel_overflows = nullptr;
+  prometheus::Counter* rescans = nullptr;
+  prometheus::Histogram* decision = nullptr;
+  prometheus::Gauge* watched = nullptr;
+
+  Metrics() {
+    events = &prometheus::BuildCounter().Name("invar_drift_events_total").Help("Drift alerts by rule and action").Register(*registry);
+    queue_overflows = &prometheus::BuildCounter()
+                           .Name("invar_drift_queue_overflows_total")
+                           .Help("Events dropped because the agent queue was full")
+                           .Register(*registry)
+                           .Add({});
+    kernel_overflows = &prometheus::BuildCounter()
+                            .Name("invar_drift_fanotify_overflows_total")
+                            .Help("FAN_Q_OVERFLOW events from the kernel")
+                            .Register(*registry)
+                            .Add({});
+    rescans = &prometheus::BuildCounter().Name("invar_drift_rescans_total").Help("Upperdir scans").Register(*registry).Add({});
+    decision = &prometheus::BuildHistogram()
+                    .Name("invar_drift_exec_decision_seconds")
+                    .Help("Time to answer an exec permission event")
+                    .Register(*registry)
+                    .Add({}, prometheus::Histogram::BucketBoundaries{5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2});
+    watched = &prometheus::BuildGauge().Name("invar_drift_watched_containers").Help("Containers watched").Register(*registry).Add({});
+  }
+};
+
+struct Watched {
+  std::shared_ptr<const Container> c;
+  ContainerPolicy policy;
+  DriftTracker tracker;
+  std::uint64_t count = 0;
+  std::string first_change;
+  std::uint64_t last_annotate_ns = 0;
+  bool killed = false;
+};
+
+struct AgentState {
+  AgentConfig cfg;
+  Action default_action = Action::kFlag;
+  std::unique_ptr<ContainerRuntime> runtime;
+  std::unique_ptr<EventSource> fid;
+  std::unique_ptr<EventSource> exec;
+  std::vector<std::unique_ptr<Sink>> sinks;
+  std::unique_ptr<PodActions> pods;
+  std::unique_ptr<StateStore> store;
+  Metrics metrics;
+  UniqueFd signals;
+
+  std::mutex watched_mu;
+  std::unordered_map<std::string, Watched> watched;  // guarded by watched_mu
+
+  std::mutex q_mu;
+  std::condition_variable q_cv;
+  std::deque<DriftEvent> queue;  // guarded by q_mu
+  bool q_stop = false;
+  static constexpr std::size_t kQueueLimit = 65536;
+  std::thread dispatcher;
+
+  std::atomic<bool> rescan_requested{false};
+  std::uint64_t last_rescan_ns = 0;
+};
+
+void Enqueue(AgentState& s, DriftEvent e) {
+  {
+    std::lock_guard<std::mutex> lock(s.q_mu);
+    if (s.queue.size() >= AgentState::kQueueLimit) {
+      s.metrics.queue_overflows->Increment();
+      s.rescan_requested = true;
+      return;
+    }
+    s.queue.push_back(std::move(e));
+  }
+  s.q_cv.notify_one();
+}
+
+void Dispatch(AgentState& s, DriftEvent e) {
+  if (!e.container) return;
+  ContainerPolicy policy;
+  bool kill_now = false;
+  bool first = false;
+  std::uint64_t count = 0;
+  std::string first_change;
+  bool annotate = false;
+  {
+    std::lock_guard<std::mutex> lock(s.watched_mu);
+    auto it = s.watched.find(e.container->id);
+    if (it == s.watched.end()) return;  // released meanwhile
+    Watched& w = it->second;
+    policy = w.policy;
+    if (e.op != Operation::kExec && e.op != Operation::kShell) {
+      if (PathAllowed(w.policy, e.path)) return;
+      if (e.origin == EventOrigin::kScan) {
+        if (!w.tracker.Unknown(e.path)) return;
+        w.tracker.Observe(e.path, e.op);
+      } else if (!w.tracker.Observe(e.path, e.op)) {
+        return;
+      }
+      if (auto st = s.store->Append(w.c->id, e.path, e.op); !st.ok()) log::Warn("state: {}", st.ToString());
+    }
+    if (e.action.empty()) e.action = std::string(ActionName(w.policy.action));
+    if (w.policy.action == Action::kPrevent && e.action != "prevent") e.action = "flag";
+    w.count++;
+    if (w.first_change.empty()) {
+      w.first_change = std::string(OperationName(e.op)) + " " + e.path;
+      first = true;
+    }
+    const std::uint64_t now = NowNs();
+    if (first || now - w.last_annotate_ns > 10'000'000'000ull) {
+      annotate = true;
+      w.last_annotate_ns = now;
+    }
+    count = w.count;
+    first_change = w.first_change;
+    if (w.policy.action == Action::kKill && !w.killed) {
+      w.killed = true;
+      kill_now = true;
+    }
+  }
+  Alert a = MakeAlert(std::move(e), s.cfg.node_name);
+  for (auto& sink : s.sinks) sink->Write(a);
+  s.metrics.events->Add({{"rule", a.rule}, {"action", a.event.action}}).Increment();
+  const Container& c = *a.event.container;
+  if (kill_now) {
+    if (auto st = KillContainer(c, s.cfg.host_root + "/sys/fs/cgroup"); !st.ok()) {
+      log::Error("kill {}: {}", c.ShortId(), st.ToString());
+    } else {
+      log::Info("killed container {} ({}/{}) for drift", c.ShortId(), c.pod_namespace, c.pod);
+    }
+    if (s.cfg.delete_pod_on_kill && !c.pod.empty()) (void)s.pods->DeletePod(c.pod_namespace, c.pod);
+  }
+  if (annotate && !c.pod.empty()) {
+    (void)s.pods->Annotate(c.pod_namespace, c.pod,
+                           {{kDriftedAnnotation, "count=" + std::to_string(count) + "; first=" + first_change}});
+    if (first) (void)s.pods->EmitEvent(c.pod_namespace, c.pod, "ContainerDrift", a.message);
+  }
+}
+
+void DispatcherLoop(AgentState& s) {
+  for (;;) {
+    DriftEvent e;
+    {
+      std::unique_lock<std::mutex> lock(s.q_mu);
+      s.q_cv.wait(lock, [&] { return s.q_stop || !s.queue.empty(); });
+      if (s.queue.empty()) return;
+      e = std::move(s.queue.front());
+      s.queue.pop_front();
+    }
+    try {
+      Dispatch(s, std::move(e));
+    } catch (const std::exception& ex) {
+      log::Error("dispatcher: {}", ex.what());
+    }
+  }
+}
+
+void Scan(AgentState& s, const std::shared_ptr<const Container>& c) {
+  s.metrics.rescans->Increment();
+  auto entries = ScanUpperdir(*c, MountStubs(c->mount_destinations));
+  if (!entries.ok()) {
+    log::Warn("scan {}: {}", c->ShortId(), entries.status().ToString());
+    return;
+  }
+  for (auto& en : *entries) {
+    DriftEvent e;
+    e.time_ns = NowNs();
+    e.container = c;
+    e.path = std::move(en.path);
+    e.op = en.op;
+    e.origin = EventOrigin::kScan;
+    Enqueue(s, std::move(e));
+  }
+}
+
+void AddContainer(AgentState& s, const std::shared_ptr<const Container>& c) {
+  std::map<std::string, std::string> annotations = c->annotations;  // OCI fallback
+  if (!c->pod.empty()) {
+    if (auto pod = s.pods->PodAnnotations(c->pod_namespace, c->pod)) annotations = *pod;
+  }
+  ContainerPolicy policy = ResolvePolicy(s.default_action, s.cfg.allow_globs, annotations);
+  auto known = s.store->Load(c->id);
+  {
+    std::lock_guard<std::mutex> lock(s.watched_mu);
+    Watched w{c, policy, DriftTracker(known.ok() ? std::move(*known) : std::unordered_map<std::string, Operation>{}), 0,
+              {}, 0, false};
+    s.watched.insert_or_assign(c->id, std::move(w));
+  }
+  if (auto st = s.fid->Watch(c, {}); !st.ok()) log::Error("watch {}: {}", c->ShortId(), st.ToString());
+  WatchOptions wo{policy.action == Action::kPrevent, policy.allow_globs};
+  if (auto st = s.exec->Watch(c, wo); !st.ok()) log::Error("exec watch {}: {}", c->ShortId(), st.ToString());
+  log::Info("watching container {} ({} {}/{}) action={}", c->ShortId(), c->name, c->pod_namespace, c->pod,
+            ActionName(policy.action));
+  Scan(s, c);
+}
+
+void RemoveContainer(AgentState& s, const std::string& id) {
+  s.fid->Unwatch(id);
+  s.exec->Unwatch(id);
+  {
+    std::lock_guard<std::mutex> lock(s.watched_mu);
+    s.watched.erase(id);
+  }
+  s.store->Remove(id);
+  log::Info("released container {}", id.substr(0, 12));
+}
+
+Status Discover(AgentState& s) {
+  auto list = s.runtime->List();
+  if (!list.ok()) return list.status();
+  std::unordered_set<std::string> live;
+  std::vector<std::shared_ptr<const Container>> added;
+  std::vector<std::string> removed;
+  {
+    std::lock_guard<std::mutex> lock(s.watched_mu);
+    for (const auto& c : *list) {
+      live.insert(c->id);
+      auto it = s.watched.find(c->id);
+      if (it == s.watched.end() || it->second.c != c) added.push_back(c);
+    }
+    for (const auto& [id, w] : s.watched) {
+      if (!live.count(id)) removed.push_back(id);
+    }
+  }
+  for (const auto& id : removed) RemoveContainer(s, id);
+  for (const auto& c : added) AddContainer(s, c);
+  s.metrics.watched->Set(static_cast<double>(live.size()));
+  return Status::Ok();
+}
+
+// ---- Startup steps --------------------------------------------------------
+
+StepResult StepConfig(AgentState& s) {
+  auto a = ParseAction(s.cfg.action);
+  if (!a.ok()) {
+    log::Error("{}", a.status().message());
+    return StepResult::kFail;
+  }
+  s.default_action = *a;
+  if (s.cfg.node_name.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    s.cfg.node_name = host;
+  }
+  if (!s.cfg.rules_files.empty()) {
+    log::Warn("--rules: the Falco rule engine is not linked into this build yet; built-in detections are used");
+  }
+  const OutputFormat fmt = s.cfg.output == "json" ? OutputFormat::kJson : OutputFormat::kText;
+  if (s.cfg.stdout_output) s.sinks.push_back(NewStdoutSink(fmt));
+  if (!s.cfg.output_file.empty()) {
+    auto f = NewFileSink(s.cfg.output_file, fmt);
+    if (!f.ok()) {
+      log::Error("{}", f.status().ToString());
+      return StepResult::kFail;
+    }
+    s.sinks.push_back(std::move(*f));
+  }
+  if (!s.cfg.http_output.empty()) {
+    auto h = NewHttpSink(s.cfg.http_output);
+    if (!h.ok()) {
+      log::Error("{}", h.status().ToString());
+      return StepResult::kFail;
+    }
+    s.sinks.push_back(std::move(*h));
+  }
+  if (!s.cfg.metrics_listen.empty()) {
+    try {
+      s.metrics.exposer = std::make_unique<prometheus::Exposer>(s.cfg.metrics_listen);
+      s.metrics.exposer->RegisterCollectable(s.metrics.registry);
+    } catch (const std::exception& e) {
+      log::Error("metrics on {}: {}", s.cfg.metrics_listen, e.what());
+      return StepResult::kFail;
+    }
+  }
+  s.pods = NewLoggingPodActions();
+  s.store = std::make_unique<StateStore>(s.cfg.state_dir);
+  s.runtime = NewContainerdRuntime(
+      {.host_root = s.cfg.host_root, .task_dir = s.cfg.containerd_state, .proc_dir = "/proc"});
+  return StepResult::kOk;
+}
+
+StepResult StepSignals(AgentState& s) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  // Blocked before any thread starts, so every thread inherits the mask.
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  s.signals.Reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!s.signals) {
+    log::Error("signalfd: {}", std::strerror(errno));
+    return StepResult::kFail;
+  }
+  return StepResult::kOk;
+}
+
+StepResult StepSources(AgentState& s) {
+  const std::string proc = s.cfg.host_root + "/proc";
+  SourceCallbacks cb;
+  cb.on_event = [&s](DriftEvent e) { Enqueue(s, std::move(e)); };
+  cb.on_overflow = [&s] {
+    s.metrics.kernel_overflows->Increment();
+    s.rescan_requested = true;
+  };
+  cb.on_decision = [&s](double secs) { s.metrics.decision->Observe(secs); };
+  s.fid = NewFanotifyFidSource({.proc_dir = proc, .report_modify = s.cfg.report_modify,
+                                .batch_delay_ms = s.cfg.batch_delay_ms, .ignore_marks = true},
+                               cb);
+  s.exec = NewFanotifyExecSource({.proc_dir = proc, .settle_ms = 5}, cb);
+  if (auto st = s.fid->Start(); !st.ok()) {
+    log::Error("fanotify: {}", st.ToString());
+    return StepResult::kFail;
+  }
+  if (auto st = s.exec->Start(); !st.ok()) {
+    log::Error("fanotify: {}", st.ToString());
+    return StepResult::kFail;
+  }
+  s.dispatcher = std::thread([&s] { DispatcherLoop(s); });
+  return StepResult::kOk;
+}
+
+StepResult StepDiscover(AgentState& s) {
+  if (auto st = Discover(s); !st.ok()) {
+    log::Error("discovery: {}", st.ToString());
+    return StepResult::kFail;
+  }
+  std::vector<std::string> live;
+  {
+    std::lock_guard<std::mutex> lock(s.watched_mu);
+    for (const auto& [id, w] : s.watched) live.push_back(id);
+  }
+  s.store->GarbageCollect(live);
+  s.last_rescan_ns = NowNs();
+  return StepResult::kOk;
+}
+
+StepResult StepHarden(AgentState& s) {
+  if (!s.cfg.harden) {
+    log::Warn("hardening disabled (--no-harden)");
+    return StepResult::kOk;
+  }
+  if (auto st = hardening::DropCapabilities(KeptCapabilities()); !st.ok()) {
+    log::Error("dropping capabilities: {}", st.ToString());
+    return StepResult::kFail;
+  }
+  hardening::SeccompAction act = hardening::SeccompAction::kErrno;
+  if (s.cfg.seccomp_action == "kill") act = hardening::SeccompAction::kKill;
+  if (s.cfg.seccomp_action == "log") act = hardening::SeccompAction::kLog;
+  if (auto st = hardening::InstallSeccomp(hardening::SeccompProfile::kAgent, ExtraSeccompSyscalls(), act); !st.ok()) {
+    log::Error("seccomp: {}", st.ToString());
+    return StepResult::kFail;
+  }
+  log::Info("hardened: capabilities kept: SYS_ADMIN DAC_READ_SEARCH SYS_PTRACE KILL; seccomp allowlist installed");
+  return StepResult::kOk;
+}
+
+StepResult StepRun(AgentState& s) {
+  if (!s.cfg.ready_file.empty()) std::ofstream(s.cfg.ready_file) << "ready\n";
+  log::Info("agent running (action={}, node={})", s.cfg.action, s.cfg.node_name);
+  for (;;) {
+    pollfd p{s.signals.get(), POLLIN, 0};
+    ::poll(&p, 1, s.cfg.poll_ms);
+    signalfd_siginfo si{};
+    bool stop = false;
+    while (::read(s.signals.get(), &si, sizeof si) == sizeof si) {
+      if (si.ssi_signo == SIGHUP) {
+        for (auto& sink : s.sinks) sink->Reopen();
+        log::Info("SIGHUP: output files reopened");
+      } else {
+        stop = true;
+      }
+    }
+    if (stop) break;
+    if (auto st = Discover(s); !st.ok()) log::Warn("discovery: {}", st.ToString());
+    const std::uint64_t now = NowNs();
+    const bool periodic = s.cfg.rescan_s > 0 && now - s.last_rescan_ns > static_cast<std::uint64_t>(s.cfg.rescan_s) * 1000000000ull;
+    if (s.rescan_requested.exchange(false) || periodic) {
+      s.last_rescan_ns = now;
+      std::vector<std::shared_ptr<const Container>> all;
+      {
+        std::lock_guard<std::mutex> lock(s.watched_mu);
+        for (const auto& [id, w] : s.watched) all.push_back(w.c);
+      }
+      for (const auto& c : all) Scan(s, c);
+    }
+  }
+  log::Info("stopping");
+  return StepResult::kOk;
+}
+
+void Teardown(AgentState& s) {
+  if (s.fid) s.fid->Stop();    // closes the group: marks removed
+  if (s.exec) s.exec->Stop();  // pending permission events are allowed by the kernel
+  if (s.dispatcher.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(s.q_mu);
+      s.q_stop = true;
+    }
+    s.q_cv.notify_all();
+    s.dispatcher.join();
+  }
+  s.sinks.clear();  // HTTP sink drains its queue
+}
+
+}  // namespace
+
+int Run(AgentConfig config) {
+  AgentState s;
+  s.cfg = std::move(config);
+  using Step = std::pair<const char*, std::function<StepResult(AgentState&)>>;
+  const Step steps[] = {
+      {"load config", StepConfig}, {"signals", StepSignals},          {"open sources", StepSources},
+      {"discover", StepDiscover},  {"drop privileges", StepHarden}, {"run", StepRun},
+  };
+  int rc = 0;
+  for (const auto& [name, fn] : steps) {
+    StepResult r = StepResult::kFail;
+    try {
+      r = fn(s);
+    } catch (const std::exception& e) {
+      log::Error("{}: {}", name, e.what());
+    }
+    if (r == StepResult::kFail) {
+      log::Error("agent startup step \"{}\" failed", name);
+      rc = 1;
+      break;
+    }
+  }
+  Teardown(s);
+  return rc;
+}
+
+}  // namespace invar::agent

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+// The node drift agent (`invar agent`): configuration, the CLI options that
+// fill it, and Run(), which executes the startup steps in order over one
+// state struct (load config -> discover -> open sources and place marks ->
+// drop capabilities -> install seccomp -> run) and always runs teardown.
+// Run() is called from main() on the main thread and returns the exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "invar/platform/status.h"
+
+namespace CLI {
+class App;
+}
+
+namespace invar::agent {
+
+struct AgentConfig {
+  std::string config_file;                  // --config (YAML); flags given on the command line win
+  std::string host_root;                    // --host-root
+  std::string containerd_state = "/run/containerd/io.containerd.runtime.v2.task";
+  std::string state_dir = "/var/lib/invar/agent";
+  std::string action = "flag";              // flag | kill | prevent
+  std::vector<std::string> allow_globs;     // container paths never reported
+  std::vector<std::string> rules_files;     // --rules (Falco rule files; used when the rule engine is built in)
+  std::string output = "text";              // text | json
+  std::string output_file;                  // also write alerts here (reopened on SIGHUP)
+  bool stdout_output = true;
+  std::string http_output;                  // POST JSON alerts (Falcosidekick)
+  std::string metrics_listen;               // "0.0.0.0:9102"; empty: no metrics endpoint
+  std::string node_name;                    // --node-name, env NODE_NAME, else hostname
+  int poll_ms = 250;                        // container discovery period
+  int rescan_s = 300;                       // periodic upperdir scan; 0: only at start and on overflow
+  int batch_delay_ms = 5;
+  bool report_modify = false;
+  bool delete_pod_on_kill = false;
+  bool harden = true;                       // drop capabilities + seccomp after setup
+  std::string seccomp_action = "errno";     // errno | kill | log
+  std::string ready_file;                   // touched when the agent is watching (tests, probes)
+};
+
+// Adds the agent's flags to `app` (the `agent` subcommand), bound to `*config`.
+void AddAgentOptions(CLI::App& app, AgentConfig* config);
+
+// Merges a YAML config file into `config`: keys action, allow (list),
+// output, output_file, http_output, metrics_listen, state_dir, host_root,
+// containerd_state, rules (list), rescan_seconds, poll_ms, delete_pod_on_kill.
+// Keys set on the command line (listed in `explicit_keys`) are kept.
+Status MergeConfigYaml(const std::string& yaml_text, AgentConfig* config,
+                       const std::vector<std::string>& explicit_keys = {});
+
+// Runs the agent until SIGTERM/SIGINT. Returns 0 on a clean stop, 1 when
+// startup fails, 2 on a configuration error.
+int Run(AgentConfig config);
+
+// Syscalls the agent needs beyond hardening's kAgent profile.
+std::vector<std::string> ExtraSeccompSyscalls();
+// Capabilities the agent keeps after setup (see docs/agent.md).
+std::vector<std::string> KeptCapabilities();
+
+}  // namespace invar::agent

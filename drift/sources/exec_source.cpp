@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: Apache-2.0
+// The exec fanotify source (see source.h). One FAN_CLASS_CONTENT group per
+// container, FAN_MARK_FILESYSTEM on its overlay (reached as
+// /proc/<init pid>/root, which works from any mount namespace), all groups
+// polled by one decision thread through epoll. A decision is: readlink of the
+// event's own fd (never an open on the marked overlay, which would raise a
+// permission event this thread would have to answer itself), one lstat of the
+// same path in the host upperdir, a write of the answer. Closing a group
+// (Unwatch, Stop, or the agent dying) makes the kernel allow what is pending.
+// After an allowed exec the thread waits settle_ms and reads /proc/<pid>/comm
+// to see what started (busybox applets are known only by argv[0]).
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "invar/drift/procinfo.h"
+#include "invar/drift/source.h"
+#include "invar/drift/upper.h"
+#include "invar/platform/fd.h"
+#include "invar/platform/log.h"
+
+namespace invar::drift {
+namespace {
+
+struct Group {
+  std::shared_ptr<const Container> c;
+  WatchOptions opts;
+  UniqueFd fan;
+};
+
+struct Pending {
+  std::uint64_t due_ns;
+  std::uint64_t time_ns;
+  std::shared_ptr<const Container> c;
+  pid_t pid;
+  std::string path;
+  bool upper;
+  bool denied;
+};
+
+class ExecSource final : public EventSource {
+ public:
+  ExecSource(ExecSourceOptions o, SourceCallbacks cb) : opts_(std::move(o)), cb_(std::move(cb)) {}
+  ~ExecSource() override { Stop(); }
+
+  Status Start() override {
+    ep_.Reset(::epoll_create1(EPOLL_CLOEXEC));
+    if (!ep_) return ErrnoStatus("epoll_create1");
+    wake_.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!wake_) return ErrnoStatus("eventfd");
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = 0;
+    if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0) return ErrnoStatus("epoll_ctl");
+    stop_ = false;
+    thread_ = std::thread([this] { Loop(); });
+    return Status::Ok();
+  }
+
+  void Stop() override {
+    if (thread_.joinable()) {
+      stop_ = true;
+      std::uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof one);
+      thread_.join();
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    groups_.clear();  // closing the groups allows anything pending
+    ids_.clear();
+  }
+
+  Status Watch(std::shared_ptr<const Container> c, const WatchOptions& options) override {
+    auto g = std::make_unique<Group>();
+    g->c = c;
+    g->opts = options;
+    g->fan.Reset(fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC));
+    if (!g->fan) return ErrnoStatus("fanotify_init(FAN_CLASS_CONTENT)");
+    const std::string root = opts_.proc_dir + "/" + std::to_string(c->init_pid) + "/root";
+    const std::uint64_t mask = options.prevent ? FAN_OPEN_EXEC_PERM : FAN_OPEN_EXEC;
+    if (fanotify_mark(g->fan.get(), FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, root.c_str()) != 0) {
+      return ErrnoStatus("fanotify_mark(FAN_MARK_FILESYSTEM) on " + root);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    Unlocked_Unwatch(c->id);
+    const std::uint64_t key = ++next_key_;
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = key;
+    if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, g->fan.get(), &ev) != 0) return ErrnoStatus("epoll_ctl");
+    ids_[c->id] = key;
+    groups_[key] = std::move(g);
+    return Status::Ok();
+  }
+
+  void Unwatch(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Unlocked_Unwatch(id);
+  }
+
+ private:
+  void Unlocked_Unwatch(const std::string& id) {
+    auto it = ids_.find(id);
+    if (it == ids_.end()) return;
+    groups_.erase(it->second);  // close -> epoll drops it, kernel allows pending events
+    ids_.erase(it);
+  }
+
+  static bool Allowed(const WatchOptions& o, const std::string& path) {
+    for (const auto& g : o.allow_globs) {
+      if (PathGlobMatch(g, path)) return true;
+    }
+    return false;
+  }
+
+  void Decide(Group& g, const fanotify_event_metadata* md) {
+    const auto t0 = std::chrono::steady_clock::now();
+    char buf[PATH_MAX];
+    std::string path;
+    ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(md->fd)).c_str(), buf, sizeof buf - 1);
+    if (n > 0) path.assign(buf, static_cast<std::size_t>(n));
+    // Marked through /proc/<pid>/root, the overlay is seen from the container's
+    // mount namespace: the path is already the container's; from the host view
+    // it carries the rootfs prefix.
+    if (!g.c->rootfs.empty() && path.rfind(g.c->rootfs + "/", 0) == 0) path = path.substr(g.c->rootfs.size());
+    bool upper = false;
+    if (!path.empty() && path[0] == '/') {
+      struct stat up {}, ev {};
+      if (::lstat(HostPath(g.c->upperdir, path).c_str(), &up) == 0 && S_ISREG(up.st_mode) &&
+          ::fstat(md->fd, &ev) == 0 && ev.st_size == up.st_size) {
+        upper = true;
+      }
+    }
+    const bool allowed_glob = upper && Allowed(g.opts, path);
+    const bool deny = g.opts.prevent && upper && !allowed_glob;
+    if (md->mask & FAN_OPEN_EXEC_PERM) {
+      fanotify_response r{md->fd, deny ? static_cast<std::uint32_t>(FAN_DENY) : static_cast<std::uint32_t>(FAN_ALLOW)};
+      if (::write(g.fan.get(), &r, sizeof r) != sizeof r) {
+        log::Error("fanotify: answering exec permission failed: {}", std::strerror(errno));
+      }
+      if (cb_.on_decision) {
+        cb_.on_decision(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      }
+    }
+    if (allowed_glob) return;
+    const std::uint64_t now = NowNs();
+    pending_.push_back({now + static_cast<std::uint64_t>(opts_.settle_ms) * 1000000ull, now, g.c, md->pid, path,
+                        upper, deny});
+  }
+
+  void Finish(Pending& p) {
+    auto proc = ReadProcess(opts_.proc_dir, p.pid, p.c.get());
+    bool shell = false;
+    if (proc && !p.denied) {
+      shell = IsShellName(proc->comm);
+      if (!shell && proc->comm == "busybox") {
+        // "busybox sh -c ..." : the applet is argv[1].
+        auto sp = proc->cmdline.find(' ');
+        if (sp != std::string::npos) {
+          std::string applet = proc->cmdline.substr(sp + 1, proc->cmdline.find(' ', sp + 1) - sp - 1);
+          shell = IsShellName(applet);
+        }
+      }
+    }
+    auto emit = [&](Operation op) {
+      DriftEvent e;
+      e.time_ns = p.time_ns;
+      e.container = p.c;
+      e.path = p.path;
+      e.op = op;
+      e.origin = EventOrigin::kFanotify;
+      e.process = proc;
+      if (e.process && p.denied) e.process->exe = p.path;  // it never ran; say what was refused
+      e.exe_upper_layer = p.upper;
+      if (p.denied) e.action = "prevent";
+      if (cb_.on_event) cb_.on_event(std::move(e));
+    };
+    if (p.upper) emit(Operation::kExec);
+    if (shell) emit(Operation::kShell);
+  }
+
+  void Loop() {
+    alignas(fanotify_event_metadata) char buf[16384];
+    epoll_event evs[64];
+    while (!stop_) {
+      int timeout = pending_.empty() ? 1000 : std::max(1, opts_.settle_ms);
+      int n = ::epoll_wait(ep_.get(), evs, 64, timeout);
+      if (n < 0 && errno != EINTR) {
+        log::Error("exec source: epoll_wait: {}", std::strerror(errno));
+        return;
+      }
+      if (stop_) break;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (int i = 0; i < n; ++i) {
+          auto it = groups_.find(evs[i].data.u64);
+          if (it == groups_.end()) continue;
+          Group& g = *it->second;
+          for (;;) {
+            ssize_t len = ::read(g.fan.get(), buf, sizeof buf);
+            if (len <= 0) break;
+            auto* md = reinterpret_cast<const fanotify_event_metadata*>(buf);
+            while (FAN_EVENT_OK(md, len)) {
+              if (md->fd >= 0) {
+                Decide(g, md);
+                ::close(md->fd);
+              } else if (md->mask & FAN_Q_OVERFLOW) {
+                log::Warn("exec source: queue overflow for {}", g.c->ShortId());
+              }
+              md = FAN_EVENT_NEXT(md, len);
+            }
+          }
+        }
+      }
+      const std::uint64_t now = NowNs();
+      while (!pending_.empty() && pending_.front().due_ns <= now) {
+        try {
+          Finish(pending_.front());
+        } catch (const std::exception& ex) {
+          log::Error("exec source: {}", ex.what());
+        }
+        pending_.pop_front();
+      }
+    }
+  }
+
+  ExecSourceOptions opts_;
+  SourceCallbacks cb_;
+  UniqueFd ep_;
+  UniqueFd wake_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;  // guards groups_, ids_ (Watch/Unwatch vs the decision thread)
+  std::unordered_map<std::uint64_t, std::unique_ptr<Group>> groups_;
+  std::unordered_map<std::string, std::uint64_t> ids_;
+  std::uint64_t next_key_ = 0;
+  std::deque<Pending> pending_;  // decision thread only
+};
+
+}  // namespace
+
+std::unique_ptr<EventSource> NewFanotifyExecSource(ExecSourceOptions options, SourceCallbacks callbacks) {
+  return std::make_unique<ExecSource>(std::move(options), std::move(callbacks));
+}
+
+}  // namespace invar::drift

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: Apache-2.0
+// The FID fanotify source (see source.h). One notification group with
+// FAN_REPORT_DFID_NAME, FAN_MARK_FILESYSTEM on every host filesystem that
+// holds a watched upperdir (FACTS.md: a FID mark directly on the overlay is
+// EOPNOTSUPP; on the host fs it sees every change made in a container).
+// Each event names a directory by file handle plus an entry name; directory
+// handles are resolved with open_by_handle_at(O_PATH) once and cached, and the
+// directory is mapped to a container by upperdir/workdir prefix, so events
+// outside containers cost one hash lookup. Overlay internals (the work dir,
+// copy-ups, whiteouts moved in from work/work) are turned back into what the
+// process in the container did.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "invar/drift/procinfo.h"
+#include "invar/drift/source.h"
+#include "invar/drift/upper.h"
+#include "invar/platform/fd.h"
+#include "invar/platform/log.h"
+
+namespace invar::drift {
+
+std::uint64_t NowNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+namespace {
+
+constexpr std::size_t kDirCacheMax = 65536;
+constexpr std::size_t kBaselineMax = 200000;
+constexpr std::size_t kIgnoreMarksMax = 8192;
+
+enum class Where : std::uint8_t { kOutside, kUpper, kWork };
+
+struct DirInfo {
+  Where where = Where::kOutside;
+  std::shared_ptr<const Container> c;
+  std::string rel;  // container path of the directory ("/" for the upperdir itself)
+};
+
+struct Name {
+  std::string key;   // fsid + handle bytes
+  const file_handle* handle = nullptr;
+  __kernel_fsid_t fsid{};
+  std::string name;
+  bool present = false;
+};
+
+class FidSource final : public EventSource {
+ public:
+  FidSource(FidSourceOptions o, SourceCallbacks cb) : opts_(std::move(o)), cb_(std::move(cb)) {}
+  ~FidSource() override { Stop(); }
+
+  Status Start() override {
+    unsigned flags = FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK | FAN_REPORT_DFID_NAME;
+    fan_.Reset(fanotify_init(flags, O_RDONLY | O_LARGEFILE | O_CLOEXEC));
+    if (!fan_) return ErrnoStatus("fanotify_init(FAN_REPORT_DFID_NAME)");
+    wake_.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!wake_) return ErrnoStatus("eventfd");
+    stop_ = false;
+    thread_ = std::thread([this] { Loop(); });
+    return Status::Ok();
+  }
+
+  void Stop() override {
+    if (thread_.joinable()) {
+      stop_ = true;
+      std::uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof one);
+      thread_.join();
+    }
+    fan_.Reset();  // removes every mark
+  }
+
+  Status Watch(std::shared_ptr<const Container> c, const WatchOptions& /*options*/) override {
+    struct stat st {};
+    if (::stat(c->upperdir.c_str(), &st) != 0) return ErrnoStatus("stat " + c->upperdir);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!marked_.count(st.st_dev)) {
+      std::uint64_t mask = FAN_CREATE | FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_RENAME | FAN_DELETE | FAN_ONDIR;
+      if (opts_.report_modify) mask |= FAN_MODIFY;
+      if (fanotify_mark(fan_.get(), FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, c->upperdir.c_str()) != 0) {
+        return ErrnoStatus("fanotify_mark(FAN_MARK_FILESYSTEM) on " + c->upperdir);
+      }
+      // Not O_PATH: open_by_handle_at rejects O_PATH mount fds (EBADF).
+      UniqueFd mfd(::open(c->upperdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!mfd) return ErrnoStatus("open " + c->upperdir);
+      struct statfs sfs {};
+      if (::fstatfs(mfd.get(), &sfs) != 0) return ErrnoStatus("statfs " + c->upperdir);
+      std::string fsid(reinterpret_cast<const char*>(&sfs.f_fsid), sizeof sfs.f_fsid);
+      mount_fds_[fsid] = mfd.get();
+      marked_.emplace(st.st_dev, std::move(mfd));
+      log::Info("fanotify: watching filesystem of {} (dev {}:{})", c->upperdir, major(st.st_dev), minor(st.st_dev));
+    }
+    by_upper_[c->upperdir] = c;
+    by_work_[c->workdir] = c;
+    generation_++;
+    return Status::Ok();
+  }
+
+  void Unwatch(const std::string& id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = by_upper_.begin(); it != by_upper_.end();) {
+      if (it->second->id == id) {
+        by_work_.erase(it->second->workdir);
+        it = by_upper_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    generation_++;
+  }
+
+ private:
+  // Host directory path -> container and container-relative path.
+  DirInfo MapDir(const std::string& path) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (std::size_t end = path.size(); end > 0; end = path.rfind('/', end - 1)) {
+      std::string prefix = path.substr(0, end);
+      if (auto it = by_upper_.find(prefix); it != by_upper_.end()) {
+        std::string rel = path.substr(end);
+        return {Where::kUpper, it->second, rel.empty() ? "/" : rel};
+      }
+      if (auto it = by_work_.find(prefix); it != by_work_.end()) return {Where::kWork, it->second, {}};
+      if (end == 0) break;
+    }
+    return {};
+  }
+
+  const DirInfo& Resolve(const Name& n) {
+    if (seen_generation_ != generation_.load() || dirs_.size() > kDirCacheMax) {
+      dirs_.clear();
+      seen_generation_ = generation_.load();
+    }
+    if (auto it = dirs_.find(n.key); it != dirs_.end()) return it->second;
+    DirInfo info;
+    int mount_fd = -1;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto m = mount_fds_.find(std::string(reinterpret_cast<const char*>(&n.fsid), sizeof n.fsid));
+      if (m != mount_fds_.end()) mount_fd = m->second;
+    }
+    if (mount_fd >= 0) {
+      UniqueFd d(open_by_handle_at(mount_fd, const_cast<file_handle*>(n.handle), O_PATH | O_CLOEXEC));
+      if (d) {
+        char buf[PATH_MAX];
+        ssize_t len = ::readlink(("/proc/self/fd/" + std::to_string(d.get())).c_str(), buf, sizeof buf - 1);
+        if (len > 0) info = MapDir(std::string(buf, static_cast<std::size_t>(len)));
+        log::Trace("fanotify: dir {} -> {}", std::string(buf, static_cast<std::size_t>(std::max<ssize_t>(len, 0))),
+                   info.where == Where::kUpper ? info.c->ShortId() + ":" + info.rel : "-");
+      } else {
+        log::Trace("fanotify: open_by_handle_at: {}", std::strerror(errno));
+      }
+    } else {
+      log::Trace("fanotify: no mount fd for fsid");
+    }
+    return dirs_.emplace(n.key, std::move(info)).first->second;
+  }
+
+  static Name ParseName(const fanotify_event_info_fid* fid) {
+    Name n;
+    auto* fh = reinterpret_cast<const file_handle*>(fid->handle);
+    n.fsid = fid->fsid;
+    n.handle = fh;
+    n.key.assign(reinterpret_cast<const char*>(&fid->fsid), sizeof fid->fsid);
+    n.key.append(reinterpret_cast<const char*>(fh), sizeof(file_handle) + fh->handle_bytes);
+    const char* name = reinterpret_cast<const char*>(fh->f_handle + fh->handle_bytes);
+    n.name = name;
+    n.present = true;
+    return n;
+  }
+
+  std::optional<ProcessInfo> Process(pid_t pid, const Container* c) {
+    auto now = NowNs();
+    if (now - proc_cache_time_ > 1000000000ull) {
+      proc_cache_.clear();
+      proc_cache_time_ = now;
+    }
+    if (auto it = proc_cache_.find(pid); it != proc_cache_.end()) return it->second;
+    auto p = ReadProcess(opts_.proc_dir, pid, c);
+    if (!p && pid > 0) {
+      p = ProcessInfo{};  // exited already: the pid is all the kernel gave
+      p->pid = pid;
+    }
+    proc_cache_.emplace(pid, p);
+    return p;
+  }
+
+  void Emit(const DirInfo& dir, const std::string& name, Operation op, pid_t pid, std::string old_path = {}) {
+    DriftEvent e;
+    e.time_ns = NowNs();
+    e.container = dir.c;
+    e.path = dir.rel == "/" ? "/" + name : dir.rel + "/" + name;
+    e.old_path = std::move(old_path);
+    e.op = op;
+    e.origin = EventOrigin::kFanotify;
+    e.process = Process(pid, dir.c.get());
+    if (cb_.on_event) cb_.on_event(std::move(e));
+  }
+
+  static std::optional<struct stat> Lstat(const std::string& p) {
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) return std::nullopt;
+    return st;
+  }
+
+  void Remember(const std::string& host, const struct stat& st) {
+    if (baseline_.size() > kBaselineMax) baseline_.clear();
+    baseline_[host] = st;
+  }
+
+  void Handle(const fanotify_event_metadata* md) {
+    Name one, from, to;
+    const char* p = reinterpret_cast<const char*>(md) + md->metadata_len;
+    const char* end = reinterpret_cast<const char*>(md) + md->event_len;
+    while (p + sizeof(fanotify_event_info_header) <= end) {
+      auto* hdr = reinterpret_cast<const fanotify_event_info_header*>(p);
+      if (hdr->len == 0 || p + hdr->len > end) break;
+      auto* fid = reinterpret_cast<const fanotify_event_info_fid*>(p);
+      if (hdr->info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) one = ParseName(fid);
+      if (hdr->info_type == FAN_EVENT_INFO_TYPE_OLD_DFID_NAME) from = ParseName(fid);
+      if (hdr->info_type == FAN_EVENT_INFO_TYPE_NEW_DFID_NAME) to = ParseName(fid);
+      p += hdr->len;
+    }
+    const pid_t pid = md->pid;
+    if ((md->mask & FAN_RENAME) && from.present && to.present) {
+      const DirInfo src = Resolve(from);  // copies: Resolve may rehash
+      const DirInfo dst = Resolve(to);
+      if (md->mask & FAN_ONDIR) dirs_.clear();  // a renamed directory invalidates cached paths
+      if (dst.where != Where::kUpper) return;
+      const std::string cpath = dst.rel == "/" ? "/" + to.name : dst.rel + "/" + to.name;
+      const std::string host = HostPath(dst.c->upperdir, cpath);
+      auto up = Lstat(host);
+      if (src.where == Where::kUpper) {
+        const std::string old = src.rel == "/" ? "/" + from.name : src.rel + "/" + from.name;
+        if (up) Remember(host, *up);
+        Emit(dst, to.name, Operation::kRename, pid, old);
+        return;
+      }
+      // Moved in from the work dir: overlay finishing a copy-up or a whiteout.
+      auto op = ClassifyAppeared(up, LowerStat(*dst.c, cpath));
+      if (up && op) Remember(host, *up);  // copy-ups keep the image's stat as baseline
+      if (op) Emit(dst, to.name, *op, pid);
+      return;
+    }
+    if (!one.present) return;
+    const DirInfo dir = Resolve(one);
+    if (dir.where != Where::kUpper) return;
+    if (one.name == "." || one.name.empty()) {
+      // An event on a directory itself: attribute changes of directories are
+      // overlay bookkeeping (copy-up, impure/opaque xattrs, timestamps) unless
+      // mode or owner changed, which the scan and the entry's own event report.
+      return;
+    }
+    const std::string cpath = dir.rel == "/" ? "/" + one.name : dir.rel + "/" + one.name;
+    const std::string host = HostPath(dir.c->upperdir, cpath);
+    log::Trace("fanotify: mask {:#x} {} in {}", md->mask, cpath, dir.c->ShortId());
+    if (md->mask & FAN_CREATE) {
+      auto up = Lstat(host);
+      auto op = ClassifyAppeared(up, LowerStat(*dir.c, cpath));
+      if (up && op) Remember(host, *up);  // copy-ups keep the image's stat as baseline
+      if (op) Emit(dir, one.name, *op, pid);
+    }
+    if (md->mask & FAN_DELETE) {
+      // Gone for real only if nothing (e.g. a whiteout) replaced it.
+      if (!Lstat(host)) Emit(dir, one.name, Operation::kDelete, pid);
+    }
+    if (md->mask & FAN_ATTRIB) {
+      auto up = Lstat(host);
+      if (up && !IsWhiteout(*up)) {
+        std::optional<struct stat> before;
+        if (auto it = baseline_.find(host); it != baseline_.end()) before = it->second;
+        if (!before) before = LowerStat(*dir.c, cpath);
+        const Operation op = before ? ClassifyAttrib(*before, *up) : Operation::kXattr;
+        // Directories change timestamps and overlay xattrs as a side effect of
+        // their entries changing: only mode/owner changes are drift there.
+        if (!(S_ISDIR(up->st_mode) && op == Operation::kXattr)) Emit(dir, one.name, op, pid);
+        Remember(host, *up);
+      }
+    }
+    if (md->mask & (FAN_CLOSE_WRITE | FAN_MODIFY)) {
+      auto up = Lstat(host);
+      Operation op = Operation::kWrite;
+      if (up && up->st_size == 0 && S_ISREG(up->st_mode)) {
+        // Emptied: the image's file or the last size seen was not empty. (The
+        // copy-up that preceded may already show size 0: check the image first.)
+        auto lower = LowerStat(*dir.c, cpath);
+        auto it = baseline_.find(host);
+        if ((lower && lower->st_size > 0) || (it != baseline_.end() && it->second.st_size > 0)) {
+          op = Operation::kTruncate;
+        }
+      }
+      if (up) Remember(host, *up);
+      Emit(dir, one.name, op, pid);
+      if (opts_.ignore_marks && (md->mask & FAN_CLOSE_WRITE) && up && S_ISREG(up->st_mode)) {
+        // Second close-write on the same file: it is known to have drifted;
+        // stop the kernel from queueing more of them (FAN_MARK_IGNORE, 6.0+).
+        if (!written_once_.insert(host).second && ignore_marks_ < kIgnoreMarksMax) {
+          if (fanotify_mark(fan_.get(), FAN_MARK_ADD | FAN_MARK_IGNORE_SURV, FAN_CLOSE_WRITE | FAN_MODIFY,
+                            AT_FDCWD, host.c_str()) == 0) {
+            ++ignore_marks_;
+          }
+        }
+        if (written_once_.size() > kBaselineMax) written_once_.clear();
+      }
+    }
+  }
+
+  void Loop() {
+    alignas(fanotify_event_metadata) static thread_local char buf[256 * 1024];
+    while (!stop_) {
+      pollfd fds[2] = {{fan_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+      int n = ::poll(fds, 2, 500);
+      if (n < 0 && errno != EINTR) {
+        log::Error("fanotify poll: {}", std::strerror(errno));
+        return;
+      }
+      if (stop_) break;
+      if (n <= 0 || !(fds[0].revents & POLLIN)) continue;
+      for (;;) {
+        ssize_t len = ::read(fan_.get(), buf, sizeof buf);
+        if (len <= 0) break;
+        auto* md = reinterpret_cast<const fanotify_event_metadata*>(buf);
+        while (FAN_EVENT_OK(md, len)) {
+          if (md->vers != FANOTIFY_METADATA_VERSION) {
+            log::Error("fanotify: unexpected metadata version {}", static_cast<int>(md->vers));
+            return;
+          }
+          if (md->mask & FAN_Q_OVERFLOW) {
+            log::Warn("fanotify: queue overflow, events lost; rescanning");
+            if (cb_.on_overflow) cb_.on_overflow();
+          } else {
+            try {
+              Handle(md);
+            } catch (const std::exception& ex) {
+              log::Error("fanotify: event handling failed: {}", ex.what());
+            }
+          }
+          if (md->fd >= 0) ::close(md->fd);
+          md = FAN_EVENT_NEXT(md, len);
+        }
+        if (static_cast<std::size_t>(len) < sizeof buf / 2) break;
+      }
+      if (opts_.batch_delay_ms > 0) {
+        // Let the kernel merge events on the same object before the next read.
+        pollfd w{wake_.get(), POLLIN, 0};
+        ::poll(&w, 1, opts_.batch_delay_ms);
+      }
+    }
+  }
+
+  FidSourceOptions opts_;
+  SourceCallbacks cb_;
+  UniqueFd fan_;
+  UniqueFd wake_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+
+  std::mutex mu_;  // guards the maps below (Watch/Unwatch vs the reader)
+  std::unordered_map<dev_t, UniqueFd> marked_;
+  std::unordered_map<std::string, int> mount_fds_;  // fsid bytes -> fd in marked_
+  std::unordered_map<std::string, std::shared_ptr<const Container>> by_upper_;
+  std::unordered_map<std::string, std::shared_ptr<const Container>> by_work_;
+  std::atomic<std::uint64_t> generation_{0};
+
+  // Reader thread only.
+  std::uint64_t seen_generation_ = 0;
+  std::unordered_map<std::string, DirInfo> dirs_;
+  std::unordered_map<std::string, struct stat> baseline_;
+  std::unordered_set<std::string> written_once_;
+  std::size_t ignore_marks_ = 0;
+  std::unordered_map<pid_t, std::optional<ProcessInfo>> proc_cache_;
+  std::uint64_t proc_cache_time_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<EventSource> NewFanotifyFidSource(FidSourceOptions options, SourceCallbacks callbacks) {
+  return std::make_unique<FidSource>(std::move(options), std::move(callbacks));
+}
+
+}  // namespace invar::drift

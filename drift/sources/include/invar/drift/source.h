@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+// EventSource: the seam between the agent and whatever observes containers'
+// root filesystems. Two fanotify backends:
+//  - FID source (fid_source.cpp): one FAN_CLASS_NOTIF|FAN_REPORT_DFID_NAME
+//    group, FAN_MARK_FILESYSTEM on each host filesystem holding upperdirs;
+//    sees create/write/attrib/rename/delete with the writer's pid.
+//  - exec source (exec_source.cpp): one FAN_CLASS_CONTENT group per
+//    container, FAN_MARK_FILESYSTEM on its overlay; FAN_OPEN_EXEC_PERM in
+//    prevent mode (answers FAN_DENY for upper-layer executables), else
+//    FAN_OPEN_EXEC; raises exec and shell events.
+// Each source runs one thread of its own. Watch/Unwatch are called from the
+// agent's discovery thread; callbacks run on the source's thread and must not
+// block (the agent pushes into a bounded queue). Stop() joins the thread and
+// closes the groups: the kernel allows any pending permission event.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "invar/drift/container.h"
+#include "invar/drift/event.h"
+#include "invar/platform/status.h"
+
+namespace invar::drift {
+
+struct WatchOptions {
+  bool prevent = false;                  // deny exec of upper-layer files
+  std::vector<std::string> allow_globs;  // container paths never denied nor reported
+};
+
+struct SourceCallbacks {
+  std::function<void(DriftEvent)> on_event;
+  std::function<void()> on_overflow;                 // events were lost: rescan
+  std::function<void(double seconds)> on_decision;   // permission decision latency
+};
+
+class EventSource {
+ public:
+  EventSource() = default;
+  virtual ~EventSource() = default;
+  EventSource(const EventSource&) = delete;
+  EventSource& operator=(const EventSource&) = delete;
+
+  // Creates the fanotify group(s) and starts the thread.
+  virtual Status Start() = 0;
+  // Stops the thread and closes every group (idempotent).
+  virtual void Stop() = 0;
+  // Starts observing a container; an error leaves it unwatched by this source.
+  virtual Status Watch(std::shared_ptr<const Container> c, const WatchOptions& options) = 0;
+  virtual void Unwatch(const std::string& container_id) = 0;
+};
+
+struct FidSourceOptions {
+  std::string proc_dir = "/proc";
+  bool report_modify = false;  // add FAN_MODIFY (costly; close-write and the scan cover writes)
+  int batch_delay_ms = 5;      // sleep after each non-empty read so the kernel merges events
+  bool ignore_marks = true;    // FAN_MARK_IGNORE close-write on files written twice
+};
+std::unique_ptr<EventSource> NewFanotifyFidSource(FidSourceOptions options, SourceCallbacks callbacks);
+
+struct ExecSourceOptions {
+  std::string proc_dir = "/proc";
+  int settle_ms = 5;  // wait after an allowed exec before reading the new comm (shell detection)
+};
+std::unique_ptr<EventSource> NewFanotifyExecSource(ExecSourceOptions options, SourceCallbacks callbacks);
+
+// The time now, CLOCK_REALTIME ns.
+std::uint64_t NowNs();
+
+}  // namespace invar::drift

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+// StateStore: what the agent has already reported, per container, persisted
+// under --state-dir (one append-only file per container id) so a restarted
+// agent reports drift made while it was down exactly once and nothing twice.
+// DriftTracker (one per container) decides whether an observation is new.
+//
+// StateStore is thread-safe (one mutex; appends are one write(2) each).
+#pragma once
+
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "invar/drift/event.h"
+#include "invar/platform/status.h"
+
+namespace invar::drift {
+
+class StateStore {
+ public:
+  // `dir` is created if missing. An empty dir keeps state in memory only.
+  explicit StateStore(std::string dir);
+
+  // The last reported operation per container path, from the file (created
+  // empty if missing). Malformed lines are skipped.
+  Result<std::unordered_map<std::string, Operation>> Load(const std::string& container_id);
+  // Records that `path` was reported with `op`.
+  Status Append(const std::string& container_id, const std::string& path, Operation op);
+  // Forgets a container (it stopped).
+  void Remove(const std::string& container_id);
+  // Removes the files of containers not in `live` (stopped while the agent was down).
+  void GarbageCollect(const std::vector<std::string>& live);
+
+  // Line codec, exported for tests: "<op>\t<escaped path>\n"; '%', '\t', '\n' escaped as %XX.
+  static std::string EncodeLine(const std::string& path, Operation op);
+  static bool DecodeLine(std::string_view line, std::string* path, Operation* op);
+
+ private:
+  std::string FileFor(const std::string& container_id) const;
+  std::string dir_;
+  std::mutex mu_;
+};
+
+// Per-container dedup of observations. Thread-compatible; the agent guards it.
+class DriftTracker {
+ public:
+  explicit DriftTracker(std::unordered_map<std::string, Operation> known = {}) : last_(std::move(known)) {}
+  // True when the observation is worth reporting: the path was never reported,
+  // or its last reported operation differs (a write after a create/write of
+  // the same path is not new). Records it when true.
+  bool Observe(const std::string& path, Operation op);
+  // True when the scan should report `path`: never reported at all.
+  bool Unknown(const std::string& path) const { return last_.find(path) == last_.end(); }
+  std::size_t size() const { return last_.size(); }
+
+ private:
+  std::unordered_map<std::string, Operation> last_;
+};
+
+}  // namespace invar::drift

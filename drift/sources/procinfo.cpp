@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// See procinfo.h.
+#include "invar/drift/procinfo.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "invar/drift/upper.h"
+
+namespace invar::drift {
+namespace {
+
+std::optional<std::string> Slurp(const std::string& path, std::size_t limit = 1 << 16) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string out(limit, '\0');
+  in.read(out.data(), static_cast<std::streamsize>(limit));
+  out.resize(static_cast<std::size_t>(in.gcount()));
+  return out;
+}
+
+}  // namespace
+
+bool IsShellName(std::string_view comm) {
+  static constexpr std::string_view kShells[] = {"sh", "bash", "ash", "dash", "zsh", "ksh", "csh",
+                                                 "tcsh", "fish", "mksh", "hush"};
+  for (auto s : kShells) {
+    if (comm == s) return true;
+  }
+  return false;
+}
+
+std::string UserFromPasswd(std::string_view passwd, uid_t uid) {
+  std::size_t pos = 0;
+  while (pos < passwd.size()) {
+    std::size_t eol = passwd.find('\n', pos);
+    if (eol == std::string_view::npos) eol = passwd.size();
+    std::string_view line = passwd.substr(pos, eol - pos);
+    pos = eol + 1;
+    auto c1 = line.find(':');
+    if (c1 == std::string_view::npos) continue;
+    auto c2 = line.find(':', c1 + 1);
+    if (c2 == std::string_view::npos) continue;
+    auto c3 = line.find(':', c2 + 1);
+    if (c3 == std::string_view::npos) continue;
+    std::string_view id = line.substr(c2 + 1, c3 - c2 - 1);
+    if (id.empty() || id.size() > 10 || id.find_first_not_of("0123456789") != std::string_view::npos) continue;
+    if (std::stoul(std::string(id)) == uid) return std::string(line.substr(0, c1));
+  }
+  return {};
+}
+
+std::string ContainerPasswd(const Container& c) {
+  struct stat st {};
+  const std::string upper = HostPath(c.upperdir, "/etc/passwd");
+  if (::lstat(upper.c_str(), &st) == 0) {
+    if (IsWhiteout(st) || !S_ISREG(st.st_mode)) return {};
+    return Slurp(upper, 1 << 20).value_or("");
+  }
+  for (const auto& l : c.lowerdirs) {
+    const std::string p = HostPath(l, "/etc/passwd");
+    if (::lstat(p.c_str(), &st) == 0) {
+      if (IsWhiteout(st) || !S_ISREG(st.st_mode)) return {};
+      return Slurp(p, 1 << 20).value_or("");
+    }
+  }
+  return {};
+}
+
+std::optional<ProcessInfo> ReadProcess(const std::string& proc_dir, pid_t pid, const Container* c) {
+  if (pid <= 0) return std::nullopt;
+  const std::string base = proc_dir + "/" + std::to_string(pid);
+  ProcessInfo p;
+  p.pid = pid;
+  auto comm = Slurp(base + "/comm", 64);
+  if (!comm) return std::nullopt;
+  p.comm = *comm;
+  while (!p.comm.empty() && p.comm.back() == '\n') p.comm.pop_back();
+  if (auto cmd = Slurp(base + "/cmdline", 4096)) {
+    while (!cmd->empty() && cmd->back() == '\0') cmd->pop_back();
+    for (char& ch : *cmd) {
+      if (ch == '\0') ch = ' ';
+    }
+    p.cmdline = *cmd;
+  }
+  char buf[4096];
+  ssize_t n = ::readlink((base + "/exe").c_str(), buf, sizeof buf - 1);
+  if (n > 0) {
+    p.exe.assign(buf, static_cast<std::size_t>(n));
+    // The kernel prints the exe path as the agent's mount namespace sees it.
+    if (c && !c->rootfs.empty() && p.exe.rfind(c->rootfs + "/", 0) == 0) p.exe = p.exe.substr(c->rootfs.size());
+  }
+  if (auto status = Slurp(base + "/status", 8192)) {
+    std::istringstream in(*status);
+    std::string line;
+    pid_t ppid = 0;
+    while (std::getline(in, line)) {
+      if (line.rfind("Uid:", 0) == 0) {
+        std::istringstream f(line.substr(4));
+        unsigned long real = 0, eff = 0;
+        f >> real >> eff;
+        p.uid = static_cast<uid_t>(eff);
+      } else if (line.rfind("PPid:", 0) == 0) {
+        ppid = static_cast<pid_t>(std::strtol(line.c_str() + 5, nullptr, 10));
+      }
+    }
+    if (ppid > 0) {
+      if (auto pc = Slurp(proc_dir + "/" + std::to_string(ppid) + "/comm", 64)) {
+        p.pcomm = *pc;
+        while (!p.pcomm.empty() && p.pcomm.back() == '\n') p.pcomm.pop_back();
+      }
+    }
+  }
+  if (c && p.uid) p.user = UserFromPasswd(ContainerPasswd(*c), *p.uid);
+  return p;
+}
+
+}  // namespace invar::drift
