@@ -6,8 +6,8 @@
 #         optionally        # expect[<profile>]: ...   (verdict at another profile)
 #   JSON: the annotation example.invar.dev/expect with the same value.
 # With an invar binary that has `report`, each claim is checked: `compliant`
-# must exit 0; `findings` must exit 1 and name every listed check id in the
-# JSON output. `invar report -R -f examples/` (the README's main job) must exit
+# must exit 0; `findings` must exit 1, and the failing (not exempted) check ids
+# in the JSON report must be exactly the listed ones. `invar report -R -f examples/` (the README's main job) must exit
 # 1 (findings), never 2 (input errors).
 #
 #   examples_test.sh <source-dir> [<invar-binary>]
@@ -45,7 +45,7 @@ while IFS= read -r f; do
     failed=1
     continue
   fi
-  # One "<profile>\t<claim>" line per expectation (profile "" = default).
+  # One "<profile>|<claim>" line per expectation (profile "-" = default).
   if ! python3 - "$f" > "$tmp/claims" <<'PY'
 import json, re, sys
 KNOWN = {"hostNamespaces", "privileged", "capabilities_baseline", "hostPathVolumes", "hostPorts",
@@ -80,15 +80,16 @@ for profile, claim in claims:
             sys.exit(f"{path}: unknown check ids {sorted(unknown)}")
     else:
         sys.exit(f"{path}: bad expectation {claim!r}")
-    print(f"{profile}\t{claim}")
+    print(f"{profile or '-'}|{claim}")
 PY
   then
     failed=1
     continue
   fi
   if [ "$have_report" = 1 ]; then
-    while IFS=$'\t' read -r profile claim; do
-      prof=${profile:-immutable}
+    while IFS='|' read -r profile claim; do
+      prof=$profile
+      [ "$prof" = - ] && prof=immutable
       rc=0
       "$invar_bin" report -f "$f" --profile "$prof" -o json < /dev/null > "$tmp/report.json" 2> "$tmp/report.err" || rc=$?
       case "$claim" in
@@ -103,14 +104,22 @@ PY
             echo "FAIL: $rel at $prof: expected findings (exit 1), got exit $rc"
             cat "$tmp/report.err" | head -20
             failed=1
-          fi
-          for id in ${claim#findings }; do
-            if ! grep -q "\"$id\"" "$tmp/report.json"; then
-              echo "FAIL: $rel at $prof: check $id not in the report"
-              failed=1
-            fi
-          done ;;
+          fi ;;
+        *)
+          echo "FAIL: $rel: bad claim '$claim'"
+          failed=1 ;;
       esac
+      # The failing (not exempted) check ids must be exactly the claimed ones.
+      want=$(echo "${claim#findings}" | tr ' ' '\n' | { grep -v -e '^$' -e '^compliant$' || true; } | sort -u | tr '\n' ' ')
+      got=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+ids = {f["check"] for r in d["resources"] for f in r["findings"] if not f["exempted"]}
+print(" ".join(sorted(ids)) + (" " if ids else ""))' "$tmp/report.json" 2>&1) || got="(unreadable report: $got)"
+      if [ "$got" != "$want" ]; then
+        echo "FAIL: $rel at $prof: failing checks are [${got% }], the file claims [${want% }]"
+        failed=1
+      fi
     done < "$tmp/claims"
   fi
 done < <(find "$src/examples" -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) | sort)
