@@ -29,7 +29,7 @@ have_report=0
 if [ -n "$invar_bin" ] && [ -x "$invar_bin" ] && "$invar_bin" report --help >/dev/null 2>&1; then
   have_report=1
 else
-  echo "note: no invar binary with 'report'; verdicts not checked, only parsing and claims"
+  echo "note: invar binary '${invar_bin:-(none)}' not built or has no 'report'; verdicts not checked, only parsing and claims"
 fi
 
 failed=0

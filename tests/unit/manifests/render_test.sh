@@ -105,7 +105,7 @@ if [ -n "$invar_bin" ] && [ -x "$invar_bin" ]; then
     echo "note: $invar_bin has no working 'report' subcommand yet; self-check not run"
   fi
 else
-  echo "note: no invar binary given; self-check (invar report -k) not run"
+  echo "note: invar binary '${invar_bin:-(none)}' not built; self-check (invar report -k) not run"
 fi
 
 # The shipped webhook configs must load in the real webhook: start it
