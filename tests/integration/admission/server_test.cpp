@@ -1,0 +1,647 @@
+// SPDX-License-Identifier: Apache-2.0
+// The webhook server over real TLS (in-process, standalone mode with a
+// config file): decisions in every mode, exemptions, every workload kind,
+// ephemeral containers, exec CONNECT, v1beta1, bad input, TLS versions,
+// certificate rotation under keep-alive, slowloris, drain, connection cap.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "invar/admission/server.h"
+#include "invar/testing/pki.h"
+#include "tls_client.h"
+
+namespace invar::admission {
+namespace {
+
+using nlohmann::json;
+using testing::HttpResponse;
+using testing::TlsClient;
+namespace fs = std::filesystem;
+
+constexpr const char* kDigest = "registry.example/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+json GoodPodSpec() {
+  return json{{"securityContext", {{"runAsNonRoot", true}, {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
+              {"containers",
+               json::array({{{"name", "app"},
+                             {"image", kDigest},
+                             {"securityContext",
+                              {{"allowPrivilegeEscalation", false},
+                               {"readOnlyRootFilesystem", true},
+                               {"capabilities", {{"drop", json::array({"ALL"})}}}}}}})}};
+}
+json BadPodSpec() {
+  return json{{"containers", json::array({{{"name", "app"}, {"image", "nginx:1.25"}}})}};
+}
+json Pod(const std::string& name, const std::string& ns, json spec) {
+  return json{{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata", {{"name", name}, {"namespace", ns}, {"labels", {{"app", "web"}}}}},
+              {"spec", std::move(spec)}};
+}
+
+struct ReviewArgs {
+  std::string api_version = "admission.k8s.io/v1";
+  std::string uid = "0f5a7b52-1111-4e39-9b3c-7b1c0c8a1e01";
+  std::string operation = "CREATE";
+  std::string group;
+  std::string version = "v1";
+  std::string resource = "pods";
+  std::string kind = "Pod";
+  std::string sub_resource;
+  std::string ns = "prod";
+  std::string name = "web";
+  std::string user = "alice";
+  std::vector<std::string> groups = {"system:authenticated"};
+  json object;
+  json old_object;
+};
+
+std::string Review(const ReviewArgs& a) {
+  json req = {{"uid", a.uid},
+              {"kind", {{"group", a.group}, {"version", a.version}, {"kind", a.kind}}},
+              {"resource", {{"group", a.group}, {"version", a.version}, {"resource", a.resource}}},
+              {"name", a.name},
+              {"namespace", a.ns},
+              {"operation", a.operation},
+              {"userInfo", {{"username", a.user}, {"groups", a.groups}}},
+              {"object", a.object},
+              {"oldObject", a.old_object},
+              {"dryRun", false}};
+  if (!a.sub_resource.empty()) req["subResource"] = a.sub_resource;
+  return json{{"apiVersion", a.api_version}, {"kind", "AdmissionReview"}, {"request", req}}.dump();
+}
+
+class WebhookServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("invar-webhook-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    auto ca = testing::TestCa::Create();
+    ASSERT_TRUE(ca.ok()) << ca.status().ToString();
+    ca_ = std::make_unique<testing::TestCa>(std::move(*ca));
+    WriteCert();
+    WriteConfig(R"(
+exemptions:
+  namespaces: [kube-system]
+  usernames: [admin-bot]
+  groups: [exempt-group]
+  runtimeClassNames: [kata]
+breakGlass:
+  groups: ["invar:break-glass"]
+namespaces:
+  prod: {invar.dev/enforce: immutable}
+  restricted-ns: {invar.dev/enforce: restricted}
+  warnonly: {invar.dev/warn: restricted}
+  auditonly: {invar.dev/audit: immutable}
+  mixed: {invar.dev/enforce: baseline, invar.dev/warn: immutable}
+  open: {}
+  kube-system: {invar.dev/enforce: immutable}
+)");
+  }
+  void TearDown() override {
+    if (server_) server_->Drain(std::chrono::milliseconds(2000));
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void WriteCert() {
+    auto kp = ca_->IssueServer();
+    ASSERT_TRUE(kp.ok());
+    // Write beside and rename over, as cert-manager's atomic writer does.
+    ASSERT_TRUE(testing::WriteFile((dir_ / "tls.crt.new").string(), kp->cert_pem).ok());
+    ASSERT_TRUE(testing::WriteFile((dir_ / "tls.key.new").string(), kp->key_pem).ok());
+    fs::rename(dir_ / "tls.key.new", dir_ / "tls.key");
+    fs::rename(dir_ / "tls.crt.new", dir_ / "tls.crt");
+  }
+  void WriteConfig(const std::string& text) {
+    std::ofstream(dir_ / "config.yaml.new") << text;
+    fs::rename(dir_ / "config.yaml.new", dir_ / "config.yaml");
+  }
+
+  ServerOptions Options() {
+    ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.threads = 2;
+    o.tls_cert = (dir_ / "tls.crt").string();
+    o.tls_key = (dir_ / "tls.key").string();
+    o.config_path = (dir_ / "config.yaml").string();
+    o.standalone = true;
+    o.reload_interval = std::chrono::milliseconds(100);
+    return o;
+  }
+  void StartServer(ServerOptions o, std::shared_ptr<NamespaceSource> ns = nullptr) {
+    auto s = Server::Create(std::move(o), std::move(ns));
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    server_->Start();
+  }
+  void StartServer() { StartServer(Options()); }
+
+  std::unique_ptr<TlsClient> Connect() {
+    auto c = std::make_unique<TlsClient>(server_->port(), ca_->cert_pem());
+    EXPECT_TRUE(c->connected()) << c->error();
+    return c;
+  }
+  json Validate(const ReviewArgs& a) {
+    auto c = Connect();
+    HttpResponse r = c->Request("POST", "/validate", Review(a));
+    EXPECT_EQ(r.status, 200) << r.body;
+    if (r.status != 200) return json::object();
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["apiVersion"], a.api_version);
+    EXPECT_EQ(j["kind"], "AdmissionReview");
+    EXPECT_EQ(j["response"]["uid"], a.uid);
+    return j["response"];
+  }
+
+  fs::path dir_;
+  std::unique_ptr<testing::TestCa> ca_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(WebhookServerTest, AllowsCompliantPodInEnforcedNamespace) {
+  StartServer();
+  ReviewArgs a;
+  a.object = Pod("web", "prod", GoodPodSpec());
+  json r = Validate(a);
+  EXPECT_EQ(r["allowed"], true) << r.dump();
+  EXPECT_FALSE(r.contains("warnings"));
+}
+
+TEST_F(WebhookServerTest, DeniesNonCompliantPodWithPathsAndFixes) {
+  StartServer();
+  ReviewArgs a;
+  a.object = Pod("web", "prod", BadPodSpec());
+  json r = Validate(a);
+  ASSERT_EQ(r["allowed"], false) << r.dump();
+  EXPECT_EQ(r["status"]["code"], 403);
+  EXPECT_EQ(r["status"]["reason"], "Forbidden");
+  std::string msg = r["status"]["message"];
+  EXPECT_NE(msg.find("Pod \"web\" violates invar profile \"immutable:latest\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("readOnlyRootFilesystem"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("spec.containers[0].securityContext.readOnlyRootFilesystem"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("allowPrivilegeEscalation"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("fix: "), std::string::npos) << msg;
+}
+
+TEST_F(WebhookServerTest, WarnModeAllowsWithShortWarnings) {
+  StartServer();
+  ReviewArgs a;
+  a.ns = "warnonly";
+  a.object = Pod("web", "warnonly", BadPodSpec());
+  json r = Validate(a);
+  EXPECT_EQ(r["allowed"], true);
+  ASSERT_TRUE(r.contains("warnings")) << r.dump();
+  ASSERT_FALSE(r["warnings"].empty());
+  for (const auto& w : r["warnings"]) {
+    EXPECT_LE(w.get<std::string>().size(), 120u) << w;
+    EXPECT_EQ(w.get<std::string>().rfind("invar restricted:latest: ", 0), 0u) << w;
+  }
+  EXPECT_FALSE(r.contains("auditAnnotations"));
+}
+
+TEST_F(WebhookServerTest, AuditModeAnnotatesViolations) {
+  StartServer();
+  ReviewArgs a;
+  a.ns = "auditonly";
+  a.object = Pod("web", "auditonly", BadPodSpec());
+  json r = Validate(a);
+  EXPECT_EQ(r["allowed"], true);
+  ASSERT_TRUE(r["auditAnnotations"].contains("audit-violations")) << r.dump();
+  std::string v = r["auditAnnotations"]["audit-violations"];
+  EXPECT_NE(v.find("readOnlyRootFilesystem (spec.containers[0].securityContext.readOnlyRootFilesystem)"),
+            std::string::npos) << v;
+  EXPECT_FALSE(r.contains("warnings"));
+}
+
+TEST_F(WebhookServerTest, EnforceAndWarnApplyTogether) {
+  StartServer();
+  ReviewArgs a;
+  a.ns = "mixed";
+  a.object = Pod("web", "mixed", BadPodSpec());  // passes baseline, fails immutable
+  json r = Validate(a);
+  EXPECT_EQ(r["allowed"], true) << r.dump();
+  ASSERT_TRUE(r.contains("warnings"));
+  EXPECT_NE(r["warnings"][0].get<std::string>().find("immutable"), std::string::npos);
+  // Privileged fails baseline: denied by enforce.
+  json spec = BadPodSpec();
+  spec["containers"][0]["securityContext"] = {{"privileged", true}};
+  a.object = Pod("web", "mixed", spec);
+  r = Validate(a);
+  EXPECT_EQ(r["allowed"], false);
+  EXPECT_NE(r["status"]["message"].get<std::string>().find("privileged"), std::string::npos);
+}
+
+TEST_F(WebhookServerTest, ExemptionsAllowWithAuditReason) {
+  StartServer();
+  struct Case {
+    std::string ns, user, group, runtime_class, expect;
+  } cases[] = {
+      {"kube-system", "alice", "g", "", "namespace \"kube-system\" is exempt"},
+      {"prod", "admin-bot", "g", "", "user \"admin-bot\" is exempt"},
+      {"prod", "alice", "exempt-group", "", "group \"exempt-group\" is exempt"},
+      {"prod", "alice", "g", "kata", "runtimeClassName \"kata\" is exempt"},
+  };
+  for (const auto& c : cases) {
+    ReviewArgs a;
+    a.ns = c.ns;
+    a.user = c.user;
+    a.groups = {c.group};
+    json spec = BadPodSpec();
+    if (!c.runtime_class.empty()) spec["runtimeClassName"] = c.runtime_class;
+    a.object = Pod("web", c.ns, spec);
+    json r = Validate(a);
+    EXPECT_EQ(r["allowed"], true) << c.expect;
+    EXPECT_NE(r["auditAnnotations"]["exempt"].get<std::string>().find(c.expect), std::string::npos) << r.dump();
+  }
+  // Not exempt: a runtime class that is not listed.
+  ReviewArgs a;
+  json spec = BadPodSpec();
+  spec["runtimeClassName"] = "gvisor";
+  a.object = Pod("web", "prod", spec);
+  EXPECT_EQ(Validate(a)["allowed"], false);
+}
+
+TEST_F(WebhookServerTest, JudgesThePodTemplateOfEveryWorkloadKind) {
+  StartServer();
+  struct Kind {
+    std::string group, version, resource, kind, spec_path;
+  } kinds[] = {
+      {"", "v1", "replicationcontrollers", "ReplicationController", "spec.template.spec"},
+      {"apps", "v1", "replicasets", "ReplicaSet", "spec.template.spec"},
+      {"apps", "v1", "deployments", "Deployment", "spec.template.spec"},
+      {"apps", "v1", "statefulsets", "StatefulSet", "spec.template.spec"},
+      {"apps", "v1", "daemonsets", "DaemonSet", "spec.template.spec"},
+      {"batch", "v1", "jobs", "Job", "spec.template.spec"},
+      {"batch", "v1", "cronjobs", "CronJob", "spec.jobTemplate.spec.template.spec"},
+      {"", "v1", "podtemplates", "PodTemplate", "template.spec"},
+  };
+  for (const auto& k : kinds) {
+    for (bool good : {true, false}) {
+      json tmpl = {{"metadata", {{"labels", {{"app", "web"}}}}}, {"spec", good ? GoodPodSpec() : BadPodSpec()}};
+      json obj = {{"apiVersion", k.group.empty() ? "v1" : k.group + "/v1"},
+                  {"kind", k.kind},
+                  {"metadata", {{"name", "web"}, {"namespace", "prod"}}}};
+      if (k.kind == "CronJob") {
+        obj["spec"] = {{"schedule", "* * * * *"}, {"jobTemplate", {{"spec", {{"template", tmpl}}}}}};
+      } else if (k.kind == "PodTemplate") {
+        obj["template"] = tmpl;
+      } else {
+        obj["spec"] = {{"template", tmpl}};
+      }
+      ReviewArgs a;
+      a.group = k.group;
+      a.resource = k.resource;
+      a.kind = k.kind;
+      a.object = obj;
+      json r = Validate(a);
+      EXPECT_EQ(r["allowed"], good) << k.kind << " " << r.dump();
+      if (!good) {
+        std::string msg = r["status"]["message"];
+        EXPECT_NE(msg.find(k.kind + " \"web\" violates"), std::string::npos) << msg;
+        EXPECT_NE(msg.find(k.spec_path + ".containers[0].securityContext.readOnlyRootFilesystem"), std::string::npos)
+            << msg;
+      }
+    }
+  }
+}
+
+TEST_F(WebhookServerTest, OtherKindsAndSubresourcesAreAllowed) {
+  StartServer();
+  ReviewArgs a;
+  a.resource = "configmaps";
+  a.kind = "ConfigMap";
+  a.object = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "x"}}}};
+  EXPECT_EQ(Validate(a)["allowed"], true);
+  ReviewArgs s;
+  s.operation = "UPDATE";
+  s.sub_resource = "status";
+  s.object = Pod("web", "prod", BadPodSpec());
+  s.old_object = s.object;
+  EXPECT_EQ(Validate(s)["allowed"], true);
+}
+
+TEST_F(WebhookServerTest, EvaluatesOnlyNewEphemeralContainers) {
+  StartServer();
+  // An existing pod whose regular container would fail (admitted before the
+  // namespace was labelled): adding a compliant debug container is allowed.
+  json old_pod = Pod("web", "prod", BadPodSpec());
+  json good_debug = {{"name", "debugger"},
+                     {"image", kDigest},
+                     {"securityContext",
+                      {{"allowPrivilegeEscalation", false},
+                       {"readOnlyRootFilesystem", true},
+                       {"runAsNonRoot", true},
+                       {"seccompProfile", {{"type", "RuntimeDefault"}}},
+                       {"capabilities", {{"drop", json::array({"ALL"})}}}}}};
+  json new_pod = old_pod;
+  new_pod["spec"]["ephemeralContainers"] = json::array({good_debug});
+  ReviewArgs a;
+  a.operation = "UPDATE";
+  a.sub_resource = "ephemeralcontainers";
+  a.object = new_pod;
+  a.old_object = old_pod;
+  json r = Validate(a);
+  EXPECT_EQ(r["allowed"], true) << r.dump();
+  // `kubectl debug` with a plain busybox: denied, naming the ephemeral container's path.
+  json bad_debug = {{"name", "debugger-2"}, {"image", "busybox"}, {"stdin", true}, {"tty", true}};
+  json newer = new_pod;
+  newer["spec"]["ephemeralContainers"].push_back(bad_debug);
+  a.object = newer;
+  a.old_object = new_pod;
+  r = Validate(a);
+  ASSERT_EQ(r["allowed"], false) << r.dump();
+  std::string msg = r["status"]["message"];
+  EXPECT_NE(msg.find("spec.ephemeralContainers[1].securityContext.readOnlyRootFilesystem"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("spec.containers[0]"), std::string::npos) << msg;
+}
+
+TEST_F(WebhookServerTest, ExecIsDeniedInImmutableNamespacesExceptBreakGlass) {
+  StartServer();
+  ReviewArgs a;
+  a.operation = "CONNECT";
+  a.sub_resource = "exec";
+  a.kind = "PodExecOptions";
+  a.object = {{"apiVersion", "v1"},
+              {"kind", "PodExecOptions"},
+              {"container", "app"},
+              {"command", json::array({"sh", "-c", "id"})},
+              {"stdin", true},
+              {"tty", true}};
+  json r = Validate(a);
+  ASSERT_EQ(r["allowed"], false) << r.dump();
+  EXPECT_EQ(r["status"]["code"], 403);
+  EXPECT_NE(r["status"]["message"].get<std::string>().find("invar:break-glass"), std::string::npos);
+  json audit = json::parse(r["auditAnnotations"]["exec"].get<std::string>());
+  EXPECT_EQ(audit["user"], "alice");
+  EXPECT_EQ(audit["pod"], "prod/web");
+  EXPECT_EQ(audit["container"], "app");
+  EXPECT_EQ(audit["command"], json::array({"sh", "-c", "id"}));
+
+  a.groups = {"system:authenticated", "invar:break-glass"};
+  r = Validate(a);
+  EXPECT_EQ(r["allowed"], true) << r.dump();
+  EXPECT_NE(r["auditAnnotations"]["exec"].get<std::string>().find("break-glass"), std::string::npos);
+
+  // attach in a namespace enforcing restricted: allowed, still audited.
+  a.groups = {"system:authenticated"};
+  a.sub_resource = "attach";
+  a.kind = "PodAttachOptions";
+  a.ns = "restricted-ns";
+  r = Validate(a);
+  EXPECT_EQ(r["allowed"], true);
+  EXPECT_TRUE(r["auditAnnotations"].contains("exec"));
+}
+
+TEST_F(WebhookServerTest, AnswersV1beta1InV1beta1) {
+  StartServer();
+  ReviewArgs a;
+  a.api_version = "admission.k8s.io/v1beta1";
+  a.uid = "v1beta1-uid";
+  a.object = Pod("web", "prod", BadPodSpec());
+  json r = Validate(a);  // checks apiVersion and uid
+  EXPECT_EQ(r["allowed"], false);
+}
+
+TEST_F(WebhookServerTest, UpdatesThatLeaveThePodSpecAloneAreAllowed) {
+  StartServer();
+  json old_pod = Pod("web", "prod", BadPodSpec());
+  json new_pod = old_pod;
+  new_pod["metadata"]["labels"]["tier"] = "frontend";
+  new_pod["metadata"]["finalizers"] = json::array({"example.com/keep"});
+  ReviewArgs a;
+  a.operation = "UPDATE";
+  a.object = new_pod;
+  a.old_object = old_pod;
+  EXPECT_EQ(Validate(a)["allowed"], true);
+  new_pod["spec"]["containers"][0]["image"] = "nginx:1.26";
+  a.object = new_pod;
+  EXPECT_EQ(Validate(a)["allowed"], false);
+}
+
+TEST_F(WebhookServerTest, BadRequestsGetClearClientErrors) {
+  StartServer();
+  struct Case {
+    std::string body;
+    int status;
+    std::string expect;
+  } cases[] = {
+      {"{not json", 400, "malformed JSON"},
+      {R"({"apiVersion":"admission.k8s.io/v2","kind":"AdmissionReview","request":{}})", 400, "apiVersion"},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod","request":{}})", 400, "kind"},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"})", 400, "request: missing"},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"operation":"CREATE"}})", 400,
+       "request.uid: missing"},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u","operation":"CREATE","resource":{"resource":"pods"}}})",
+       400, "request.object: missing"},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}})", 400,
+       "request.uid: expected string"},
+      {"[1,2,3]", 400, "not an object"},
+      {"", 400, "empty body"},
+  };
+  for (const auto& c : cases) {
+    auto client = Connect();
+    HttpResponse r = client->Request("POST", "/validate", c.body);
+    EXPECT_EQ(r.status, c.status) << c.body << " -> " << r.body;
+    EXPECT_NE(r.body.find(c.expect), std::string::npos) << c.body << " -> " << r.body;
+  }
+  // Deep nesting inside the object: rejected, not a crash.
+  std::string deep(100000, '[');
+  ReviewArgs a;
+  std::string body = Review(a);
+  body.replace(body.find("\"dryRun\""), 0, "\"x\":" + deep + std::string(100000, ']') + ",");
+  auto client = Connect();
+  HttpResponse r = client->Request("POST", "/validate", body);
+  EXPECT_EQ(r.status, 400) << r.body.substr(0, 200);
+  // Over 3 MiB: 413.
+  auto big = Connect();
+  r = big->Request("POST", "/validate", std::string((3u << 20) + 10, ' '));
+  EXPECT_EQ(r.status, 413) << r.body;
+  // Wrong method and path.
+  auto other = Connect();
+  EXPECT_EQ(other->Request("GET", "/validate").status, 405);
+  EXPECT_EQ(other->Request("GET", "/nope").status, 404);
+}
+
+TEST_F(WebhookServerTest, RefusesTls11AndAcceptsTls12And13) {
+  StartServer();
+  TlsClient old(server_->port(), ca_->cert_pem(), TLS1_1_VERSION, TLS1_1_VERSION);
+  EXPECT_FALSE(old.connected());
+  TlsClient v12(server_->port(), ca_->cert_pem(), TLS1_2_VERSION, TLS1_2_VERSION);
+  ASSERT_TRUE(v12.connected()) << v12.error();
+  EXPECT_EQ(v12.NegotiatedVersion(), "TLSv1.2");
+  EXPECT_EQ(v12.Request("GET", "/healthz").status, 200);
+  TlsClient v13(server_->port(), ca_->cert_pem(), TLS1_3_VERSION, TLS1_3_VERSION);
+  ASSERT_TRUE(v13.connected()) << v13.error();
+  EXPECT_EQ(v13.NegotiatedVersion(), "TLSv1.3");
+}
+
+TEST_F(WebhookServerTest, RotatedCertificateServesNewConnectionsWithoutDroppingOld) {
+  StartServer();
+  auto kept = Connect();
+  std::string old_serial = kept->PeerSerial();
+  ReviewArgs a;
+  a.object = Pod("web", "prod", GoodPodSpec());
+  ASSERT_EQ(kept->Request("POST", "/validate", Review(a)).status, 200);
+  WriteCert();
+  std::string new_serial;
+  for (int i = 0; i < 100 && (new_serial.empty() || new_serial == old_serial); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto fresh = Connect();
+    new_serial = fresh->PeerSerial();
+    // Traffic keeps flowing on the kept-alive connection during the swap.
+    ASSERT_EQ(kept->Request("POST", "/validate", Review(a)).status, 200);
+  }
+  EXPECT_NE(new_serial, old_serial);
+  EXPECT_EQ(kept->PeerSerial(), old_serial);
+  EXPECT_EQ(kept->Request("POST", "/validate", Review(a)).status, 200);
+  auto metrics = Connect()->Request("GET", "/metrics");
+  EXPECT_NE(metrics.body.find("invar_admission_reloads_total{result=\"ok\",what=\"certificate\"} 1"),
+            std::string::npos) << metrics.body;
+}
+
+TEST_F(WebhookServerTest, ClosesSlowlorisConnections) {
+  ServerOptions o = Options();
+  o.read_timeout = std::chrono::milliseconds(300);
+  StartServer(o);
+  auto slow = Connect();
+  ASSERT_TRUE(slow->SendRaw("POST /validate HTTP/1.1\r\nHost: x\r\nContent-Le"));
+  EXPECT_TRUE(slow->WaitForClose(5));
+  // A request that never finishes its body is cut too.
+  auto slow_body = Connect();
+  ASSERT_TRUE(slow_body->SendRaw("POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"));
+  EXPECT_TRUE(slow_body->WaitForClose(5));
+  EXPECT_EQ(Connect()->Request("GET", "/healthz").status, 200);
+}
+
+TEST_F(WebhookServerTest, HealthReadinessAndMetrics) {
+  StartServer();
+  auto c = Connect();
+  EXPECT_EQ(c->Request("GET", "/healthz").status, 200);
+  EXPECT_EQ(c->Request("GET", "/readyz").status, 200);
+  ReviewArgs a;
+  a.object = Pod("web", "prod", BadPodSpec());
+  ASSERT_EQ(c->Request("POST", "/validate", Review(a)).status, 200);
+  HttpResponse m = c->Request("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find(R"(invar_admission_reviews_total{decision="deny",kind="Pod",mode="enforce",operation="CREATE",profile="immutable"} 1)"),
+            std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("invar_admission_review_duration_seconds_bucket"), std::string::npos);
+  EXPECT_NE(m.body.find("invar_admission_in_flight_requests"), std::string::npos);
+  EXPECT_NE(m.body.find("invar_admission_namespace_cache_synced 1"), std::string::npos);
+  EXPECT_NE(m.body.find("invar_admission_certificate_expiry_timestamp_seconds 1."), std::string::npos) << m.body;
+}
+
+TEST_F(WebhookServerTest, ConfigReloadKeepsOldConfigOnError) {
+  StartServer();
+  ReviewArgs a;
+  a.ns = "open";
+  a.object = Pod("web", "open", BadPodSpec());
+  EXPECT_EQ(Validate(a)["allowed"], true);
+  WriteConfig("namespaces:\n  open: {invar.dev/enforce: immutable}\n");
+  bool denied = false;
+  for (int i = 0; i < 100 && !denied; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    denied = Validate(a)["allowed"] == false;
+  }
+  EXPECT_TRUE(denied);
+  WriteConfig("namespaces: [this is: not valid\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(Validate(a)["allowed"], false);  // old config still in force
+  auto m = Connect()->Request("GET", "/metrics");
+  EXPECT_NE(m.body.find(R"(invar_admission_reloads_total{result="error",what="config"} 1)"), std::string::npos);
+}
+
+TEST_F(WebhookServerTest, DrainClosesIdleConnectionsAndFinishesInFlightOnes) {
+  StartServer();
+  auto idle = Connect();
+  ASSERT_EQ(idle->Request("GET", "/healthz").status, 200);
+  auto busy = Connect();
+  ReviewArgs a;
+  a.object = Pod("web", "prod", GoodPodSpec());
+  std::string body = Review(a);
+  std::string head = "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  ASSERT_TRUE(busy->SendRaw(head + body.substr(0, 100)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  bool clean = false;
+  std::thread drainer([&] { clean = server_->Drain(std::chrono::seconds(10)); });
+  EXPECT_TRUE(idle->WaitForClose(5));
+  EXPECT_FALSE(server_->Ready());
+  ASSERT_TRUE(busy->SendRaw(body.substr(100)));
+  HttpResponse r = busy->ReadResponse();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["connection"], "close");
+  EXPECT_EQ(json::parse(r.body)["response"]["allowed"], true);
+  drainer.join();
+  EXPECT_TRUE(clean);
+  TlsClient late(server_->port() ? server_->port() : 1, ca_->cert_pem());
+  EXPECT_FALSE(late.connected());
+}
+
+TEST_F(WebhookServerTest, ClosesConnectionsBeyondTheCap) {
+  ServerOptions o = Options();
+  o.max_connections = 2;
+  StartServer(o);
+  auto a = Connect();
+  auto b = Connect();
+  ASSERT_EQ(a->Request("GET", "/healthz").status, 200);
+  ASSERT_EQ(b->Request("GET", "/healthz").status, 200);
+  TlsClient c(server_->port(), ca_->cert_pem());
+  EXPECT_FALSE(c.connected() && c.Request("GET", "/healthz").status == 200);
+  a.reset();
+  bool ok = false;
+  for (int i = 0; i < 50 && !ok; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    TlsClient d(server_->port(), ca_->cert_pem());
+    ok = d.connected() && d.Request("GET", "/healthz").status == 200;
+  }
+  EXPECT_TRUE(ok);
+}
+
+// A cluster-mode namespace source that has not synced yet.
+class SlowSource final : public NamespaceSource {
+ public:
+  std::optional<policy::StringMap> Labels(std::string_view name) const override { return fixed.Labels(name); }
+  bool HasSynced() const override { return synced.load(); }
+  std::string State() const override { return synced ? "synced" : "syncing"; }
+  void SetOnChange(std::function<void(const std::string&)>) override {}
+  std::atomic<bool> synced{false};
+  FixedNamespaceSource fixed{"synced"};
+};
+
+TEST_F(WebhookServerTest, NotReadyUntilNamespacesSyncedAndFollowsLabelChanges) {
+  auto source = std::make_shared<SlowSource>();
+  ServerOptions o = Options();
+  o.standalone = false;
+  StartServer(o, source);
+  auto c = Connect();
+  HttpResponse r = c->Request("GET", "/readyz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_NE(r.body.find("namespace cache not synced"), std::string::npos);
+  source->synced = true;
+  EXPECT_EQ(c->Request("GET", "/readyz").status, 200);
+  ReviewArgs a;
+  a.ns = "team";
+  a.object = Pod("web", "team", BadPodSpec());
+  EXPECT_EQ(Validate(a)["allowed"], true);
+  policy::StringMap labels;
+  labels.Set("invar.dev/enforce", "immutable");
+  source->fixed.Set("team", labels);
+  EXPECT_EQ(Validate(a)["allowed"], false);
+  labels.Set("invar.dev/enforce", "baseline");
+  source->fixed.Set("team", labels);
+  EXPECT_EQ(Validate(a)["allowed"], true);
+}
+
+}  // namespace
+}  // namespace invar::admission

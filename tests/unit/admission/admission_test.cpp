@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: Apache-2.0
+// Unit tests of the webhook's pure parts: the AdmissionReview codec, config
+// parsing, mode resolution, pod-spec change detection, warning truncation,
+// and parity of the webhook's verdict with policy::Evaluate (the `invar
+// report` path) over every manifest in examples/ and the test corpora.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "invar/admission/config.h"
+#include "invar/admission/decide.h"
+#include "invar/admission/review.h"
+#include "invar/policy/decode.h"
+#include "invar/policy/evaluate.h"
+
+namespace invar::admission {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string MinimalReview(const std::string& request_fields) {
+  return R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{)" + request_fields + "}}";
+}
+
+TEST(ReviewCodec, DecodesEveryFieldTheDecisionReads) {
+  std::string body = MinimalReview(
+      R"("uid":"u-1","kind":{"group":"apps","version":"v1","kind":"Deployment"},)"
+      R"("resource":{"group":"apps","version":"v1","resource":"deployments"},"subResource":"",)"
+      R"("requestKind":{"group":"apps","version":"v1","kind":"Deployment"},"name":"web","namespace":"prod",)"
+      R"("operation":"UPDATE","userInfo":{"username":"alice","uid":"1","groups":["a","b"],"extra":{"x":["y"]}},)"
+      R"("object":{"kind":"Deployment","spec":{}},"oldObject":{"kind":"Deployment"},"dryRun":true,"options":{})");
+  auto r = DecodeReview(body);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->version, ReviewVersion::kV1);
+  EXPECT_EQ(r->uid, "u-1");
+  EXPECT_EQ(r->kind.kind, "Deployment");
+  EXPECT_EQ(r->resource.group, "apps");
+  EXPECT_EQ(r->resource.resource, "deployments");
+  EXPECT_EQ(r->name, "web");
+  EXPECT_EQ(r->namespace_, "prod");
+  EXPECT_EQ(r->operation, "UPDATE");
+  EXPECT_EQ(r->user.username, "alice");
+  EXPECT_EQ(r->user.groups, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(r->dry_run);
+  EXPECT_EQ(r->object, R"({"kind":"Deployment","spec":{}})");
+  EXPECT_EQ(r->old_object, R"({"kind":"Deployment"})");
+}
+
+TEST(ReviewCodec, RejectsMalformedReviewsWithClearMessages) {
+  struct Case {
+    std::string body, expect;
+  } cases[] = {
+      {"", "empty body"},
+      {"nul", "malformed JSON"},
+      {R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u")", "malformed JSON"},
+      {R"({"apiVersion":"v1","kind":"AdmissionReview","request":{}})", "apiVersion: \"v1\" is not supported"},
+      {R"({"kind":"AdmissionReview","request":{}})", "apiVersion: missing"},
+      {R"({"apiVersion":"admission.k8s.io/v1","request":{}})", "kind: missing"},
+      {MinimalReview(R"("uid":"u","operation":"DELETE")"), "request.resource.resource: missing"},
+      {MinimalReview(R"("uid":"u","operation":"CREATE","resource":{"resource":"pods"},"object":null)"),
+       "request.object: missing"},
+      {MinimalReview(R"("uid":"u","operation":"CREATE","resource":{"resource":"pods"},"object":"x")"),
+       "request.object: expected object"},
+      {MinimalReview(R"("uid":"u","operation":"UPDATE","resource":{"resource":"pods"},"object":{})"),
+       "request.oldObject: missing"},
+      {MinimalReview(R"("uid":"u","userInfo":{"groups":"admins"})"), "request.userInfo.groups: expected array"},
+      {MinimalReview(R"("uid":"u","operation":"DELETE","resource":{"resource":"pods"})") + " trailing",
+       "malformed JSON"},
+      {MinimalReview(R"("uid":"u","operation":"DELETE","resource":{"resource":"pods"})") + "}", "trailing content"},
+  };
+  for (const auto& c : cases) {
+    auto r = DecodeReview(c.body);
+    ASSERT_FALSE(r.ok()) << c.body;
+    EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << c.body;
+    EXPECT_NE(r.status().message().find(c.expect), std::string::npos) << c.body << " -> " << r.status().message();
+  }
+}
+
+TEST(ReviewCodec, BoundsSizeAndNesting) {
+  ReviewLimits limits;
+  limits.max_bytes = 100;
+  auto big = DecodeReview(std::string(101, ' '), limits);
+  EXPECT_EQ(big.status().code(), Status::Code::kResourceExhausted);
+  std::string deep = MinimalReview(R"("uid":"u","operation":"DELETE","resource":{"resource":"pods"},"x":)" +
+                                   std::string(5000, '[') + std::string(5000, ']'));
+  auto r = DecodeReview(deep);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nesting deeper than 128"), std::string::npos) << r.status().message();
+  // Brackets inside strings do not count.
+  std::string in_string = MinimalReview(R"("uid":"u","operation":"DELETE","resource":{"resource":"pods"},"x":")" +
+                                        std::string(5000, '[') + "\"");
+  EXPECT_TRUE(DecodeReview(in_string).ok()) << DecodeReview(in_string).status().ToString();
+}
+
+TEST(ReviewCodec, EncodesTheResponseInTheVersionAsked) {
+  ReviewResponse res;
+  res.version = ReviewVersion::kV1beta1;
+  res.uid = "u\"1";
+  res.allowed = false;
+  res.code = 403;
+  res.reason = "Forbidden";
+  res.message = "line1\nline2 \x01";
+  res.warnings = {"w1"};
+  res.audit_annotations = {{"audit-violations", "x"}};
+  json j = json::parse(EncodeReview(res));
+  EXPECT_EQ(j["apiVersion"], "admission.k8s.io/v1beta1");
+  EXPECT_EQ(j["kind"], "AdmissionReview");
+  EXPECT_EQ(j["response"]["uid"], "u\"1");
+  EXPECT_EQ(j["response"]["allowed"], false);
+  EXPECT_EQ(j["response"]["status"]["code"], 403);
+  EXPECT_EQ(j["response"]["status"]["message"], "line1\nline2 \x01");
+  EXPECT_EQ(j["response"]["warnings"], json::array({"w1"}));
+  EXPECT_EQ(j["response"]["auditAnnotations"]["audit-violations"], "x");
+  ReviewResponse allow;
+  allow.uid = "u";
+  allow.allowed = true;
+  json a = json::parse(EncodeReview(allow));
+  EXPECT_FALSE(a["response"].contains("status"));
+}
+
+TEST(Config, ParsesDefaultsExemptionsBreakGlassAndNamespaces) {
+  auto c = ParseConfig(R"(
+defaults: {enforce: immutable, warn: restricted, version: v1.30, audit: ""}
+exemptions: {namespaces: [kube-system], usernames: [bot], groups: [g], runtimeClassNames: [kata]}
+breakGlass: {groups: [bg]}
+namespaces:
+  prod: {invar.dev/enforce: restricted}
+agent: {driftAction: flag}
+profiles:
+  - name: web
+    base: immutable
+    disable: [imageDigest]
+)");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_TRUE(c->defaults[0].has_value());
+  EXPECT_EQ(c->defaults[0]->profile, "immutable");
+  EXPECT_EQ(c->defaults[0]->version->ToString(), "v1.30");
+  EXPECT_EQ(c->defaults[1]->profile, "restricted");
+  EXPECT_FALSE(c->defaults[2].has_value());
+  EXPECT_EQ(c->exempt_runtime_classes, std::vector<std::string>{"kata"});
+  EXPECT_EQ(c->break_glass_groups, std::vector<std::string>{"bg"});
+  EXPECT_EQ(*c->namespace_labels.at("prod").Find("invar.dev/enforce"), "restricted");
+  EXPECT_TRUE(c->profiles.Get("web").ok());
+}
+
+TEST(Config, ReportsEveryErrorWithItsLine) {
+  auto c = ParseConfig("exemptions:\n  namespace: [x]\nbreakGlass:\n  groups: bg\ndefaults:\n  enforce: nope\n");
+  ASSERT_FALSE(c.ok());
+  const std::string& m = c.status().message();
+  EXPECT_NE(m.find("line 2: exemptions: unknown key \"namespace\""), std::string::npos) << m;
+  EXPECT_NE(m.find("breakGlass.groups: expected a list"), std::string::npos) << m;
+  EXPECT_NE(m.find("unknown profile \"nope\""), std::string::npos) << m;
+  EXPECT_FALSE(ParseConfig("[1, 2").ok());
+  EXPECT_TRUE(ParseConfig("").ok());
+}
+
+TEST(Modes, LabelsOverrideDefaultsAndUnknownProfilesFailClosed) {
+  auto c = ParseConfig("defaults: {enforce: baseline, warn: restricted}\n");
+  ASSERT_TRUE(c.ok());
+  policy::StringMap labels;
+  labels.Set("invar.dev/enforce", "restricted");
+  labels.Set("invar.dev/enforce-version", "v1.25");
+  labels.Set("invar.dev/audit", "no-such-profile");
+  NamespaceModes m = ResolveModes(labels, *c);
+  ASSERT_TRUE(m.modes[0].set);
+  EXPECT_EQ(m.modes[0].label, "restricted:v1.25");
+  EXPECT_EQ(m.modes[1].label, "restricted:latest");  // from defaults
+  ASSERT_TRUE(m.modes[2].set);
+  EXPECT_EQ(m.modes[2].profile.name, "immutable");  // strictest built-in
+  EXPECT_NE(m.modes[2].note.find("names no profile"), std::string::npos);
+  NamespaceModes none = ResolveModes({}, *ParseConfig(""));
+  EXPECT_FALSE(none.modes[0].set || none.modes[1].set || none.modes[2].set);
+}
+
+std::string Padded(std::string s) {
+  std::string out;
+  out.reserve(s.size() + 64);
+  out = s;
+  return out;
+}
+
+TEST(PodSpecChange, ComparesOnlyThePodSpecSubtree) {
+  std::string a = Padded(R"({"metadata":{"labels":{"a":"1"}},"spec":{"containers":[{"name":"x","image":"i"}]}})");
+  std::string b = Padded(R"({"metadata":{"labels":{"a":"2"}},"spec": { "containers" : [ {"name":"x","image":"i"} ] }})");
+  std::string c = Padded(R"({"metadata":{},"spec":{"containers":[{"name":"x","image":"j"}]}})");
+  EXPECT_TRUE(PodSpecUnchanged(a, b, "spec"));
+  EXPECT_FALSE(PodSpecUnchanged(a, c, "spec"));
+  std::string d1 = Padded(R"({"spec":{"replicas":1,"template":{"spec":{"containers":[]}}}})");
+  std::string d2 = Padded(R"({"spec":{"replicas":3,"template":{"spec":{"containers":[]}}}})");
+  EXPECT_TRUE(PodSpecUnchanged(d1, d2, "spec.template.spec"));
+  EXPECT_FALSE(PodSpecUnchanged(d1, d2, "spec"));
+  EXPECT_FALSE(PodSpecUnchanged(d1, "", "spec"));
+  EXPECT_FALSE(PodSpecUnchanged(Padded("{bad"), d2, "spec"));
+}
+
+TEST(Warnings, TruncateOnUtf8Boundaries) {
+  EXPECT_EQ(TruncateUtf8("short", 120), "short");
+  std::string s(118, 'a');
+  s += "\xc3\xa9\xc3\xa9";  // two 2-byte characters
+  std::string t = TruncateUtf8(s, 120);
+  EXPECT_LE(t.size(), 120u);
+  EXPECT_EQ(t.substr(t.size() - 3), "...");
+  EXPECT_NE(static_cast<unsigned char>(t[t.size() - 4]), 0xc3);
+}
+
+// ---- parity with policy::Evaluate over the corpora ----
+
+json YamlToJson(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      json o = json::object();
+      for (const auto& kv : n) o[kv.first.Scalar()] = YamlToJson(kv.second);
+      return o;
+    }
+    case YAML::NodeType::Sequence: {
+      json a = json::array();
+      for (const auto& x : n) a.push_back(YamlToJson(x));
+      return a;
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& s = n.Scalar();
+      if (n.Tag() == "!") return s;  // quoted
+      // YAML 1.1 booleans, as yaml-cpp (and so `invar report`) reads them.
+      bool b = false;
+      if (YAML::convert<bool>::decode(n, b)) return b;
+      if (s == "null" || s == "~") return nullptr;
+      try {
+        size_t pos = 0;
+        long long v = std::stoll(s, &pos);
+        if (pos == s.size()) return v;
+      } catch (...) {
+      }
+      return s;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+void CollectObjects(const json& j, std::vector<json>* out) {
+  if (!j.is_object()) return;
+  if (j.contains("items") && j["items"].is_array() && j.value("kind", "").find("List") != std::string::npos) {
+    for (const auto& i : j["items"]) CollectObjects(i, out);
+    return;
+  }
+  if (j.contains("kind") && j["kind"].is_string() && policy::FindPodSpecLocation(j["kind"].get<std::string>())) {
+    out->push_back(j);
+  }
+}
+
+TEST(Parity, WebhookVerdictEqualsEvaluateOnEveryCorpusManifest) {
+  std::vector<fs::path> files;
+  for (const char* dir : {"examples", "tests"}) {
+    fs::path root = fs::path(INVAR_SOURCE_DIR) / dir;
+    if (!fs::exists(root)) continue;
+    for (const auto& e : fs::recursive_directory_iterator(root)) {
+      auto ext = e.path().extension();
+      if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json")) files.push_back(e.path());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  size_t compared = 0, denied = 0;
+  for (const char* profile_name : {"immutable", "restricted", "baseline"}) {
+    auto cfg = ParseConfig("");
+    ASSERT_TRUE(cfg.ok());
+    FixedNamespaceSource ns;
+    policy::StringMap labels;
+    labels.Set("invar.dev/enforce", profile_name);
+    ns.Set("parity", labels);
+    auto profile = cfg->profiles.Get(profile_name);
+    ASSERT_TRUE(profile.ok());
+    for (const auto& file : files) {
+      std::ifstream in(file);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::string text = ss.str();
+      // The report's path: the policy decoders on the file.
+      policy::DecodeResult report = policy::Decode(text, file.string());
+      // The webhook's path: each object as the API server would send it.
+      std::vector<json> objects;
+      try {
+        for (const auto& doc : YAML::LoadAll(text)) CollectObjects(YamlToJson(doc), &objects);
+      } catch (const std::exception&) {
+        continue;  // corpus files that are deliberately malformed
+      }
+      if (objects.size() != report.workloads.size()) continue;  // decoders disagree on what is an object: not our question
+      for (size_t i = 0; i < objects.size(); ++i) {
+        ReviewRequest r;
+        r.uid = "parity";
+        r.operation = "CREATE";
+        r.namespace_ = "parity";
+        std::string kind = objects[i]["kind"];
+        r.kind.kind = kind;
+        const policy::PodSpecLocation* loc = policy::FindPodSpecLocation(kind);
+        ASSERT_NE(loc, nullptr);
+        static const std::map<std::string, std::pair<std::string, std::string>> kResources = {
+            {"Pod", {"", "pods"}},
+            {"PodTemplate", {"", "podtemplates"}},
+            {"ReplicationController", {"", "replicationcontrollers"}},
+            {"ReplicaSet", {"apps", "replicasets"}},
+            {"Deployment", {"apps", "deployments"}},
+            {"StatefulSet", {"apps", "statefulsets"}},
+            {"DaemonSet", {"apps", "daemonsets"}},
+            {"Job", {"batch", "jobs"}},
+            {"CronJob", {"batch", "cronjobs"}},
+        };
+        auto res = kResources.find(kind);
+        if (res == kResources.end()) continue;
+        r.resource.group = res->second.first;
+        r.resource.resource = res->second.second;
+        std::string dumped = objects[i].dump();
+        r.object.reserve(dumped.size() + 64);
+        r.object = dumped;
+        Decision d = Decide(r, *cfg, ns);
+        policy::Verdict v = policy::Evaluate(report.workloads[i], *profile);
+        EXPECT_EQ(d.response.allowed, v.Allowed())
+            << file << " object " << i << " (" << kind << ") profile " << profile_name << ": "
+            << d.response.message;
+        for (auto id : v.FailedChecks()) {
+          EXPECT_NE(d.response.message.find(std::string(id)), std::string::npos) << file << " " << id;
+        }
+        ++compared;
+        denied += d.response.allowed ? 0 : 1;
+      }
+    }
+  }
+  std::printf("parity: %zu verdicts compared over %zu files, %zu denials\n", compared, files.size(), denied);
+  EXPECT_GT(compared, 0u);
+}
+
+}  // namespace
+}  // namespace invar::admission
