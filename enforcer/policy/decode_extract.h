@@ -24,8 +24,11 @@
 // Private to enforcer/policy. Thread-compatible: one Extractor per decode.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -73,6 +76,14 @@ struct Sink {
   virtual void OnError(DecodeError e) = 0;
 };
 
+// Key comparison against a literal: the length check and a fixed-size
+// memcmp inline to a couple of loads (string_view::operator== did not inline
+// inside the large lambdas and showed up in profiles).
+template <size_t N>
+inline bool Is(std::string_view key, const char (&literal)[N]) {
+  return key.size() == N - 1 && std::memcmp(key.data(), literal, N - 1) == 0;
+}
+
 // One path segment: a literal key or an array index.
 struct Segment {
   std::string_view key;
@@ -84,7 +95,7 @@ class Extractor {
  public:
   using Node = typename Adapter::Node;
 
-  Extractor(Adapter& a, int max_depth) : a_(a), max_depth_(max_depth) { path_.reserve(24); }
+  Extractor(Adapter& a, int max_depth) : a_(a), max_depth_(max_depth) {}
 
   // Decodes one top-level value (an object, or null which is ignored). `loc`
   // carries file and document; line is filled from the node.
@@ -136,7 +147,7 @@ class Extractor {
 
   std::string PathString() const {
     std::string s;
-    for (const auto& seg : path_) {
+    for (const auto& seg : path_.view()) {
       if (seg.index >= 0) {
         s += '[';
         s += std::to_string(seg.index);
@@ -181,12 +192,33 @@ class Extractor {
     return false;
   }
 
+  // The path of the value being read, for error messages. A fixed array:
+  // pushing and popping is on the hot path. Segments beyond kMaxSegments
+  // (only reachable through max_depth > 64) are counted, not stored.
+  class PathStack {
+   public:
+    static constexpr int kMaxSegments = 128;
+    void Push(Segment s) {
+      if (size_ < kMaxSegments) segments_[size_] = s;
+      ++size_;
+    }
+    void Pop() { --size_; }
+    void Clear() { size_ = 0; }
+    std::span<const Segment> view() const {
+      return {segments_.data(), static_cast<size_t>(size_ < kMaxSegments ? size_ : kMaxSegments)};
+    }
+
+   private:
+    std::array<Segment, kMaxSegments> segments_;
+    int size_ = 0;
+  };
+
   struct PathGuard {
-    PathGuard(std::vector<Segment>& p, Segment s) : p_(p) { p_.push_back(s); }
-    ~PathGuard() { p_.pop_back(); }
+    PathGuard(PathStack& p, Segment s) : p_(p) { p_.Push(s); }
+    ~PathGuard() { p_.Pop(); }
     PathGuard(const PathGuard&) = delete;
     PathGuard& operator=(const PathGuard&) = delete;
-    std::vector<Segment>& p_;
+    PathStack& p_;
   };
 
   // ---- typed leaves ---------------------------------------------------------
@@ -340,10 +372,10 @@ class Extractor {
     out.emplace();
     SELinuxOptions& o = *out;
     return ForFields(n, [&](std::string_view key, Node& c) {
-      if (key == "user") return Field("user", [&] { return ReadString(c, o.user); });
-      if (key == "role") return Field("role", [&] { return ReadString(c, o.role); });
-      if (key == "type") return Field("type", [&] { return ReadString(c, o.type); });
-      if (key == "level") return Field("level", [&] { return ReadString(c, o.level); });
+      if (Is(key, "user")) return Field("user", [&] { return ReadString(c, o.user); });
+      if (Is(key, "role")) return Field("role", [&] { return ReadString(c, o.role); });
+      if (Is(key, "type")) return Field("type", [&] { return ReadString(c, o.type); });
+      if (Is(key, "level")) return Field("level", [&] { return ReadString(c, o.level); });
       return true;
     });
   }
@@ -359,8 +391,8 @@ class Extractor {
     out.emplace();
     Profile& p = *out;
     return ForFields(n, [&](std::string_view key, Node& c) {
-      if (key == "type") return Field("type", [&] { return ReadString(c, p.type); });
-      if (key == "localhostProfile") {
+      if (Is(key, "type")) return Field("type", [&] { return ReadString(c, p.type); });
+      if (Is(key, "localhostProfile")) {
         return Field("localhostProfile", [&] { return ReadString(c, p.localhost_profile); });
       }
       return true;
@@ -377,7 +409,7 @@ class Extractor {
     out.emplace();
     WindowsOptions& w = *out;
     return ForFields(n, [&](std::string_view key, Node& c) {
-      if (key == "hostProcess") return Field("hostProcess", [&] { return ReadBool(c, w.host_process); });
+      if (Is(key, "hostProcess")) return Field("hostProcess", [&] { return ReadBool(c, w.host_process); });
       return true;
     });
   }
@@ -392,8 +424,8 @@ class Extractor {
     out.emplace();
     Capabilities& caps = *out;
     return ForFields(n, [&](std::string_view key, Node& c) {
-      if (key == "add") return Field("add", [&] { return ReadStringList(c, caps.add); });
-      if (key == "drop") return Field("drop", [&] { return ReadStringList(c, caps.drop); });
+      if (Is(key, "add")) return Field("add", [&] { return ReadStringList(c, caps.add); });
+      if (Is(key, "drop")) return Field("drop", [&] { return ReadStringList(c, caps.drop); });
       return true;
     });
   }
@@ -408,25 +440,25 @@ class Extractor {
     out.emplace();
     SecurityContext& sc = *out;
     return ForFields(n, [&](std::string_view key, Node& c) {
-      if (key == "privileged") return Field("privileged", [&] { return ReadBool(c, sc.privileged); });
-      if (key == "allowPrivilegeEscalation") {
+      if (Is(key, "privileged")) return Field("privileged", [&] { return ReadBool(c, sc.privileged); });
+      if (Is(key, "allowPrivilegeEscalation")) {
         return Field("allowPrivilegeEscalation", [&] { return ReadBool(c, sc.allow_privilege_escalation); });
       }
-      if (key == "readOnlyRootFilesystem") {
+      if (Is(key, "readOnlyRootFilesystem")) {
         return Field("readOnlyRootFilesystem", [&] { return ReadBool(c, sc.read_only_root_filesystem); });
       }
-      if (key == "runAsNonRoot") return Field("runAsNonRoot", [&] { return ReadBool(c, sc.run_as_non_root); });
-      if (key == "runAsUser") return Field("runAsUser", [&] { return ReadInt64(c, sc.run_as_user); });
-      if (key == "procMount") return Field("procMount", [&] { return ReadOptString(c, sc.proc_mount); });
-      if (key == "capabilities") return Field("capabilities", [&] { return ReadCapabilities(c, sc.capabilities); });
-      if (key == "seLinuxOptions") return Field("seLinuxOptions", [&] { return ReadSELinux(c, sc.se_linux_options); });
-      if (key == "seccompProfile") {
+      if (Is(key, "runAsNonRoot")) return Field("runAsNonRoot", [&] { return ReadBool(c, sc.run_as_non_root); });
+      if (Is(key, "runAsUser")) return Field("runAsUser", [&] { return ReadInt64(c, sc.run_as_user); });
+      if (Is(key, "procMount")) return Field("procMount", [&] { return ReadOptString(c, sc.proc_mount); });
+      if (Is(key, "capabilities")) return Field("capabilities", [&] { return ReadCapabilities(c, sc.capabilities); });
+      if (Is(key, "seLinuxOptions")) return Field("seLinuxOptions", [&] { return ReadSELinux(c, sc.se_linux_options); });
+      if (Is(key, "seccompProfile")) {
         return Field("seccompProfile", [&] { return ReadProfile(c, sc.seccomp_profile); });
       }
-      if (key == "appArmorProfile") {
+      if (Is(key, "appArmorProfile")) {
         return Field("appArmorProfile", [&] { return ReadProfile(c, sc.app_armor_profile); });
       }
-      if (key == "windowsOptions") return Field("windowsOptions", [&] { return ReadWindows(c, sc.windows_options); });
+      if (Is(key, "windowsOptions")) return Field("windowsOptions", [&] { return ReadWindows(c, sc.windows_options); });
       return true;
     });
   }
@@ -441,23 +473,23 @@ class Extractor {
     out.emplace();
     PodSecurityContext& sc = *out;
     return ForFields(n, [&](std::string_view key, Node& c) {
-      if (key == "runAsNonRoot") return Field("runAsNonRoot", [&] { return ReadBool(c, sc.run_as_non_root); });
-      if (key == "runAsUser") return Field("runAsUser", [&] { return ReadInt64(c, sc.run_as_user); });
-      if (key == "seLinuxOptions") return Field("seLinuxOptions", [&] { return ReadSELinux(c, sc.se_linux_options); });
-      if (key == "seccompProfile") {
+      if (Is(key, "runAsNonRoot")) return Field("runAsNonRoot", [&] { return ReadBool(c, sc.run_as_non_root); });
+      if (Is(key, "runAsUser")) return Field("runAsUser", [&] { return ReadInt64(c, sc.run_as_user); });
+      if (Is(key, "seLinuxOptions")) return Field("seLinuxOptions", [&] { return ReadSELinux(c, sc.se_linux_options); });
+      if (Is(key, "seccompProfile")) {
         return Field("seccompProfile", [&] { return ReadProfile(c, sc.seccomp_profile); });
       }
-      if (key == "appArmorProfile") {
+      if (Is(key, "appArmorProfile")) {
         return Field("appArmorProfile", [&] { return ReadProfile(c, sc.app_armor_profile); });
       }
-      if (key == "windowsOptions") return Field("windowsOptions", [&] { return ReadWindows(c, sc.windows_options); });
-      if (key == "sysctls") {
+      if (Is(key, "windowsOptions")) return Field("windowsOptions", [&] { return ReadWindows(c, sc.windows_options); });
+      if (Is(key, "sysctls")) {
         return Field("sysctls", [&] {
           sc.sysctls.clear();
           return ForElements(c, [&](int, Node& item) {
             std::string name;
             bool ok = ForFields(item, [&](std::string_view k, Node& v) {
-              if (k == "name") return Field("name", [&] { return ReadString(v, name); });
+              if (Is(k, "name")) return Field("name", [&] { return ReadString(v, name); });
               return true;
             });
             sc.sysctls.push_back(std::move(name));
@@ -473,16 +505,16 @@ class Extractor {
   bool ReadHandler(Node& n, std::string_view prefix, Container& ctr) {
     return ForFields(n, [&](std::string_view key, Node& c) {
       std::string_view field;
-      if (key == "httpGet") {
+      if (Is(key, "httpGet")) {
         field = "httpGet";
-      } else if (key == "tcpSocket") {
+      } else if (Is(key, "tcpSocket")) {
         field = "tcpSocket";
       } else {
         return true;
       }
       return Field(field, [&] {
         return ForFields(c, [&](std::string_view k, Node& v) {
-          if (k != "host") return true;
+          if (!Is(k, "host")) return true;
           return Field("host", [&] {
             std::string host;
             if (!ReadString(v, host)) return false;
@@ -503,19 +535,19 @@ class Extractor {
     return ForFields(n, [&](std::string_view key, Node& c) {
       switch (key.size()) {
         case 4:
-          if (key == "name") return Field("name", [&] { return ReadString(c, ctr.name); });
+          if (Is(key, "name")) return Field("name", [&] { return ReadString(c, ctr.name); });
           break;
         case 5:
-          if (key == "image") return Field("image", [&] { return ReadString(c, ctr.image); });
-          if (key == "ports") {
+          if (Is(key, "image")) return Field("image", [&] { return ReadString(c, ctr.image); });
+          if (Is(key, "ports")) {
             return Field("ports", [&] {
               ctr.ports.clear();
               return ForElements(c, [&](int, Node& item) {
                 ContainerPort port;
                 std::optional<int32_t> container_port;
                 bool ok = ForFields(item, [&](std::string_view k, Node& v) {
-                  if (k == "containerPort") return Field("containerPort", [&] { return ReadInt32(v, container_port); });
-                  if (k == "hostPort") return Field("hostPort", [&] { return ReadInt32(v, port.host_port); });
+                  if (Is(k, "containerPort")) return Field("containerPort", [&] { return ReadInt32(v, container_port); });
+                  if (Is(k, "hostPort")) return Field("hostPort", [&] { return ReadInt32(v, port.host_port); });
                   return true;
                 });
                 port.container_port = container_port.value_or(0);
@@ -526,31 +558,31 @@ class Extractor {
           }
           break;
         case 9:
-          if (key == "lifecycle") {
+          if (Is(key, "lifecycle")) {
             return Field("lifecycle", [&] {
               return ForFields(c, [&](std::string_view k, Node& v) {
-                if (k == "postStart") {
+                if (Is(k, "postStart")) {
                   return Field("postStart", [&] { return ReadHandler(v, "lifecycle.postStart", ctr); });
                 }
-                if (k == "preStop") return Field("preStop", [&] { return ReadHandler(v, "lifecycle.preStop", ctr); });
+                if (Is(k, "preStop")) return Field("preStop", [&] { return ReadHandler(v, "lifecycle.preStop", ctr); });
                 return true;
               });
             });
           }
           break;
         case 12:
-          if (key == "startupProbe") return Field("startupProbe", [&] { return ReadHandler(c, "startupProbe", ctr); });
+          if (Is(key, "startupProbe")) return Field("startupProbe", [&] { return ReadHandler(c, "startupProbe", ctr); });
           break;
         case 13:
-          if (key == "livenessProbe") return Field("livenessProbe", [&] { return ReadHandler(c, "livenessProbe", ctr); });
+          if (Is(key, "livenessProbe")) return Field("livenessProbe", [&] { return ReadHandler(c, "livenessProbe", ctr); });
           break;
         case 14:
-          if (key == "readinessProbe") {
+          if (Is(key, "readinessProbe")) {
             return Field("readinessProbe", [&] { return ReadHandler(c, "readinessProbe", ctr); });
           }
           break;
         case 15:
-          if (key == "securityContext") {
+          if (Is(key, "securityContext")) {
             return Field("securityContext", [&] { return ReadContainerSecurityContext(c, ctr.security_context); });
           }
           break;
@@ -563,6 +595,7 @@ class Extractor {
 
   bool ReadContainers(Node& n, ContainerKind kind, std::vector<Container>& out) {
     out.clear();
+    out.reserve(4);
     return ForElements(n, [&](int i, Node& item) {
       Container& ctr = out.emplace_back();
       ctr.kind = kind;
@@ -573,18 +606,19 @@ class Extractor {
 
   bool ReadVolumes(Node& n, std::vector<Volume>& out) {
     out.clear();
+    out.reserve(4);
     return ForElements(n, [&](int, Node& item) {
       Volume& vol = out.emplace_back();
       return ForFields(item, [&](std::string_view key, Node& c) {
-        if (key == "name") return Field("name", [&] { return ReadString(c, vol.name); });
+        if (Is(key, "name")) return Field("name", [&] { return ReadString(c, vol.name); });
         JType t;
         if (!GetType(c, &t)) return false;
         if (t == JType::kNull) return true;  // an unset source
         if (vol.source.empty()) vol.source = std::string(key);
-        if (key == "hostPath") {
+        if (Is(key, "hostPath")) {
           return Field("hostPath", [&] {
             return ForFields(c, [&](std::string_view k, Node& v) {
-              if (k == "path") return Field("path", [&] { return ReadString(v, vol.host_path); });
+              if (Is(k, "path")) return Field("path", [&] { return ReadString(v, vol.host_path); });
               return true;
             });
           });
@@ -598,54 +632,54 @@ class Extractor {
     return ForFields(n, [&](std::string_view key, Node& c) {
       switch (key[0]) {
         case 'a':
-          if (key == "automountServiceAccountToken") {
+          if (Is(key, "automountServiceAccountToken")) {
             return Field("automountServiceAccountToken", [&] { return ReadBool(c, spec.automount_service_account_token); });
           }
           break;
         case 'c':
-          if (key == "containers") {
+          if (Is(key, "containers")) {
             return Field("containers", [&] { return ReadContainers(c, ContainerKind::kRegular, spec.containers); });
           }
           break;
         case 'e':
-          if (key == "ephemeralContainers") {
+          if (Is(key, "ephemeralContainers")) {
             return Field("ephemeralContainers",
                          [&] { return ReadContainers(c, ContainerKind::kEphemeral, spec.ephemeral_containers); });
           }
           break;
         case 'h':
-          if (key == "hostNetwork") return Field("hostNetwork", [&] { return ReadBool(c, spec.host_network); });
-          if (key == "hostPID") return Field("hostPID", [&] { return ReadBool(c, spec.host_pid); });
-          if (key == "hostIPC") return Field("hostIPC", [&] { return ReadBool(c, spec.host_ipc); });
-          if (key == "hostUsers") return Field("hostUsers", [&] { return ReadBool(c, spec.host_users); });
+          if (Is(key, "hostNetwork")) return Field("hostNetwork", [&] { return ReadBool(c, spec.host_network); });
+          if (Is(key, "hostPID")) return Field("hostPID", [&] { return ReadBool(c, spec.host_pid); });
+          if (Is(key, "hostIPC")) return Field("hostIPC", [&] { return ReadBool(c, spec.host_ipc); });
+          if (Is(key, "hostUsers")) return Field("hostUsers", [&] { return ReadBool(c, spec.host_users); });
           break;
         case 'i':
-          if (key == "initContainers") {
+          if (Is(key, "initContainers")) {
             return Field("initContainers", [&] { return ReadContainers(c, ContainerKind::kInit, spec.init_containers); });
           }
           break;
         case 'o':
-          if (key == "os") {
+          if (Is(key, "os")) {
             return Field("os", [&] {
               return ForFields(c, [&](std::string_view k, Node& v) {
-                if (k == "name") return Field("name", [&] { return ReadString(v, spec.os_name); });
+                if (Is(k, "name")) return Field("name", [&] { return ReadString(v, spec.os_name); });
                 return true;
               });
             });
           }
           break;
         case 'r':
-          if (key == "runtimeClassName") {
+          if (Is(key, "runtimeClassName")) {
             return Field("runtimeClassName", [&] { return ReadString(c, spec.runtime_class_name); });
           }
           break;
         case 's':
-          if (key == "securityContext") {
+          if (Is(key, "securityContext")) {
             return Field("securityContext", [&] { return ReadPodSecurityContext(c, spec.security_context); });
           }
           break;
         case 'v':
-          if (key == "volumes") return Field("volumes", [&] { return ReadVolumes(c, spec.volumes); });
+          if (Is(key, "volumes")) return Field("volumes", [&] { return ReadVolumes(c, spec.volumes); });
           break;
         default:
           break;
@@ -656,14 +690,14 @@ class Extractor {
 
   bool ReadObjectMeta(Node& n, ObjectMeta& m) {
     return ForFields(n, [&](std::string_view key, Node& c) {
-      if (key == "name") return Field("name", [&] { return ReadString(c, m.name); });
-      if (key == "namespace") return Field("namespace", [&] { return ReadString(c, m.namespace_); });
-      if (key == "labels") return Field("labels", [&] { return ReadStringMap(c, m.labels); });
-      if (key == "annotations") return Field("annotations", [&] { return ReadStringMap(c, m.annotations); });
-      if (key == "generateName") return Field("generateName", [&] { return ReadString(c, m.generate_name); });
-      if (key == "uid") return Field("uid", [&] { return ReadString(c, m.uid); });
-      if (key == "resourceVersion") return Field("resourceVersion", [&] { return ReadString(c, m.resource_version); });
-      if (key == "ownerReferences") {
+      if (Is(key, "name")) return Field("name", [&] { return ReadString(c, m.name); });
+      if (Is(key, "namespace")) return Field("namespace", [&] { return ReadString(c, m.namespace_); });
+      if (Is(key, "labels")) return Field("labels", [&] { return ReadStringMap(c, m.labels); });
+      if (Is(key, "annotations")) return Field("annotations", [&] { return ReadStringMap(c, m.annotations); });
+      if (Is(key, "generateName")) return Field("generateName", [&] { return ReadString(c, m.generate_name); });
+      if (Is(key, "uid")) return Field("uid", [&] { return ReadString(c, m.uid); });
+      if (Is(key, "resourceVersion")) return Field("resourceVersion", [&] { return ReadString(c, m.resource_version); });
+      if (Is(key, "ownerReferences")) {
         return Field("ownerReferences", [&] {
           m.owner_kind.clear();
           m.owner_name.clear();
@@ -673,10 +707,10 @@ class Extractor {
             std::string kind, name, uid;
             std::optional<bool> controller;
             bool ok = ForFields(item, [&](std::string_view k, Node& v) {
-              if (k == "kind") return Field("kind", [&] { return ReadString(v, kind); });
-              if (k == "name") return Field("name", [&] { return ReadString(v, name); });
-              if (k == "uid") return Field("uid", [&] { return ReadString(v, uid); });
-              if (k == "controller") return Field("controller", [&] { return ReadBool(v, controller); });
+              if (Is(k, "kind")) return Field("kind", [&] { return ReadString(v, kind); });
+              if (Is(k, "name")) return Field("name", [&] { return ReadString(v, name); });
+              if (Is(k, "uid")) return Field("uid", [&] { return ReadString(v, uid); });
+              if (Is(k, "controller")) return Field("controller", [&] { return ReadBool(v, controller); });
               return true;
             });
             if (ok && !found && controller.value_or(false)) {
@@ -696,15 +730,15 @@ class Extractor {
   // The pod template: {metadata: {labels, annotations}, spec: PodSpec}.
   bool ReadTemplate(Node& n, Workload& w, bool* saw_spec) {
     return ForFields(n, [&](std::string_view key, Node& c) {
-      if (key == "spec") {
+      if (Is(key, "spec")) {
         *saw_spec = true;
         return Field("spec", [&] { return ReadPodSpec(c, w.spec); });
       }
-      if (key == "metadata") {
+      if (Is(key, "metadata")) {
         return Field("metadata", [&] {
           return ForFields(c, [&](std::string_view k, Node& v) {
-            if (k == "labels") return Field("labels", [&] { return ReadStringMap(v, w.pod_labels); });
-            if (k == "annotations") return Field("annotations", [&] { return ReadStringMap(v, w.pod_annotations); });
+            if (Is(k, "labels")) return Field("labels", [&] { return ReadStringMap(v, w.pod_labels); });
+            if (Is(k, "annotations")) return Field("annotations", [&] { return ReadStringMap(v, w.pod_annotations); });
             return true;
           });
         });
@@ -732,7 +766,7 @@ class Extractor {
     std::string_view template_path = h.loc->spec_path.substr(0, h.loc->spec_path.size() - 4);  // strip "spec"
     if (!template_path.empty()) template_path.remove_suffix(1);                              // and the dot
     if (template_path.empty()) {
-      if (key != "spec") return true;
+      if (!Is(key, "spec")) return true;
       h.saw_spec = true;
       return Field("spec", [&] { return ReadPodSpec(c, w.spec); });
     }
@@ -748,15 +782,15 @@ class Extractor {
   bool ReadObject(Node& n, Workload& w, Header& h, bool allow_list) {
     bool deferred = false;
     bool ok = ForFields(n, [&](std::string_view key, Node& c) {
-      if (key == "kind") {
+      if (Is(key, "kind")) {
         if (!Field("kind", [&] { return ReadString(c, w.kind); })) return false;
         h.kind = w.kind;
         return true;
       }
-      if (key == "apiVersion") return Field("apiVersion", [&] { return ReadString(c, w.api_version); });
-      if (key == "metadata") return Field("metadata", [&] { return ReadObjectMeta(c, w.metadata); });
+      if (Is(key, "apiVersion")) return Field("apiVersion", [&] { return ReadString(c, w.api_version); });
+      if (Is(key, "metadata")) return Field("metadata", [&] { return ReadObjectMeta(c, w.metadata); });
       if (h.kind.empty()) {
-        if (key == "spec" || key == "template" || key == "items") deferred = true;
+        if (Is(key, "spec") || Is(key, "template") || Is(key, "items")) deferred = true;
         return true;
       }
       if (!Classify(w, h, allow_list)) return true;
@@ -769,7 +803,7 @@ class Extractor {
       // kind came after the spec: read the object again, now knowing where
       // the pod spec lives (rare: kubectl and the API server write kind first).
       ok = ForFields(n, [&](std::string_view key, Node& c) {
-        if (key == "kind" || key == "apiVersion" || key == "metadata") return true;
+        if (Is(key, "kind") || Is(key, "apiVersion") || Is(key, "metadata")) return true;
         return ReadKindField(key, c, w, h);
       });
       if (!ok) return false;
@@ -802,7 +836,7 @@ class Extractor {
   bool DecodeObjectAt(Node& n, SourceLocation loc, Sink& sink, int list_depth) {
     Workload w;
     Header h;
-    path_.clear();
+    path_.Clear();
     depth_ = 0;
     error_.clear();
     if (!ReadObject(n, w, h, /*allow_list=*/true)) {
@@ -823,7 +857,7 @@ class Extractor {
       // Second pass over the List: decode each item as its own object.
       bool alive = true;
       bool ok = a_.Fields(n, [&](std::string_view key, Node& c) {
-        if (key != "items") return true;
+        if (!Is(key, "items")) return true;
         JType t;
         if (!a_.Type(c, &t)) return false;
         if (t == JType::kNull) return true;
@@ -863,7 +897,7 @@ class Extractor {
   Adapter& a_;
   int max_depth_;
   int depth_ = 0;
-  std::vector<Segment> path_;
+  PathStack path_;
   std::string error_;
   int error_line_ = 0;
 };

@@ -92,8 +92,11 @@ class JsonAdapter {
     for (auto field_result : n.obj) {
       simdjson::ondemand::field field;
       if (auto e = std::move(field_result).get(field)) return Syntax(n, e);
-      std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) return Syntax(n, e);
+      std::string_view key = RawKey(field);
+      if (key.data() == nullptr) {
+        // The key has escapes: unescape it into the parser's string buffer.
+        if (auto e = field.unescaped_key().get(key)) return Syntax(n, e);
+      }
       Node child{field.value()};
       if (!f(key, child)) return false;
     }
@@ -111,6 +114,19 @@ class JsonAdapter {
       if (!f(child)) return false;
     }
     return true;
+  }
+
+  // The key as written, without copying it, when it has no escapes (every
+  // key of a real object); a null view otherwise. Stage 1 has validated that
+  // every string is closed, so the scan stops at the closing quote.
+  static std::string_view RawKey(simdjson::ondemand::field& field) {
+    const char* begin = field.key().raw();
+    const char* p = begin;
+    while (*p != '"') {
+      if (*p == '\\') return {};
+      ++p;
+    }
+    return {begin, static_cast<size_t>(p - begin)};
   }
 
   // 1-based line of the value's first byte, 0 when unknown. Lines are counted

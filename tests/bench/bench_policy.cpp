@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: Apache-2.0
+// The admission hot path on the shared 5 KB AdmissionReview
+// (tests/data/review-5k.json, a copy of ../shared/bench/review-5k.json):
+//   DecodeEvaluate   find request.object with simdjson on-demand, DecodeObject(),
+//                    Evaluate() against `immutable` (the issue's <= 5 us target)
+//   DecodeOnly       the same without Evaluate()
+//   EvaluateOnly     Evaluate() on an already decoded Workload
+//   NlohmannParse    baseline: nlohmann::json::parse of the same bytes (DOM)
+//   OnDemandIterate  baseline: simdjson on-demand visiting every value
+// Each iteration re-parses from the bytes, as a webhook does per request.
+//
+//   build/<dir>/tests/bench/bench_policy --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <benchmark/benchmark.h>
+#include <simdjson.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "invar/policy/decode.h"
+#include "invar/policy/evaluate.h"
+#include "invar/policy/json_object.h"
+#include "invar/policy/profile.h"
+
+namespace invar::policy {
+namespace {
+
+const std::string& Review() {
+  static const std::string kReview = [] {
+    std::ifstream in(std::string(INVAR_SOURCE_DIR) + "/tests/data/review-5k.json", std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }();
+  return kReview;
+}
+
+const Profile& Immutable() {
+  static const Profile kProfile = [] {
+    Result<Profile> p = BuiltinProfile("immutable");
+    if (!p.ok()) throw std::runtime_error(p.status().ToString());
+    return std::move(p).value();
+  }();
+  return kProfile;
+}
+
+Result<Workload> DecodeReview(simdjson::ondemand::parser& parser, const simdjson::padded_string& padded) {
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc)) return Status::InvalidArgument("iterate");
+  simdjson::ondemand::value object;
+  if (doc["request"]["object"].get(object)) return Status::InvalidArgument("request.object");
+  return DecodeObject(object);
+}
+
+void DecodeEvaluate(benchmark::State& state) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(Review());
+  const Profile& profile = Immutable();
+  size_t findings = 0;
+  for (auto _ : state) {
+    Result<Workload> w = DecodeReview(parser, padded);
+    if (!w.ok()) {
+      state.SkipWithError(w.status().ToString().c_str());
+      break;
+    }
+    Verdict v = Evaluate(*w, profile);
+    findings = v.findings.size();
+    benchmark::DoNotOptimize(v);
+  }
+  state.counters["findings"] = static_cast<double>(findings);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * Review().size()));
+}
+BENCHMARK(DecodeEvaluate);
+
+void DecodeOnly(benchmark::State& state) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(Review());
+  for (auto _ : state) {
+    Result<Workload> w = DecodeReview(parser, padded);
+    if (!w.ok()) {
+      state.SkipWithError(w.status().ToString().c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(w);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * Review().size()));
+}
+BENCHMARK(DecodeOnly);
+
+void EvaluateOnly(benchmark::State& state) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(Review());
+  Result<Workload> w = DecodeReview(parser, padded);
+  if (!w.ok()) {
+    state.SkipWithError(w.status().ToString().c_str());
+    return;
+  }
+  const Profile& profile = Immutable();
+  for (auto _ : state) {
+    Verdict v = Evaluate(*w, profile);
+    benchmark::DoNotOptimize(v);
+  }
+}
+BENCHMARK(EvaluateOnly);
+
+void NlohmannParse(benchmark::State& state) {
+  const std::string& review = Review();
+  for (auto _ : state) {
+    nlohmann::json j = nlohmann::json::parse(review);
+    benchmark::DoNotOptimize(j);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * review.size()));
+}
+BENCHMARK(NlohmannParse);
+
+// Visits every value once (strings unescaped, numbers parsed): the floor for
+// any decoder that reads the whole document through on-demand.
+size_t Visit(simdjson::ondemand::value v) {
+  simdjson::ondemand::json_type t;
+  if (v.type().get(t)) return 0;
+  switch (t) {
+    case simdjson::ondemand::json_type::object: {
+      size_t n = 0;
+      for (auto field : v.get_object()) {
+        std::string_view key;
+        if (field.unescaped_key().get(key)) return n;
+        n += key.size() + Visit(field.value());
+      }
+      return n;
+    }
+    case simdjson::ondemand::json_type::array: {
+      size_t n = 0;
+      for (auto element : v.get_array()) n += Visit(element.value());
+      return n;
+    }
+    case simdjson::ondemand::json_type::string: {
+      std::string_view s;
+      return v.get_string().get(s) ? 0 : s.size();
+    }
+    case simdjson::ondemand::json_type::number: {
+      double d;
+      return v.get_double().get(d) ? 0 : 1;
+    }
+    case simdjson::ondemand::json_type::boolean: {
+      bool b;
+      return v.get_bool().get(b) ? 0 : 1;
+    }
+    case simdjson::ondemand::json_type::null: return v.is_null().value_unsafe() ? 1 : 0;
+  }
+  return 0;
+}
+
+void OnDemandIterate(benchmark::State& state) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(Review());
+  for (auto _ : state) {
+    simdjson::ondemand::document doc = parser.iterate(padded);
+    simdjson::ondemand::value root = doc.get_value();
+    benchmark::DoNotOptimize(Visit(root));
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * Review().size()));
+}
+BENCHMARK(OnDemandIterate);
+
+void OnDemandParseOnly(benchmark::State& state) {
+  // Stage 1 plus finding request.object: what every on-demand user pays.
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(Review());
+  for (auto _ : state) {
+    simdjson::ondemand::document doc = parser.iterate(padded);
+    simdjson::ondemand::value object;
+    auto error = doc["request"]["object"].get(object);
+    benchmark::DoNotOptimize(error);
+  }
+}
+BENCHMARK(OnDemandParseOnly);
+
+}  // namespace
+}  // namespace invar::policy
+
+BENCHMARK_MAIN();
