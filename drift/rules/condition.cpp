@@ -16,6 +16,7 @@
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cstdint>
 #include <unordered_set>
 
 namespace invar::rules::internal {
@@ -329,51 +330,65 @@ class ConstPred final : public Pred {
  public:
   explicit ConstPred(bool v) : v_(v) {}
   bool Eval(const Event&) const override { return v_; }
+  int Cost() const override { return 0; }
 
  private:
   bool v_;
 };
 
-class AndPred final : public Pred {
+// And/Or keep owning pointers and evaluate through a flat array of raw ones.
+template <bool kIsAnd>
+class JunctionPred final : public Pred {
  public:
-  explicit AndPred(std::vector<PredPtr> c) : c_(std::move(c)) {}
-  bool Eval(const Event& e) const override {
-    for (const auto& p : c_) {
-      if (!p->Eval(e)) return false;
+  // Children are reordered cheapest first: checks have no side effects, so
+  // the result is the same and the expensive ones (regex, glob) run last.
+  explicit JunctionPred(std::vector<PredPtr> c) : owned_(std::move(c)) {
+    std::stable_sort(owned_.begin(), owned_.end(),
+                     [](const PredPtr& a, const PredPtr& b) { return a->Cost() < b->Cost(); });
+    for (const auto& p : owned_) {
+      raw_.push_back(p.get());
+      cost_ += p->Cost();
     }
-    return true;
   }
+  int Cost() const override { return cost_; }
+  bool Eval(const Event& e) const override {
+    for (const Pred* p : raw_) {
+      if (p->Eval(e) != kIsAnd) return !kIsAnd;
+    }
+    return kIsAnd;
+  }
+  const std::vector<PredPtr>& children() const { return owned_; }
 
  private:
-  std::vector<PredPtr> c_;
+  std::vector<PredPtr> owned_;
+  std::vector<const Pred*> raw_;
+  int cost_ = 0;
 };
-
-class OrPred final : public Pred {
- public:
-  explicit OrPred(std::vector<PredPtr> c) : c_(std::move(c)) {}
-  bool Eval(const Event& e) const override {
-    for (const auto& p : c_) {
-      if (p->Eval(e)) return true;
-    }
-    return false;
-  }
-
- private:
-  std::vector<PredPtr> c_;
-};
+using AndPred = JunctionPred<true>;
+using OrPred = JunctionPred<false>;
 
 class NotPred final : public Pred {
  public:
   explicit NotPred(PredPtr c) : c_(std::move(c)) {}
   bool Eval(const Event& e) const override { return !c_->Eval(e); }
+  int Cost() const override { return c_->Cost(); }
+  const PredPtr& child() const { return c_; }
 
  private:
   PredPtr c_;
 };
 
+// FNV-1a: values here are short (names, paths); cheaper than std::hash's murmur.
 struct SvHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const {
+    std::uint64_t h = 14695981039346656037ULL;
+    for (char c : s) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 1099511628211ULL;
+    }
+    return static_cast<size_t>(h);
+  }
 };
 struct SvEq {
   using is_transparent = void;
@@ -388,55 +403,129 @@ std::string ToLower(std::string_view s) {
   return r;
 }
 
+// Reads a string field: through the resolved member pointer when there is one
+// (the common case), else through the generic accessor.
+class StringReader {
+ public:
+  explicit StringReader(const FieldRef& f) : f_(f), acc_(f.transformer == Transformer::kNone ? AccessorFor(f.info->id) : StringAccessor{}) {}
+  // `scratch` is only touched for transformed fields.
+  bool Read(const Event& e, std::string_view* out, std::string* scratch) const {
+    if (acc_.plain != nullptr) {
+      *out = e.*acc_.plain;
+      return true;
+    }
+    if (acc_.optional != nullptr) {
+      const auto& v = e.*acc_.optional;
+      if (!v) return false;
+      *out = *v;
+      return true;
+    }
+    if (f_.transformer == Transformer::kNone) return GetRawString(e, f_, out);
+    return GetString(e, f_, out, scratch);
+  }
+  bool transformed() const { return f_.transformer != Transformer::kNone; }
+
+ private:
+  FieldRef f_;
+  StringAccessor acc_;
+};
+
 enum class StrOp { kEq, kNe, kContains, kIContains, kStartsWith, kEndsWith, kGlob, kIGlob };
 
 // String comparisons. The plain (untransformed) fields take the fast path.
+template <StrOp kOp>
 class StrPred final : public Pred {
  public:
-  StrPred(FieldRef f, StrOp op, std::string v) : f_(std::move(f)), op_(op), v_(std::move(v)) {
-    if (op_ == StrOp::kIContains || op_ == StrOp::kIGlob) v_ = ToLower(v_);
+  StrPred(FieldRef f, std::string v) : f_(std::move(f)), reader_(f_), v_(std::move(v)) {
+    if (kOp == StrOp::kIContains || kOp == StrOp::kIGlob) v_ = ToLower(v_);
   }
   bool Eval(const Event& e) const override {
-    std::string scratch;
     std::string_view s;
-    if (!GetString(e, f_, &s, &scratch)) return false;
-    switch (op_) {
-      case StrOp::kEq: return s == v_;
-      case StrOp::kNe: return s != v_;
-      case StrOp::kContains: return s.find(v_) != std::string_view::npos;
-      case StrOp::kIContains: {
-        if (v_.size() > s.size()) return false;
-        auto it = std::search(s.begin(), s.end(), v_.begin(), v_.end(),
-                              [](char a, char b) { return Lower(a) == b; });
-        return it != s.end() || v_.empty();
-      }
-      case StrOp::kStartsWith: return s.starts_with(v_);
-      case StrOp::kEndsWith: return s.ends_with(v_);
-      case StrOp::kGlob: return GlobMatch(v_, s);
-      case StrOp::kIGlob: return GlobMatch(v_, ToLower(s));
+    if (!reader_.transformed()) return reader_.Read(e, &s, nullptr) && Compare(s);
+    std::string scratch;
+    return reader_.Read(e, &s, &scratch) && Compare(s);
+  }
+  bool DependsOnlyOnEventType() const override { return f_.info->id == FieldId::kEvtType; }
+  int Cost() const override {
+    int base = reader_.transformed() ? 4 : 0;
+    switch (kOp) {
+      case StrOp::kEq:
+      case StrOp::kNe:
+      case StrOp::kStartsWith:
+      case StrOp::kEndsWith: return base + 2;
+      case StrOp::kContains: return base + 5;
+      case StrOp::kIContains: return base + 6;
+      case StrOp::kGlob: return base + 6;
+      case StrOp::kIGlob: return base + 7;
     }
+    return base + 5;
+  }
+
+ private:
+  bool Compare(std::string_view s) const {
+    if constexpr (kOp == StrOp::kEq) return s == v_;
+    if constexpr (kOp == StrOp::kNe) return s != v_;
+    if constexpr (kOp == StrOp::kContains) return s.find(v_) != std::string_view::npos;
+    if constexpr (kOp == StrOp::kIContains) {
+      if (v_.size() > s.size()) return false;
+      auto it = std::search(s.begin(), s.end(), v_.begin(), v_.end(), [](char a, char b) { return Lower(a) == b; });
+      return it != s.end() || v_.empty();
+    }
+    if constexpr (kOp == StrOp::kStartsWith) return s.starts_with(v_);
+    if constexpr (kOp == StrOp::kEndsWith) return s.ends_with(v_);
+    if constexpr (kOp == StrOp::kGlob) return GlobMatch(v_, s);
+    if constexpr (kOp == StrOp::kIGlob) return GlobMatch(v_, ToLower(s));
     return false;
   }
 
- private:
   FieldRef f_;
-  StrOp op_;
+  StringReader reader_;
   std::string v_;
 };
 
+PredPtr MakeStrPred(const FieldRef& f, StrOp op, const std::string& v) {
+  switch (op) {
+    case StrOp::kEq: return std::make_shared<StrPred<StrOp::kEq>>(f, v);
+    case StrOp::kNe: return std::make_shared<StrPred<StrOp::kNe>>(f, v);
+    case StrOp::kContains: return std::make_shared<StrPred<StrOp::kContains>>(f, v);
+    case StrOp::kIContains: return std::make_shared<StrPred<StrOp::kIContains>>(f, v);
+    case StrOp::kStartsWith: return std::make_shared<StrPred<StrOp::kStartsWith>>(f, v);
+    case StrOp::kEndsWith: return std::make_shared<StrPred<StrOp::kEndsWith>>(f, v);
+    case StrOp::kGlob: return std::make_shared<StrPred<StrOp::kGlob>>(f, v);
+    case StrOp::kIGlob: return std::make_shared<StrPred<StrOp::kIGlob>>(f, v);
+  }
+  return nullptr;
+}
+
 class StrInPred final : public Pred {
  public:
-  StrInPred(FieldRef f, const std::vector<std::string>& values) : f_(std::move(f)), set_(values.begin(), values.end()) {}
-  bool Eval(const Event& e) const override {
-    std::string scratch;
-    std::string_view s;
-    if (!GetString(e, f_, &s, &scratch)) return false;
-    return set_.find(s) != set_.end();
+  StrInPred(FieldRef f, const std::vector<std::string>& values)
+      : f_(std::move(f)), reader_(f_), set_(values.begin(), values.end()) {
+    for (const auto& v : set_) {
+      min_len_ = std::min(min_len_, v.size());
+      max_len_ = std::max(max_len_, v.size());
+    }
   }
+  bool Eval(const Event& e) const override {
+    std::string_view s;
+    if (!reader_.transformed()) return reader_.Read(e, &s, nullptr) && Contains(s);
+    std::string scratch;
+    return reader_.Read(e, &s, &scratch) && Contains(s);
+  }
+  bool DependsOnlyOnEventType() const override { return f_.info->id == FieldId::kEvtType; }
+  int Cost() const override { return 4; }
 
  private:
+  bool Contains(std::string_view s) const {
+    // Most values miss by length alone, before any hashing (as libsinsp does).
+    if (s.size() < min_len_ || s.size() > max_len_) return false;
+    return set_.find(s) != set_.end();
+  }
   FieldRef f_;
+  StringReader reader_;
   StringSet set_;
+  size_t min_len_ = SIZE_MAX;
+  size_t max_len_ = 0;
 };
 
 std::string_view TrimTrailingSlashes(std::string_view p) {
@@ -465,6 +554,7 @@ class PathMatchPred final : public Pred {
       s = s.substr(0, slash);
     }
   }
+  bool DependsOnlyOnEventType() const override { return f_.info->id == FieldId::kEvtType; }
 
  private:
   FieldRef f_;
@@ -473,17 +563,27 @@ class PathMatchPred final : public Pred {
 
 class RegexPred final : public Pred {
  public:
-  RegexPred(FieldRef f, std::unique_ptr<re2::RE2> re) : f_(std::move(f)), re_(std::move(re)) {}
+  RegexPred(FieldRef f, std::unique_ptr<re2::RE2> re) : f_(std::move(f)), reader_(f_), re_(std::move(re)) {
+    // Every string the (start-anchored) regex can match lies in [min_, max_]:
+    // most values are rejected by two comparisons, without running RE2.
+    has_range_ = re_->PossibleMatchRange(&min_, &max_, 16);
+  }
   bool Eval(const Event& e) const override {
     std::string scratch;
     std::string_view s;
-    if (!GetString(e, f_, &s, &scratch)) return false;
+    if (!reader_.Read(e, &s, &scratch)) return false;
+    if (has_range_ && (s < min_ || s > max_)) return false;
     return re2::RE2::FullMatch(re2::StringPiece(s.data(), s.size()), *re_);
   }
+  int Cost() const override { return 10; }
+  bool DependsOnlyOnEventType() const override { return f_.info->id == FieldId::kEvtType; }
 
  private:
   FieldRef f_;
+  StringReader reader_;
   std::unique_ptr<re2::RE2> re_;
+  bool has_range_ = false;
+  std::string min_, max_;
 };
 
 enum class NumOp { kEq, kNe, kLt, kLe, kGt, kGe };
@@ -491,6 +591,7 @@ enum class NumOp { kEq, kNe, kLt, kLe, kGt, kGe };
 class IntPred final : public Pred {
  public:
   IntPred(FieldId id, NumOp op, std::int64_t v) : id_(id), op_(op), v_(v) {}
+  int Cost() const override { return 1; }
   bool Eval(const Event& e) const override {
     std::int64_t x = 0;
     if (!GetInt(e, id_, &x)) return false;
@@ -528,6 +629,7 @@ class IntInPred final : public Pred {
 class BoolPred final : public Pred {
  public:
   BoolPred(FieldId id, bool ne, std::vector<bool> values) : id_(id), ne_(ne), values_(std::move(values)) {}
+  int Cost() const override { return 1; }
   bool Eval(const Event& e) const override {
     bool x = false;
     if (!GetBool(e, id_, &x)) return false;
@@ -597,6 +699,20 @@ PredPtr Const(bool v) {
   static const PredPtr kTrue = std::make_shared<ConstPred>(true);
   static const PredPtr kFalse = std::make_shared<ConstPred>(false);
   return v ? kTrue : kFalse;
+}
+
+// a and (b and c) -> a and b and c: one loop instead of nested calls.
+void AppendFlattened(bool is_and, const PredPtr& p, std::vector<PredPtr>* out) {
+  if (is_and) {
+    if (auto* a = dynamic_cast<const AndPred*>(p.get())) {
+      out->insert(out->end(), a->children().begin(), a->children().end());
+      return;
+    }
+  } else if (auto* o = dynamic_cast<const OrPred*>(p.get())) {
+    out->insert(out->end(), o->children().begin(), o->children().end());
+    return;
+  }
+  out->push_back(p);
 }
 
 Compiled MakeConst(bool v) { return Compiled{Const(v), v ? TypeSet::All() : TypeSet::None(), v}; }
@@ -707,7 +823,7 @@ std::optional<Compiled> CompileCheck(const Ast& a, ConditionError* error) {
       else if (op == "glob") sop = StrOp::kGlob;
       else if (op == "iglob") sop = StrOp::kIGlob;
       else return fail("operator '" + op + "' is not supported for string field '" + shown + "'");
-      c.pred = std::make_shared<StrPred>(f, sop, v);
+      c.pred = MakeStrPred(f, sop, v);
       return c;
     }
     case FieldType::kInt: {
@@ -851,7 +967,7 @@ std::optional<Compiled> CompileAst(const Ast& ast, const MacroLookup& macros, Co
           continue;
         }
         types = is_and ? Intersect(types, c->types) : Union(types, c->types);
-        preds.push_back(c->pred);
+        AppendFlattened(is_and, c->pred, &preds);
       }
       if (decided) return MakeConst(!is_and);
       if (preds.empty()) return MakeConst(is_and);
@@ -862,6 +978,51 @@ std::optional<Compiled> CompileAst(const Ast& ast, const MacroLookup& macros, Co
     }
   }
   return std::nullopt;
+}
+
+PredPtr SpecializeForType(const PredPtr& pred, const std::string& type) {
+  if (pred->DependsOnlyOnEventType()) {
+    Event typed;
+    typed.type = type;
+    return Const(pred->Eval(typed));
+  }
+  if (auto* n = dynamic_cast<const NotPred*>(pred.get())) {
+    PredPtr c = SpecializeForType(n->child(), type);
+    if (auto* k = dynamic_cast<const ConstPred*>(c.get())) return Const(!k->Eval(Event{}));
+    return c == n->child() ? pred : std::make_shared<NotPred>(c);
+  }
+  bool is_and = dynamic_cast<const AndPred*>(pred.get()) != nullptr;
+  bool is_or = dynamic_cast<const OrPred*>(pred.get()) != nullptr;
+  if (!is_and && !is_or) return pred;
+  const auto& children = is_and ? static_cast<const AndPred*>(pred.get())->children()
+                                : static_cast<const OrPred*>(pred.get())->children();
+  std::vector<PredPtr> kept;
+  bool changed = false;
+  for (const auto& child : children) {
+    PredPtr c = SpecializeForType(child, type);
+    changed = changed || c != child;
+    if (auto* k = dynamic_cast<const ConstPred*>(c.get())) {
+      bool v = k->Eval(Event{});
+      if (v == is_and) continue;  // neutral: drop
+      return Const(!is_and);      // absorbing
+    }
+    AppendFlattened(is_and, c, &kept);
+  }
+  if (!changed) return pred;
+  if (kept.empty()) return Const(is_and);
+  if (kept.size() == 1) return kept[0];
+  return is_and ? PredPtr(std::make_shared<AndPred>(std::move(kept))) : PredPtr(std::make_shared<OrPred>(std::move(kept)));
+}
+
+std::vector<PredPtr> Conjuncts(const PredPtr& pred) {
+  if (auto* a = dynamic_cast<const AndPred*>(pred.get())) return a->children();
+  return {pred};
+}
+
+PredPtr MakeAnd(std::vector<PredPtr> preds) {
+  if (preds.empty()) return Const(true);
+  if (preds.size() == 1) return preds[0];
+  return std::make_shared<AndPred>(std::move(preds));
 }
 
 bool GlobMatch(std::string_view pattern, std::string_view text) {

@@ -61,8 +61,22 @@ class Pred {
  public:
   virtual ~Pred() = default;
   virtual bool Eval(const Event& e) const = 0;
+  // True for checks whose result depends on evt.type alone.
+  virtual bool DependsOnlyOnEventType() const { return false; }
+  // Rough evaluation cost, to test cheap checks of an and/or first.
+  virtual int Cost() const { return 3; }
 };
 using PredPtr = std::shared_ptr<const Pred>;
+
+// Partial evaluation for one bucket of the evt.type index: every check that
+// depends only on evt.type is replaced by its value for `type` and the tree
+// is folded again. A rule in the execve bucket no longer tests evt.type.
+PredPtr SpecializeForType(const PredPtr& pred, const std::string& type);
+
+// The top-level conjuncts of a predicate (itself when it is not an and).
+std::vector<PredPtr> Conjuncts(const PredPtr& pred);
+// The and of `preds` (true when empty, the predicate itself when alone).
+PredPtr MakeAnd(std::vector<PredPtr> preds);
 
 // The evt.type values a condition can match: all, or a finite set.
 struct TypeSet {

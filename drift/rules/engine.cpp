@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -95,11 +96,23 @@ std::unique_ptr<Engine> Engine::LoadFiles(const std::vector<std::string>& paths,
 std::size_t Engine::Evaluate(const Event& event, std::vector<Match>* out) const {
   const Impl& im = *impl_;
   auto it = im.type_index.find(std::string_view(event.type));
-  const auto& bucket = it == im.type_index.end() ? im.buckets.back() : im.buckets[it->second];
+  const Impl::Bucket& bucket = it == im.type_index.end() ? im.buckets.back() : im.buckets[it->second];
+  // Per-event memo of the shared guards: 0 unknown, 1 false, 2 true.
+  std::uint8_t memo[Impl::kMaxGuards];
+  std::memset(memo, 0, bucket.guards.size());
   std::size_t n = 0;
-  for (std::uint32_t idx : bucket) {
-    if (im.preds[idx]->Eval(event)) {
-      out->push_back(Match{&im.rules[idx], idx});
+  for (const Impl::Entry& entry : bucket.entries) {
+    bool pass = true;
+    for (std::uint32_t g = 0; g < entry.guard_count; ++g) {
+      std::uint8_t gi = bucket.guard_refs[entry.first_guard + g];
+      if (memo[gi] == 0) memo[gi] = bucket.guards[gi]->Eval(event) ? 2 : 1;
+      if (memo[gi] == 1) {
+        pass = false;
+        break;
+      }
+    }
+    if (pass && entry.rest->Eval(event)) {
+      out->push_back(Match{&im.rules[entry.rule], entry.rule});
       ++n;
       if (im.options.matching == EngineOptions::Matching::kFirst) break;
     }

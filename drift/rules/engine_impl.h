@@ -17,9 +17,16 @@
 namespace invar::rules {
 
 struct Engine::Impl {
-  struct SvHash {
+  struct SvHash {  // FNV-1a: evt.type names are short
     using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const {
+      std::uint64_t h = 14695981039346656037ULL;
+      for (char c : s) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 1099511628211ULL;
+      }
+      return static_cast<size_t>(h);
+    }
   };
   struct SvEq {
     using is_transparent = void;
@@ -31,9 +38,27 @@ struct Engine::Impl {
   std::vector<internal::PredPtr> preds;             // parallel to rules; null when disabled
   std::vector<internal::OutputTemplate> outputs;    // parallel to rules
   std::unordered_map<std::string, std::uint32_t, SvHash, SvEq> type_index;  // evt.type -> bucket
-  // buckets[i]: indexes of the enabled rules that can match evt.type i, in load order;
+  // buckets[i]: the enabled rules that can match evt.type i, in load order, each with its
+  // condition specialized for that type (evt.type checks folded away);
   // buckets.back(): the rules that can match any type (for types no rule names).
-  std::vector<std::vector<std::uint32_t>> buckets;
+  //
+  // Conjuncts shared by several rules of a bucket (the same compiled macro,
+  // e.g. `container` or `evt.dir = <`) are "guards": evaluated at most once
+  // per event and remembered, instead of once per rule.
+  static constexpr std::size_t kMaxGuards = 64;
+  struct Entry {
+    std::uint32_t rule;
+    std::uint32_t first_guard;   // into Bucket::guard_refs
+    std::uint32_t guard_count;
+    const internal::Pred* rest;  // the other conjuncts; owned by `preds` or `specialized`
+  };
+  struct Bucket {
+    std::vector<Entry> entries;
+    std::vector<const internal::Pred*> guards;  // at most kMaxGuards
+    std::vector<std::uint8_t> guard_refs;       // indexes into guards
+  };
+  std::vector<Bucket> buckets;
+  std::vector<internal::PredPtr> specialized;
   std::size_t enabled = 0;
 };
 

@@ -62,6 +62,8 @@ void ApplyTransformer(Transformer t, std::string_view in, std::string* scratch, 
   }
 }
 
+}  // namespace
+
 bool GetRawString(const Event& e, const FieldRef& f, std::string_view* out) {
   const std::string* s = nullptr;
   switch (f.info->id) {
@@ -110,8 +112,6 @@ bool GetRawString(const Event& e, const FieldRef& f, std::string_view* out) {
   return true;
 }
 
-}  // namespace
-
 const FieldInfo* FindField(std::string_view name) {
   for (const FieldInfo& f : kFields) {
     if (f.name == name) return &f;
@@ -146,6 +146,28 @@ std::string FieldRef::ToString() const {
   if (info->takes_arg) s += "[" + arg + "]";
   if (transformer != Transformer::kNone) s = std::string(TransformerName(transformer)) + "(" + s + ")";
   return s;
+}
+
+StringAccessor AccessorFor(FieldId id) {
+  StringAccessor a;
+  switch (id) {
+    case FieldId::kEvtType: a.plain = &Event::type; break;
+    case FieldId::kEvtDir: a.plain = &Event::dir; break;
+    case FieldId::kContainerId: a.plain = &Event::container_id; break;
+    case FieldId::kContainerName: a.optional = &Event::container_name; break;
+    case FieldId::kContainerImageRepository: a.optional = &Event::image_repository; break;
+    case FieldId::kContainerImageTag: a.optional = &Event::image_tag; break;
+    case FieldId::kK8sNsName: a.optional = &Event::k8s_ns_name; break;
+    case FieldId::kK8sPodName: a.optional = &Event::k8s_pod_name; break;
+    case FieldId::kProcName: a.optional = &Event::proc_name; break;
+    case FieldId::kProcPname: a.optional = &Event::proc_pname; break;
+    case FieldId::kProcExe: a.optional = &Event::proc_exe; break;
+    case FieldId::kProcCmdline: a.optional = &Event::proc_cmdline; break;
+    case FieldId::kUserName: a.optional = &Event::user_name; break;
+    case FieldId::kFdName: a.optional = &Event::fd_name; break;
+    default: break;
+  }
+  return a;
 }
 
 std::string_view OriginName(Origin origin) { return origin == Origin::kScan ? "scan" : "fanotify"; }

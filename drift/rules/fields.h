@@ -68,6 +68,17 @@ struct FieldRef {
   std::string ToString() const;  // as written: "toupper(proc.name)", "k8s.pod.label[app]"
 };
 
+// Direct access to the Event member behind a string field, resolved once at
+// load so evaluation needs no switch; both null for derived fields.
+struct StringAccessor {
+  std::string Event::*plain = nullptr;
+  std::optional<std::string> Event::*optional = nullptr;
+};
+StringAccessor AccessorFor(FieldId id);
+
+// The untransformed value of a string field; false when absent.
+bool GetRawString(const Event& e, const FieldRef& f, std::string_view* out);
+
 // String fields (and transformed ones): false when absent. `scratch` holds the
 // value when it has to be built (transformers); *out may point into it.
 bool GetString(const Event& e, const FieldRef& f, std::string_view* out, std::string* scratch);

@@ -996,15 +996,66 @@ std::unique_ptr<Engine::Impl> Loader::Compile() {
     for (const auto& n : t.names) impl->type_index.emplace(n, 0);
   }
   std::uint32_t next = 0;
-  for (auto& [name, idx] : impl->type_index) idx = next++;
+  std::vector<const std::string*> type_names;
+  for (auto& [name, idx] : impl->type_index) {
+    idx = next++;
+    type_names.push_back(&name);
+  }
   impl->buckets.assign(next + 1, {});
+  // First the (specialized) condition of every rule in every bucket ...
+  std::vector<std::vector<std::pair<std::uint32_t, internal::PredPtr>>> members(next + 1);
+  auto add = [&](std::uint32_t bucket, std::uint32_t rule) {
+    const internal::PredPtr& general = impl->preds[rule];
+    if (!options_.index_by_event_type || bucket == next) {
+      members[bucket].emplace_back(rule, general);
+    } else {
+      members[bucket].emplace_back(rule, internal::SpecializeForType(general, *type_names[bucket]));
+    }
+  };
   for (std::uint32_t i = 0; i < impl->rules.size(); ++i) {
     if (!impl->preds[i]) continue;
     ++impl->enabled;
-    if (types[i].all) {
-      for (auto& b : impl->buckets) b.push_back(i);
+    if (types[i].all || !options_.index_by_event_type) {
+      for (std::uint32_t b = 0; b <= next; ++b) add(b, i);
     } else {
-      for (const auto& n : types[i].names) impl->buckets[impl->type_index.find(n)->second].push_back(i);
+      for (const auto& n : types[i].names) add(impl->type_index.find(n)->second, i);
+    }
+  }
+  // ... then split out the cheap conjuncts several rules of the bucket share.
+  for (std::uint32_t b = 0; b <= next; ++b) {
+    Engine::Impl::Bucket& bucket = impl->buckets[b];
+    std::map<const internal::Pred*, int> uses;
+    std::vector<std::vector<internal::PredPtr>> conj;
+    for (const auto& [rule, pred] : members[b]) {
+      conj.push_back(internal::Conjuncts(pred));
+      std::set<const internal::Pred*> seen;
+      for (const auto& c : conj.back()) {
+        if (seen.insert(c.get()).second) ++uses[c.get()];
+      }
+    }
+    std::map<const internal::Pred*, std::uint8_t> guard_index;
+    for (std::size_t k = 0; k < members[b].size(); ++k) {
+      Engine::Impl::Entry entry{members[b][k].first, static_cast<std::uint32_t>(bucket.guard_refs.size()), 0, nullptr};
+      std::vector<internal::PredPtr> rest;
+      for (const auto& c : conj[k]) {
+        bool shared = options_.index_by_event_type && uses[c.get()] >= 2 && c->Cost() <= 4;
+        auto it = guard_index.find(c.get());
+        if (shared && it == guard_index.end() && bucket.guards.size() < Engine::Impl::kMaxGuards) {
+          it = guard_index.emplace(c.get(), static_cast<std::uint8_t>(bucket.guards.size())).first;
+          bucket.guards.push_back(c.get());
+          impl->specialized.push_back(c);
+        }
+        if (shared && it != guard_index.end()) {
+          bucket.guard_refs.push_back(it->second);
+          ++entry.guard_count;
+        } else {
+          rest.push_back(c);
+        }
+      }
+      internal::PredPtr r = internal::MakeAnd(std::move(rest));
+      impl->specialized.push_back(r);
+      entry.rest = r.get();
+      bucket.entries.push_back(entry);
     }
   }
   return impl;
