@@ -33,3 +33,47 @@ endfunction()
 function(invar_cpprest_safe target)
   target_compile_definitions(${target} PRIVATE _TURN_OFF_PLATFORM_STRING)
 endfunction()
+
+# ---- Fuzzing (added by the decoders work; additive) ---------------------------
+# With INVAR_FUZZ=ON (clang, preset `fuzz`) every target is instrumented for
+# libFuzzer coverage plus ASan/UBSan; fuzz executables add -fsanitize=fuzzer
+# (the libFuzzer main). `invar_fuzzers` builds them all (scripts/fuzz.sh).
+if(INVAR_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+  add_custom_target(invar_fuzzers)
+endif()
+
+# invar_add_fuzzer(<name> SOURCES ... [LIBS ...] [CORPUS dir])
+# A libFuzzer target whose sources define LLVMFuzzerTestOneInput. The seed
+# corpus defaults to tests/fuzz/corpus/<name without "fuzz_">, which is where
+# scripts/fuzz.sh looks. With INVAR_FUZZ=OFF the same entry point is built
+# into <name>_replay, a ctest (label unit) that replays the corpus plus
+# deterministic mutations of it, so the normal and ASan test runs cover it.
+# The positional form invar_add_fuzzer(<name> <source.cpp>... <lib>...) works
+# too: arguments ending in .cpp/.cc/.c are sources, the rest libraries.
+function(invar_add_fuzzer NAME)
+  cmake_parse_arguments(ARG "" "CORPUS" "SOURCES;LIBS" ${ARGN})
+  foreach(arg IN LISTS ARG_UNPARSED_ARGUMENTS)
+    if(arg MATCHES "\\.(cpp|cc|c)$")
+      list(APPEND ARG_SOURCES ${arg})
+    else()
+      list(APPEND ARG_LIBS ${arg})
+    endif()
+  endforeach()
+  if(NOT ARG_CORPUS)
+    string(REGEX REPLACE "^fuzz_" "" short ${NAME})
+    set(ARG_CORPUS ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/${short})
+  endif()
+  if(INVAR_FUZZ)
+    add_executable(${NAME} ${ARG_SOURCES})
+    target_link_libraries(${NAME} PRIVATE ${ARG_LIBS} invar_warnings)
+    target_link_options(${NAME} PRIVATE -fsanitize=fuzzer)
+    add_dependencies(invar_fuzzers ${NAME})
+  elseif(INVAR_TESTS)
+    add_executable(${NAME}_replay ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cpp)
+    target_link_libraries(${NAME}_replay PRIVATE ${ARG_LIBS} invar_warnings)
+    add_test(NAME ${NAME}_replay COMMAND ${NAME}_replay ${ARG_CORPUS})
+    set_tests_properties(${NAME}_replay PROPERTIES LABELS unit TIMEOUT 600)
+  endif()
+endfunction()

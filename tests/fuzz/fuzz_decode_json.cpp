@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+// libFuzzer entry point for the JSON decoder: DecodeJson() over the input as
+// a file, and DecodeObject() (the admission hot path) over its first value.
+// Checks the decoder's promises besides "no crash": every workload has a
+// kind and a spec path, every error a message, and DecodeObject agrees with
+// DecodeJson on whether a single object decodes.
+#include <simdjson.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "invar/policy/decode.h"
+#include "invar/policy/json_object.h"
+
+namespace {
+
+void Check(bool ok) {
+  if (!ok) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace invar::policy;
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  DecodeLimits limits;
+  limits.max_bytes = 1u << 20;
+  limits.max_depth = 64;
+  DecodeResult r = DecodeJson(input, "fuzz.json", limits);
+  for (const auto& w : r.workloads) {
+    Check(!w.kind.empty());
+    Check(!w.spec_path.empty());
+    Check(w.source.file == "fuzz.json");
+  }
+  for (const auto& e : r.errors) Check(!e.message.empty());
+
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(input);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return 0;
+  simdjson::ondemand::json_type type;
+  if (doc.type().get(type) != simdjson::SUCCESS || type != simdjson::ondemand::json_type::object) return 0;
+  simdjson::ondemand::value value;
+  if (doc.get_value().get(value) != simdjson::SUCCESS) return 0;
+  invar::Result<Workload> w = DecodeObject(value, limits.max_depth);
+  if (w.ok()) {
+    Check(!w->kind.empty());
+    Check(!w->spec_path.empty());
+  } else {
+    Check(!w.status().message().empty());
+  }
+  return 0;
+}
