@@ -216,3 +216,80 @@ TEST(Verdicts, EmptyPodIsHandled) {
 
 }  // namespace
 }  // namespace invar::policy
+
+namespace invar::policy {
+namespace {
+
+// A pod that fails every check invar has (imageDigest and imageTag both fail
+// on an untagged image), so a verdict's failed ids show exactly which checks
+// ran.
+Workload FailsEverything() {
+  Workload w = WorkloadBuilder("Pod").Regular("app", "nginx").With([](Container& c) {
+    auto& sc = Sc(c);
+    sc.privileged = true;
+    sc.allow_privilege_escalation = true;
+    sc.run_as_non_root = false;
+    sc.run_as_user = 0;
+    sc.proc_mount = "Unmasked";
+    sc.seccomp_profile = SeccompProfile{"Unconfined", ""};
+    sc.app_armor_profile = AppArmorProfile{"Unconfined", ""};
+    sc.se_linux_options = SELinuxOptions{"", "", "spc_t", ""};
+    sc.windows_options = WindowsOptions{true};
+    testing::Caps(c).add = {"SYS_ADMIN"};
+    c.ports = {{80, 80}};
+    c.handler_hosts = {{"livenessProbe.httpGet.host", "10.0.0.1"}};
+  });
+  w.spec.host_network = true;
+  w.spec.volumes = {{"host", "hostPath", "/"}, {"data", "nfs", ""}};
+  w.pod_annotations.Set("seccomp.security.alpha.kubernetes.io/pod", "unconfined");  // seccomp before v1.19
+  PodSc(w).sysctls = {"kernel.msgmax"};
+  return w;
+}
+
+// The ids Evaluate() must report for FailsEverything(): Runs() per check,
+// minus checks absent at the version, minus overridden baseline checks.
+std::vector<std::string_view> Expected(const Profile& p) {
+  auto active = [&](std::string_view id) {
+    const CheckInfo* c = FindCheck(id);
+    return p.Runs(*c) && (!c->pss || c->since_minor <= p.version.Effective());
+  };
+  std::vector<std::string_view> ids;
+  for (const auto& c : Catalogue()) {
+    if (!active(c.id)) continue;
+    if ((c.id == "hostPathVolumes" && active("restrictedVolumes")) ||
+        (c.id == "seccompProfile_baseline" && active("seccompProfile_restricted")) ||
+        (c.id == "capabilities_baseline" && active("capabilities_restricted")) ||
+        (c.id == "procMount" && active("procMount_restricted"))) {
+      continue;
+    }
+    ids.push_back(c.id);
+  }
+  return ids;
+}
+
+TEST(RunSet, EvaluateRunsExactlyWhatProfileRunsSays) {
+  const Workload w = FailsEverything();
+  int combos = 0;
+  for (auto base : {"privileged", "baseline", "restricted", "immutable"}) {
+    for (int minor : {0, 18, 19, 21, 22, 24, 25, 33, 34, 35, 37}) {
+      Profile plain = *BuiltinProfile(base, PssVersion::V1(minor));
+      EXPECT_EQ(Evaluate(w, plain).FailedChecks(), Expected(plain)) << base << " v1." << minor;
+      for (const auto& c : Catalogue()) {
+        Profile off = plain;
+        off.disabled = {std::string(c.id)};
+        EXPECT_EQ(Evaluate(w, off).FailedChecks(), Expected(off)) << base << " -" << c.id << " v1." << minor;
+        Profile on = plain;
+        on.enabled = {std::string(c.id)};
+        EXPECT_EQ(Evaluate(w, on).FailedChecks(), Expected(on)) << base << " +" << c.id << " v1." << minor;
+        combos += 3;
+      }
+      Profile tag = plain;
+      tag.params["requireDigest"] = "false";
+      EXPECT_EQ(Evaluate(w, tag).FailedChecks(), Expected(tag)) << base << " requireDigest=false";
+    }
+  }
+  EXPECT_GT(combos, 2000);
+}
+
+}  // namespace
+}  // namespace invar::policy
