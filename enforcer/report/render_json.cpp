@@ -174,6 +174,7 @@ Json ReportJson(const Report& report) {
     errors.push_back(Json{{"file", e.file}, {"line", e.line}, {"message", e.message}});
   }
   j["errors"] = std::move(errors);
+  j["warnings"] = report.warnings;
 
   if (report.audit) {
     Json execs = Json::array();

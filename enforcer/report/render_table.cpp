@@ -207,6 +207,7 @@ std::string RenderTable(const Report& report, bool wide, const RenderOptions& op
     out += std::to_string(summary.skipped) + (summary.skipped == 1 ? " object" : " objects") +
            " without a pod spec skipped\n";
   }
+  for (const auto& w : report.warnings) out += "warning: " + internal::Sanitize(w) + "\n";
   if (summary.errors > 0) {
     out += std::to_string(summary.errors) + (summary.errors == 1 ? " input error" : " input errors") +
            " (printed on stderr)\n";
