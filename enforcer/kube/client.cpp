@@ -119,7 +119,9 @@ bool IsIpAddress(const std::string& host) {
 // against our store and the certificate name against verify_name.
 int VerifyChain(X509_STORE_CTX* ctx, void* arg) {
   auto* tls = static_cast<TlsState*>(arg);
-  X509_STORE_CTX_set_verify_cb(ctx, nullptr);  // cpprest's per-certificate callback checks the URL host only
+  // cpprest's per-certificate callback checks the URL host only; OpenSSL's
+  // default behaviour is "return ok" (a null callback would be called).
+  X509_STORE_CTX_set_verify_cb(ctx, [](int ok, X509_STORE_CTX*) { return ok; });
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx);
   if (IsIpAddress(tls->verify_name)) {
     X509_VERIFY_PARAM_set1_ip_asc(param, tls->verify_name.c_str());
@@ -719,6 +721,16 @@ class CpprestKubeClient final : public KubeClient {
         retryable = code == 429 || (call.idempotent && (code == 500 || code == 502 || code == 503 || code == 504));
       } catch (const pplx::task_canceled&) {
         return Status::Unavailable(call.method + " " + call.path + ": cancelled");
+      } catch (const web::http::http_exception& e) {
+        if (e.error_code() == std::errc::timed_out || e.error_code().value() == ETIMEDOUT) {
+          // Not retried: the request timeout bounds the whole call.
+          return Status::DeadlineExceeded(call.method + " " + config_.server + call.path + ": request timed out after " +
+                                          std::to_string(config_.request_timeout.count()) + " ms");
+        }
+        failure = TransportError(call, e);
+        retryable = call.idempotent && failure.code() == Status::Code::kUnavailable &&
+                    failure.message().find("TLS") == std::string::npos;
+        if (stop.stop_requested()) return failure;
       } catch (const std::exception& e) {
         failure = TransportError(call, e);
         retryable = call.idempotent && failure.code() == Status::Code::kUnavailable &&

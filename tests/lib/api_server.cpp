@@ -563,12 +563,26 @@ void TestApiServer::Impl::Serve(tcp::socket socket) {
       requests.push_back(std::move(rec));
       break;
     }
+    // Watches are recorded when they start (they may stream for long).
+    bool is_watch = !fault && req.http.method() == http::verb::get &&
+                    (req.query["watch"] == "1" || req.query["watch"] == "true");
+    size_t index = 0;
+    if (is_watch) {
+      std::lock_guard lock(mu);
+      index = requests.size();
+      requests.push_back(rec);
+    }
     if (!fault) resp = Handle(req, stream, &streamed);
     rec.user = req.user;
     rec.status = resp.status;
     {
       std::lock_guard lock(mu);
-      requests.push_back(std::move(rec));
+      if (is_watch && index < requests.size()) {
+        requests[index].user = rec.user;
+        requests[index].status = rec.status;
+      } else {
+        requests.push_back(std::move(rec));
+      }
     }
     if (streamed) break;  // watch streams end the connection
     http::response<http::string_body> res{static_cast<http::status>(resp.status), req.http.version()};
@@ -884,10 +898,16 @@ Response TestApiServer::Impl::HandleWatch(const ResInfo& r, Request& req, const 
     auto wake = deadline;
     if (bookmarks && options.bookmark_interval.count() > 0) wake = std::min(wake, next_bookmark);
     if (std::chrono::steady_clock::now() >= deadline) break;
+    wake = std::min(wake, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
     cv.wait_until(lock, wake, [&] {
       return stopping || my_close != close_generation || my_bookmark != bookmark_generation ||
              (!history.empty() && history.back().rv > cursor) || cursor < min_rv;
     });
+    // Anything readable on a watch connection (EOF, a TLS close_notify)
+    // means the client went away: end the watch as the apiserver does.
+    char probe;
+    ssize_t peeked = ::recv(stream.next_layer().native_handle(), &probe, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (peeked >= 0) break;
     if (std::chrono::steady_clock::now() >= deadline) break;
   }
   --open_watches;
@@ -961,7 +981,9 @@ Response TestApiServer::Impl::HandleCreate(const ResInfo& r, Request& req, const
   }
   auto& store = stores[StoreKey(r.api, r.resource)];
   if (store.count(ObjKey(r.namespaced ? ns : "", name))) {
-    return Error(409, QualifiedResource(r) + " \"" + name + "\" already exists", Details(r, name));
+    return Response{409, StatusBody(409, "AlreadyExists", QualifiedResource(r) + " \"" + name + "\" already exists",
+                                    Details(r, name)),
+                    {}};
   }
   return Response{201, Upsert(r, std::move(obj)), {}};
 }
@@ -1318,6 +1340,46 @@ std::vector<RecordedRequest> TestApiServer::Requests() const {
 void TestApiServer::ClearRequests() {
   std::lock_guard lock(impl_->mu);
   impl_->requests.clear();
+}
+
+Result<RawHttpResponse> SendRawRequest(int port, const std::string& ca_pem, const std::string& method,
+                                       const std::string& target, const std::map<std::string, std::string>& headers,
+                                       const std::string& body) {
+  try {
+    net::io_context ioc;
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.add_certificate_authority(net::buffer(ca_pem));
+    ctx.set_verify_mode(ssl::verify_peer);
+    SslStream stream(ioc, ctx);
+    stream.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port)));
+    stream.handshake(ssl::stream_base::client);
+    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    req.keep_alive(false);
+    req.prepare_payload();
+    http::write(stream, req);
+    boost::beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(256u << 20);
+    boost::system::error_code ec;
+    http::read(stream, buffer, parser, ec);
+    if (ec && ec != http::error::end_of_stream) return Status::Unavailable("read: " + ec.message());
+    auto res = parser.release();
+    RawHttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    for (const auto& h : res) {
+      std::string name(h.name_string());
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      out.headers[name] = std::string(h.value());
+    }
+    out.body = res.body();
+    stream.shutdown(ec);
+    return out;
+  } catch (const std::exception& e) {
+    return Status::Unavailable(std::string("raw request: ") + e.what());
+  }
 }
 
 }  // namespace invar::testing

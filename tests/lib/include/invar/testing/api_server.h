@@ -119,6 +119,17 @@ class TestApiServer {
   std::unique_ptr<Impl> impl_;
 };
 
+// A raw HTTPS exchange with the server (one request, connection closed), for
+// tests of the server's own strictness: wrong paths, verbs, content types.
+struct RawHttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+};
+Result<RawHttpResponse> SendRawRequest(int port, const std::string& ca_pem, const std::string& method,
+                                       const std::string& target, const std::map<std::string, std::string>& headers,
+                                       const std::string& body = "");
+
 // Selector matching, exposed for unit tests of the server itself.
 // Returns an error message for an unparsable selector.
 Result<bool> MatchLabelSelector(const std::string& selector, const Json& labels);
