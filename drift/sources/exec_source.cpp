@@ -160,6 +160,15 @@ class ExecSource final : public EventSource {
 
   void Finish(Pending& p) {
     auto proc = ReadProcess(opts_.proc_dir, p.pid, p.c.get());
+    const std::string base = p.path.substr(p.path.rfind('/') + 1);
+    if (!proc && p.pid > 0 && !p.denied) {
+      // Exited before settle_ms: all that is known is the file it ran
+      // (a busybox applet is then seen as "busybox", not as its argv[0]).
+      proc = ProcessInfo{};
+      proc->pid = p.pid;
+      proc->comm = base.substr(0, 15);
+      proc->exe = p.path;
+    }
     bool shell = false;
     if (proc && !p.denied) {
       shell = IsShellName(proc->comm);

@@ -52,8 +52,7 @@ struct Walker {
         char val[4] = {};
         UniqueFd sub(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (sub) {
-          std::string proc = "/proc/self/fd/" + std::to_string(sub.get());
-          ssize_t n = ::lgetxattr(proc.c_str(), "trusted.overlay.opaque", val, sizeof val);
+          ssize_t n = ::fgetxattr(sub.get(), "trusted.overlay.opaque", val, sizeof val);
           opaque = n > 0 && val[0] == 'y';
         }
         if (!stub) {
