@@ -370,7 +370,7 @@ StepResult StepSources(AgentState& s) {
   s.fid = NewFanotifyFidSource({.proc_dir = proc, .report_modify = s.cfg.report_modify,
                                 .batch_delay_ms = s.cfg.batch_delay_ms, .ignore_marks = true},
                                cb);
-  s.exec = NewFanotifyExecSource({.proc_dir = proc, .settle_ms = 5}, cb);
+  s.exec = NewFanotifyExecSource({.proc_dir = proc, .settle_ms = 50}, cb);
   if (auto st = s.fid->Start(); !st.ok()) {
     log::Error("fanotify: {}", st.ToString());
     return StepResult::kFail;

@@ -40,7 +40,8 @@ struct Group {
 };
 
 struct Pending {
-  std::uint64_t due_ns;
+  std::uint64_t due_ns;   // give up waiting for the comm to change
+  std::string pre_comm;   // comm before the exec
   std::uint64_t time_ns;
   std::shared_ptr<const Container> c;
   pid_t pid;
@@ -123,8 +124,30 @@ class ExecSource final : public EventSource {
     return false;
   }
 
+  std::string Comm(pid_t pid) const {
+    char buf[64];
+    UniqueFd fd(::open((opts_.proc_dir + "/" + std::to_string(pid) + "/comm").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return {};
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n <= 0) return {};
+    std::string out(buf, static_cast<std::size_t>(n));
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
   void Decide(Group& g, const fanotify_event_metadata* md) {
     const auto t0 = std::chrono::steady_clock::now();
+    // The process still runs its previous program: an earlier exec of this
+    // pid that is still pending is finished with what it is now.
+    const std::string pre_comm = Comm(md->pid);
+    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+      if (it->pid == md->pid) {
+        Pending prev = std::move(*it);
+        pending_.erase(it);
+        Finish(prev, /*settled=*/true);
+        break;
+      }
+    }
     char buf[PATH_MAX];
     std::string path;
     ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(md->fd)).c_str(), buf, sizeof buf - 1);
@@ -154,12 +177,18 @@ class ExecSource final : public EventSource {
     }
     if (allowed_glob) return;
     const std::uint64_t now = NowNs();
-    pending_.push_back({now + static_cast<std::uint64_t>(opts_.settle_ms) * 1000000ull, now, g.c, md->pid, path,
-                        upper, deny});
+    pending_.push_back({now + static_cast<std::uint64_t>(opts_.settle_ms) * 1000000ull, pre_comm, now, g.c, md->pid,
+                        path, upper, deny});
   }
 
-  void Finish(Pending& p) {
+  // `settled`: the process runs the exec'd program now (its comm changed, or
+  // it is about to exec again).
+  void Finish(Pending& p, bool settled) {
     auto proc = ReadProcess(opts_.proc_dir, p.pid, p.c.get());
+    if (proc && !settled && proc->comm == p.pre_comm && !p.denied) {
+      // Never saw the switch (same name, or exited and reused): trust the file name.
+      proc->comm = p.path.substr(p.path.rfind('/') + 1).substr(0, 15);
+    }
     const std::string base = p.path.substr(p.path.rfind('/') + 1);
     if (!proc && p.pid > 0 && !p.denied) {
       // Exited before settle_ms: all that is known is the file it ran
@@ -202,7 +231,7 @@ class ExecSource final : public EventSource {
     alignas(fanotify_event_metadata) char buf[16384];
     epoll_event evs[64];
     while (!stop_) {
-      int timeout = pending_.empty() ? 1000 : std::max(1, opts_.settle_ms);
+      int timeout = pending_.empty() ? 1000 : 1;
       int n = ::epoll_wait(ep_.get(), evs, 64, timeout);
       if (n < 0 && errno != EINTR) {
         log::Error("exec source: epoll_wait: {}", std::strerror(errno));
@@ -232,13 +261,20 @@ class ExecSource final : public EventSource {
         }
       }
       const std::uint64_t now = NowNs();
-      while (!pending_.empty() && pending_.front().due_ns <= now) {
-        try {
-          Finish(pending_.front());
-        } catch (const std::exception& ex) {
-          log::Error("exec source: {}", ex.what());
+      for (auto it = pending_.begin(); it != pending_.end();) {
+        // Done when the exec went through (comm changed), was denied, or timed out.
+        const std::string comm = it->denied ? std::string() : Comm(it->pid);
+        const bool changed = !comm.empty() && comm != it->pre_comm;
+        if (it->denied || changed || it->due_ns <= now) {
+          try {
+            Finish(*it, changed);
+          } catch (const std::exception& ex) {
+            log::Error("exec source: {}", ex.what());
+          }
+          it = pending_.erase(it);
+        } else {
+          ++it;
         }
-        pending_.pop_front();
       }
     }
   }

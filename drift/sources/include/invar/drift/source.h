@@ -62,7 +62,7 @@ std::unique_ptr<EventSource> NewFanotifyFidSource(FidSourceOptions options, Sour
 
 struct ExecSourceOptions {
   std::string proc_dir = "/proc";
-  int settle_ms = 5;  // wait after an allowed exec before reading the new comm (shell detection)
+  int settle_ms = 50;  // longest wait after an allowed exec for its comm to change (shell detection)
 };
 std::unique_ptr<EventSource> NewFanotifyExecSource(ExecSourceOptions options, SourceCallbacks callbacks);
 
