@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -89,7 +90,10 @@ std::optional<std::chrono::system_clock::time_point> ParseRfc3339(std::string_vi
   }
   if (*rest != '\0') return std::nullopt;
   time_t t = timegm(&tm) - offset;
-  return std::chrono::system_clock::from_time_t(t);
+  // system_clock counts nanoseconds in 64 bits (up to year 2262): clamp far
+  // futures ("never expires") instead of overflowing into the past.
+  constexpr time_t kMax = 7258118400;  // 2200-01-01
+  return std::chrono::system_clock::from_time_t(std::min(t, kMax));
 }
 
 namespace {
