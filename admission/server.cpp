@@ -235,6 +235,7 @@ struct Server::Impl {
   std::optional<tcp::acceptor> metrics_acceptor;
   std::optional<asio::steady_timer> reload_timer;
   size_t next_worker = 0;
+  uint16_t port = 0, metrics_port = 0;  // as bound (the acceptors close on drain)
 
   std::shared_ptr<const Config> CurrentConfig() {
     std::lock_guard lock(mu);
@@ -636,15 +637,17 @@ Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, std::share
     return Status::Ok();
   };
   INVAR_RETURN_IF_ERROR(bind(o.listen, &impl->acceptor));
-  if (!o.metrics_listen.empty()) INVAR_RETURN_IF_ERROR(bind(o.metrics_listen, &impl->metrics_acceptor));
+  impl->port = impl->acceptor->local_endpoint().port();
+  if (!o.metrics_listen.empty()) {
+    INVAR_RETURN_IF_ERROR(bind(o.metrics_listen, &impl->metrics_acceptor));
+    impl->metrics_port = impl->metrics_acceptor->local_endpoint().port();
+  }
   impl->reload_timer.emplace(impl->workers[0]->ctx);
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
-uint16_t Server::port() const { return impl_->acceptor->local_endpoint().port(); }
-uint16_t Server::metrics_port() const {
-  return impl_->metrics_acceptor ? impl_->metrics_acceptor->local_endpoint().port() : 0;
-}
+uint16_t Server::port() const { return impl_->port; }
+uint16_t Server::metrics_port() const { return impl_->metrics_port; }
 bool Server::Ready() const { return impl_->NotReadyReason().empty(); }
 std::string Server::NotReadyReason() const { return impl_->NotReadyReason(); }
 size_t Server::open_connections() const { return impl_->connections.load(); }
@@ -668,9 +671,8 @@ void Server::Start() {
       }
     });
   }
-  log::Info("webhook: listening on {} (HTTPS, {} worker thread{}){}", s.acceptor->local_endpoint().port(),
-            s.workers.size(), s.workers.size() == 1 ? "" : "s",
-            s.metrics_acceptor ? fmt::format(", metrics on {}", s.metrics_acceptor->local_endpoint().port()) : "");
+  log::Info("webhook: listening on {} (HTTPS, {} worker thread{}){}", s.port, s.workers.size(),
+            s.workers.size() == 1 ? "" : "s", s.metrics_port ? fmt::format(", metrics on {}", s.metrics_port) : "");
 }
 
 bool Server::Drain(std::chrono::milliseconds grace) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -539,7 +540,14 @@ TEST_F(WebhookServerTest, HealthReadinessAndMetrics) {
   EXPECT_NE(m.body.find("invar_admission_review_duration_seconds_bucket"), std::string::npos);
   EXPECT_NE(m.body.find("invar_admission_in_flight_requests"), std::string::npos);
   EXPECT_NE(m.body.find("invar_admission_namespace_cache_synced 1"), std::string::npos);
-  EXPECT_NE(m.body.find("invar_admission_certificate_expiry_timestamp_seconds 1."), std::string::npos) << m.body;
+  // The leaf's notAfter (TestCa issues for 24 h), in unix seconds.
+  const std::string metric = "\ninvar_admission_certificate_expiry_timestamp_seconds ";
+  auto pos = m.body.find(metric);
+  ASSERT_NE(pos, std::string::npos) << m.body;
+  double expiry = std::stod(m.body.substr(pos + metric.size()));
+  double now = static_cast<double>(std::time(nullptr));
+  EXPECT_GT(expiry, now + 23 * 3600);
+  EXPECT_LT(expiry, now + 25 * 3600);
 }
 
 TEST_F(WebhookServerTest, ConfigReloadKeepsOldConfigOnError) {
@@ -584,7 +592,7 @@ TEST_F(WebhookServerTest, DrainClosesIdleConnectionsAndFinishesInFlightOnes) {
   EXPECT_EQ(json::parse(r.body)["response"]["allowed"], true);
   drainer.join();
   EXPECT_TRUE(clean);
-  TlsClient late(server_->port() ? server_->port() : 1, ca_->cert_pem());
+  TlsClient late(server_->port(), ca_->cert_pem());
   EXPECT_FALSE(late.connected());
 }
 

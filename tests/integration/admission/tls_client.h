@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -36,6 +37,8 @@ class TlsClient {
   TlsClient(uint16_t port, const std::string& ca_pem, int min_version = TLS1_2_VERSION,
             int max_version = TLS1_3_VERSION, bool plain = false, const std::string& host = "localhost")
       : plain_(plain) {
+    // The server may answer (413) and close while a large body is still being sent.
+    ::signal(SIGPIPE, SIG_IGN);
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -160,7 +163,7 @@ class TlsClient {
     }
     if (!keep_alive) req += "Connection: close\r\n";
     req += "\r\n" + body;
-    if (!SendRaw(req)) return {};
+    SendRaw(req);  // on failure the server may still have answered (413, then close)
     return ReadResponse();
   }
 
