@@ -431,17 +431,25 @@ std::vector<Fixture> Fixtures() {
     return Pods{Tweak(p, [](Workload& w) { Sc(C0(w)).allow_privilege_escalation.reset(); }),
                 Tweak(p, [](Workload& w) { Sc(I0(w)).allow_privilege_escalation.reset(); }),
                 Tweak(p, [](Workload& w) { Sc(C0(w)).allow_privilege_escalation = true; }),
-                Tweak(p, [](Workload& w) { Sc(I0(w)).allow_privilege_escalation = true; })};
+                Tweak(p, [](Workload& w) { Sc(I0(w)).allow_privilege_escalation = true; }),
+                // From PSA's fixture: no securityContext at all (from v1.22 that
+                // also misses drop ALL, hence `also` below).
+                Tweak(p, [](Workload& w) { C0(w).security_context.reset(); })};
   };
-  f.push_back({"allowPrivilegeEscalation", Level::kRestricted, 8,
+  f.push_back({"allowPrivilegeEscalation",
+               Level::kRestricted,
+               8,
                [](const Workload& p) {
                  return One(Tweak(p, [](Workload& w) {
                    Sc(C0(w)).allow_privilege_escalation = false;
                    Sc(I0(w)).allow_privilege_escalation = false;
                  }));
                },
-               ape_fail});
-  f.push_back({"allowPrivilegeEscalation", Level::kRestricted, 25,
+               ape_fail,
+               {"capabilities_restricted"}});
+  f.push_back({"allowPrivilegeEscalation",
+               Level::kRestricted,
+               25,
                [](const Workload& p) {
                  return Pods{Tweak(p, [](Workload& w) {
                    w.spec.os_name = "windows";
@@ -449,7 +457,8 @@ std::vector<Fixture> Fixtures() {
                    Sc(I0(w)).allow_privilege_escalation.reset();
                  })};
                },
-               ape_fail});
+               ape_fail,
+               {"capabilities_restricted"}});
 
   // fixtures_runAsNonRoot.go (1.0; 1.35 adds the hostUsers: false pass cases)
   auto nonroot_pass = [](const Workload& p) {
@@ -515,9 +524,20 @@ std::vector<Fixture> Fixtures() {
                 Tweak(p, [&](Workload& w) { PodSc(w).seccomp_profile = unconfined; }),
                 Tweak(p, [&](Workload& w) { Sc(C0(w)).seccomp_profile = unconfined; }),
                 Tweak(p, [&](Workload& w) { Sc(I0(w)).seccomp_profile = unconfined; }),
-                Tweak(p, [](Workload& w) {
+                Tweak(p,
+                      [](Workload& w) {
+                        PodSc(w).seccomp_profile.reset();
+                        Sc(C0(w)).seccomp_profile = SeccompProfile{"RuntimeDefault", ""};
+                      }),
+                Tweak(p,
+                      [](Workload& w) {
+                        PodSc(w).seccomp_profile.reset();
+                        Sc(I0(w)).seccomp_profile = SeccompProfile{"RuntimeDefault", ""};
+                      }),
+                Tweak(p, [&](Workload& w) {
                   PodSc(w).seccomp_profile.reset();
                   Sc(C0(w)).seccomp_profile = SeccompProfile{"RuntimeDefault", ""};
+                  Sc(I0(w)).seccomp_profile = unconfined;
                 })};
   };
   f.push_back({"seccompProfile_restricted", Level::kRestricted, 19, seccomp_r_pass, seccomp_r_fail});
