@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Falco-compatible text and JSON formatting of alerts (alert.h).
 #include <ctime>
-#include <nlohmann/json.hpp>
 
 #include "invar/drift/alert.h"
 
@@ -105,52 +104,163 @@ std::string FormatText(const Alert& a) {
   return std::string(buf) + std::string(PriorityName(a.priority)) + " " + a.message;
 }
 
-std::string FormatJson(const Alert& a) {
-  const Container* c = a.event.container.get();
-  nlohmann::json f = nlohmann::json::object();
-  auto opt = [](const std::string& s) { return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s); };
-  f["evt.time"] = a.event.time_ns;
-  f["evt.type"] = std::string(OperationSyscall(a.event.op));
-  f["invar.op"] = std::string(OperationName(a.event.op));
-  f["invar.origin"] = a.event.origin == EventOrigin::kScan ? "scan" : "fanotify";
-  f["invar.action"] = opt(a.event.action);
-  f["container.id"] = c ? c->ShortId() : "host";
-  f["container.full_id"] = c ? c->id : "";
-  f["container.name"] = opt(c ? c->name : "");
-  f["container.image.repository"] = opt(c ? ImageRepository(c->image) : "");
-  f["container.image.tag"] = opt(c ? ImageTag(c->image) : "");
-  f["k8s.ns.name"] = opt(c ? c->pod_namespace : "");
-  f["k8s.pod.name"] = opt(c ? c->pod : "");
-  f["k8s.pod.uid"] = opt(c ? c->pod_uid : "");
-  f["fd.name"] = a.event.path;
-  if (!a.event.old_path.empty()) f["fd.oldname"] = a.event.old_path;
-  const bool exec = a.event.op == Operation::kExec || a.event.op == Operation::kShell;
-  if (exec) f["proc.is_exe_upper_layer"] = a.event.exe_upper_layer;
-  if (a.event.process) {
-    const auto& p = *a.event.process;
-    f["proc.pid"] = p.pid;
-    f["proc.name"] = opt(p.comm);
-    f["proc.pname"] = opt(p.pcomm);
-    f["proc.exe"] = opt(p.exe);
-    f["proc.cmdline"] = opt(p.cmdline);
-    f["user.uid"] = p.uid ? nlohmann::json(*p.uid) : nlohmann::json(nullptr);
-    f["user.name"] = opt(p.user);
-  } else {
-    for (const char* k : {"proc.pid", "proc.name", "proc.pname", "proc.exe", "proc.cmdline", "user.uid", "user.name"}) {
-      f[k] = nullptr;
+namespace {
+
+// JSON string escaping: '"', '\\', control characters; invalid UTF-8 becomes
+// U+FFFD, so any path the kernel gives prints as valid JSON. (A hand-written
+// writer: nlohmann's DOM build and dump were the agent's top CPU cost per alert.)
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  static const char* kHex = "0123456789abcdef";
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  for (std::size_t i = 0; i < n;) {
+    unsigned char ch = p[i];
+    if (ch < 0x80) {
+      switch (ch) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (ch < 0x20) {
+            out += "\\u00";
+            out += kHex[ch >> 4];
+            out += kHex[ch & 15];
+          } else {
+            out += static_cast<char>(ch);
+          }
+      }
+      ++i;
+      continue;
+    }
+    std::size_t len = ch >= 0xf0 && ch <= 0xf4 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc2 && ch <= 0xdf ? 2 : 0;
+    bool ok = len > 0 && i + len <= n;
+    for (std::size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xc0) == 0x80;
+    if (ok && len == 3) {
+      const unsigned cp = ((ch & 0x0fu) << 12) | ((p[i + 1] & 0x3fu) << 6);
+      ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
+    }
+    if (ok && len == 4) {
+      const unsigned cp = ((ch & 0x07u) << 18) | ((p[i + 1] & 0x3fu) << 12);
+      ok = cp >= 0x10000 && cp <= 0x10ffff;
+    }
+    if (ok) {
+      out.append(reinterpret_cast<const char*>(p + i), len);
+      i += len;
+    } else {
+      out += "\\ufffd";
+      ++i;
     }
   }
-  nlohmann::json j = {
-      {"hostname", a.hostname},
-      {"output", FormatText(a)},
-      {"priority", std::string(PriorityName(a.priority))},
-      {"rule", a.rule},
-      {"source", "syscall"},
-      {"tags", a.tags},
-      {"time", Rfc3339Nanos(a.event.time_ns)},
-      {"output_fields", std::move(f)},
-  };
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out += '"';
+}
+
+class JsonObject {
+ public:
+  explicit JsonObject(std::string& out) : out_(out) { out_ += '{'; }
+  void Close() { out_ += '}'; }
+  void Key(std::string_view k) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    AppendJsonString(out_, k);
+    out_ += ':';
+  }
+  void Str(std::string_view k, std::string_view v) {
+    Key(k);
+    AppendJsonString(out_, v);
+  }
+  void StrOrNull(std::string_view k, std::string_view v) {
+    if (v.empty()) {
+      Null(k);
+    } else {
+      Str(k, v);
+    }
+  }
+  void Null(std::string_view k) {
+    Key(k);
+    out_ += "null";
+  }
+  void Num(std::string_view k, std::uint64_t v) {
+    Key(k);
+    out_ += std::to_string(v);
+  }
+  void Int(std::string_view k, std::int64_t v) {
+    Key(k);
+    out_ += std::to_string(v);
+  }
+  void Bool(std::string_view k, bool v) {
+    Key(k);
+    out_ += v ? "true" : "false";
+  }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+std::string FormatJson(const Alert& a) {
+  const Container* c = a.event.container.get();
+  std::string out;
+  out.reserve(1024);
+  JsonObject j(out);
+  j.Str("hostname", a.hostname);
+  j.Str("output", FormatText(a));
+  j.Str("priority", PriorityName(a.priority));
+  j.Str("rule", a.rule);
+  j.Str("source", "syscall");
+  j.Key("tags");
+  out += '[';
+  for (std::size_t i = 0; i < a.tags.size(); ++i) {
+    if (i) out += ',';
+    AppendJsonString(out, a.tags[i]);
+  }
+  out += ']';
+  j.Str("time", Rfc3339Nanos(a.event.time_ns));
+  j.Key("output_fields");
+  JsonObject f(out);
+  f.Num("evt.time", a.event.time_ns);
+  f.Str("evt.type", OperationSyscall(a.event.op));
+  f.Str("invar.op", OperationName(a.event.op));
+  f.Str("invar.origin", a.event.origin == EventOrigin::kScan ? "scan" : "fanotify");
+  f.StrOrNull("invar.action", a.event.action);
+  f.Str("container.id", c ? c->ShortId() : "host");
+  f.Str("container.full_id", c ? c->id : "");
+  f.StrOrNull("container.name", c ? c->name : "");
+  f.StrOrNull("container.image.repository", c ? ImageRepository(c->image) : "");
+  f.StrOrNull("container.image.tag", c ? ImageTag(c->image) : "");
+  f.StrOrNull("k8s.ns.name", c ? c->pod_namespace : "");
+  f.StrOrNull("k8s.pod.name", c ? c->pod : "");
+  f.StrOrNull("k8s.pod.uid", c ? c->pod_uid : "");
+  f.Str("fd.name", a.event.path);
+  if (!a.event.old_path.empty()) f.Str("fd.oldname", a.event.old_path);
+  if (a.event.op == Operation::kExec || a.event.op == Operation::kShell) {
+    f.Bool("proc.is_exe_upper_layer", a.event.exe_upper_layer);
+  }
+  if (a.event.process) {
+    const auto& p = *a.event.process;
+    f.Int("proc.pid", p.pid);
+    f.StrOrNull("proc.name", p.comm);
+    f.StrOrNull("proc.pname", p.pcomm);
+    f.StrOrNull("proc.exe", p.exe);
+    f.StrOrNull("proc.cmdline", p.cmdline);
+    if (p.uid) {
+      f.Int("user.uid", *p.uid);
+    } else {
+      f.Null("user.uid");
+    }
+    f.StrOrNull("user.name", p.user);
+  } else {
+    for (const char* k : {"proc.pid", "proc.name", "proc.pname", "proc.exe", "proc.cmdline", "user.uid", "user.name"}) {
+      f.Null(k);
+    }
+  }
+  f.Close();
+  j.Close();
+  return out;
 }
 
 }  // namespace invar::drift

@@ -114,8 +114,12 @@ Status StateStore::Append(const std::string& container_id, const std::string& pa
   if (!SafeId(container_id)) return Status::InvalidArgument("bad container id: " + container_id);
   const std::string line = EncodeLine(path, op);
   std::lock_guard<std::mutex> lock(mu_);
-  UniqueFd fd(::open(FileFor(container_id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  if (!fd) return ErrnoStatus("open state file for " + container_id);
+  UniqueFd& fd = open_[container_id];
+  if (!fd) fd.Reset(::open(FileFor(container_id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!fd) {
+    open_.erase(container_id);
+    return ErrnoStatus("open state file for " + container_id);
+  }
   if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
     return ErrnoStatus("write state file for " + container_id);
   }
@@ -125,6 +129,7 @@ Status StateStore::Append(const std::string& container_id, const std::string& pa
 void StateStore::Remove(const std::string& container_id) {
   if (dir_.empty() || !SafeId(container_id)) return;
   std::lock_guard<std::mutex> lock(mu_);
+  open_.erase(container_id);
   ::unlink(FileFor(container_id).c_str());
 }
 
@@ -139,6 +144,7 @@ void StateStore::GarbageCollect(const std::vector<std::string>& live) {
     const std::string ext = ".drift";
     if (n.size() <= ext.size() || n.compare(n.size() - ext.size(), ext.size(), ext) != 0) continue;
     if (keep.count(n.substr(0, n.size() - ext.size()))) continue;
+    open_.erase(n.substr(0, n.size() - ext.size()));
     ::unlinkat(::dirfd(d), n.c_str(), 0);
   }
   ::closedir(d);

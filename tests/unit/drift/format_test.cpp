@@ -86,6 +86,16 @@ TEST(Format, MissingProcessPrintsNaAndNullsAndNeverBreaksJson) {
   EXPECT_EQ(FormatJson(a).find('\n'), std::string::npos);
 }
 
+TEST(Format, JsonRoundTripsUtf8AndControlCharacters) {
+  DriftEvent e = Sample(Operation::kCreate);
+  e.path = "/tmp/\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80\x01\\\"x";  // ü € 😀 \x01 \\ "
+  auto j = nlohmann::json::parse(FormatJson(MakeAlert(e, "n")));
+  EXPECT_EQ(j["output_fields"]["fd.name"], e.path);
+  e.path = "/\xed\xa0\x80/\xc0\xaf";  // a UTF-16 surrogate and an overlong '/': replaced
+  j = nlohmann::json::parse(FormatJson(MakeAlert(e, "n")));
+  EXPECT_EQ(j["output_fields"]["fd.name"], "/\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd/\xef\xbf\xbd\xef\xbf\xbd");
+}
+
 TEST(FileSink, AppendsLinesAndReopensAfterRotation) {
   const std::string dir = std::filesystem::temp_directory_path() / ("invar-sink-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "invar/drift/event.h"
+#include "invar/platform/fd.h"
 #include "invar/platform/status.h"
 
 namespace invar::drift {
@@ -40,6 +41,7 @@ class StateStore {
   std::string FileFor(const std::string& container_id) const;
   std::string dir_;
   std::mutex mu_;
+  std::unordered_map<std::string, UniqueFd> open_;  // guarded by mu_: append fds kept open per container
 };
 
 // Per-container dedup of observations. Thread-compatible; the agent guards it.

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Drift agent benchmark (issue 5): the write-heavy workload
+# (/work/shared/bench/drift-workload.c, built static) inside a containerd
+# container whose root is on tmpfs, run in interleaved rounds with
+#   none | invar detect | invar prevent | inotifywait -m -r | auditctl -w
+# and prints wall-time medians and ratios, alert latency p50/p99, exec
+# latency added in prevent mode, agent CPU and peak RSS, and agent RSS with
+# 200 idle containers. Needs root. Starts its own containerd; cleans up.
+#
+#   scripts/bench/drift.sh [--rounds 5] [--files 20000] [--idle 200]
+#   AGENT=/path/to/invar-agent-binary (default: build/drift test agent, or `invar agent`)
+set -euo pipefail
+
+ROUNDS=5
+FILES=20000
+IDLE=200
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --files) FILES=$2; shift 2 ;;
+    --idle) IDLE=$2; shift 2 ;;
+    *) echo "usage: $0 [--rounds N] [--files N] [--idle N]" >&2; exit 2 ;;
+  esac
+done
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+if [[ -z "${AGENT:-}" ]]; then
+  if [[ -x $ROOT/build/drift/tests/integration/drift/invar_agent_for_tests ]]; then
+    AGENT=$ROOT/build/drift/tests/integration/drift/invar_agent_for_tests
+  else
+    AGENT="$ROOT/build/release/enforcer/cli/invar agent"
+  fi
+fi
+W=/dev/shm/invar-bench-$$
+SOCK=$W/containerd.sock
+CTR="ctr -a $SOCK -n k8s.io"
+CONTAINERD_PID=""
+AUDITD_STARTED=""
+AGENT_PID=""
+WATCH_PID=""
+
+cleanup() {
+  set +e
+  [[ -n $WATCH_PID ]] && kill "$WATCH_PID" 2>/dev/null
+  [[ -n $AGENT_PID ]] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
+  if [[ -n ${UPPER:-} ]]; then auditctl -W "$UPPER" -p wa >/dev/null 2>&1; fi
+  if [[ -n $AUDITD_STARTED ]]; then kill "$AUDITD_STARTED" 2>/dev/null; auditctl -e 0 >/dev/null 2>&1; fi
+  if [[ -S $SOCK ]]; then
+    for id in $($CTR tasks ls -q 2>/dev/null); do $CTR tasks kill -s SIGKILL "$id" >/dev/null 2>&1; done
+    sleep 0.5
+    for id in $($CTR containers ls -q 2>/dev/null); do
+      $CTR tasks delete -f "$id" >/dev/null 2>&1; $CTR containers delete "$id" >/dev/null 2>&1
+    done
+  fi
+  [[ -n $CONTAINERD_PID ]] && kill "$CONTAINERD_PID" 2>/dev/null && wait "$CONTAINERD_PID" 2>/dev/null
+  for p in $(pgrep -f "$W/" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+  grep " $W" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+mkdir -p "$W/root" "$W/state" "$W/img/rootfs/bin" "$W/img/rootfs/tmp" "$W/img/rootfs/etc" "$W/img/arch"
+cat >"$W/config.toml" <<TOML
+version = 2
+root = "$W/root"
+state = "$W/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
+  "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+[grpc]
+  address = "$SOCK"
+[ttrpc]
+  address = "$SOCK.ttrpc"
+TOML
+containerd --config "$W/config.toml" >"$W/containerd.log" 2>&1 &
+CONTAINERD_PID=$!
+for _ in $(seq 100); do $CTR version >/dev/null 2>&1 && break; sleep 0.1; done
+
+gcc -static -O2 -o "$W/img/rootfs/bin/drift-workload" /work/shared/bench/drift-workload.c
+cp /bin/busybox "$W/img/rootfs/bin/busybox"
+for a in sh true sleep seq echo cat rm mkdir; do ln -s busybox "$W/img/rootfs/bin/$a"; done
+chmod 1777 "$W/img/rootfs/tmp"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$W/img/rootfs/etc/passwd"
+tar -C "$W/img/rootfs" -cf "$W/img/arch/layer.tar" .
+DIFF=$(sha256sum "$W/img/arch/layer.tar" | cut -d' ' -f1)
+printf '{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' "$DIFF" >"$W/img/config.json"
+CFG=$(sha256sum "$W/img/config.json" | cut -d' ' -f1)
+cp "$W/img/config.json" "$W/img/arch/$CFG.json"
+printf '[{"Config":"%s.json","RepoTags":["docker.io/invar/bench:1"],"Layers":["layer.tar"]}]' "$CFG" >"$W/img/arch/manifest.json"
+tar -C "$W/img/arch" -cf "$W/img/image.tar" .
+$CTR images import "$W/img/image.tar" >/dev/null
+
+run_container() {  # id
+  $CTR run -d --annotation io.kubernetes.cri.container-type=container \
+    --annotation io.kubernetes.cri.sandbox-name=bench --annotation io.kubernetes.cri.sandbox-namespace=bench \
+    --annotation io.kubernetes.cri.container-name="$1" docker.io/invar/bench:1 "$1" sleep 1000000 >/dev/null
+}
+run_container bench
+UPPER=$(grep -o 'upperdir=[^,]*' "/proc/$(cat "$W/state/io.containerd.runtime.v2.task/k8s.io/bench/init.pid")/mountinfo" | head -1 | cut -d= -f2)
+EXEC_SEQ=0
+cexec() { EXEC_SEQ=$((EXEC_SEQ + 1)); $CTR tasks exec --exec-id "b$EXEC_SEQ" bench "$@"; }
+
+start_agent() {  # mode
+  rm -rf "$W/agent-state"; : >"$W/alerts.json"
+  # shellcheck disable=SC2086
+  $AGENT --containerd-state "$W/state/io.containerd.runtime.v2.task" --state-dir "$W/agent-state" \
+    --action "$1" --output json --output-file "$W/alerts.json" --no-stdout --ready-file "$W/ready" \
+    --rescan-seconds 0 2>"$W/agent.log" &
+  AGENT_PID=$!
+  for _ in $(seq 200); do grep -q "watching container bench" "$W/agent.log" 2>/dev/null && break; sleep 0.05; done
+}
+stop_agent() {
+  AGENT_CPU_TICKS=$(awk '{print $14+$15}' "/proc/$AGENT_PID/stat")
+  AGENT_HWM=$(awk '/VmHWM/{print $2}' "/proc/$AGENT_PID/status")
+  kill "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID=""
+}
+
+declare -A TIMES CPU HWM
+MODES=${MODES:-"none detect prevent inotify audit"}
+if ! command -v auditctl >/dev/null; then MODES=${MODES/ audit/}; fi
+
+workload() {
+  local t0 t1
+  t0=$(date +%s%N)
+  cexec /bin/drift-workload /tmp/wl "$FILES"
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000000))
+}
+
+if [[ $MODES == *audit* ]] && ! pgrep -x auditd >/dev/null; then
+  auditd -n >/dev/null 2>&1 &
+  AUDITD_STARTED=$!
+  sleep 1
+  auditctl -e 1 >/dev/null
+fi
+
+echo "drift bench: $ROUNDS interleaved rounds, $FILES files, containerd root on tmpfs ($W)" >&2
+for r in $(seq "$ROUNDS"); do
+  for m in $MODES; do
+    case $m in
+      none) ms=$(workload) ;;
+      detect|prevent)
+        start_agent "$( [[ $m == detect ]] && echo flag || echo prevent )"
+        ms=$(workload)
+        sleep 0.3
+        stop_agent
+        CPU[$m]="${CPU[$m]:-} $AGENT_CPU_TICKS"; HWM[$m]="${HWM[$m]:-} $AGENT_HWM" ;;
+      inotify)
+        inotifywait -q -m -r -e modify,create,delete,move,attrib "$UPPER" >/dev/null 2>&1 &
+        WATCH_PID=$!; sleep 0.5
+        ms=$(workload)
+        kill "$WATCH_PID"; wait "$WATCH_PID" 2>/dev/null || true; WATCH_PID="" ;;
+      audit)
+        auditctl -w "$UPPER" -p wa >/dev/null
+        ms=$(workload)
+        auditctl -W "$UPPER" -p wa >/dev/null ;;
+    esac
+    TIMES[$m]="${TIMES[$m]:-} $ms"
+    echo "round $r $m ${ms} ms" >&2
+  done
+done
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+HZ=$(getconf CLK_TCK)
+BASE=$(echo "${TIMES[none]}" | median)
+printf '\n| watcher | median wall (ms) | vs none | agent CPU (s, median) | agent peak RSS (MiB, max) |\n|---|---|---|---|---|\n'
+for m in $MODES; do
+  med=$(echo "${TIMES[$m]}" | median)
+  ratio=$(awk -v a="$med" -v b="$BASE" 'BEGIN{printf "%+.1f%%", (a/b-1)*100}')
+  cpu="-"; rss="-"
+  if [[ -n ${CPU[$m]:-} ]]; then
+    cpu=$(echo "${CPU[$m]}" | median | awk -v hz="$HZ" '{printf "%.2f", $1/hz}')
+    rss=$(echo "${HWM[$m]}" | tr ' ' '\n' | sort -n | tail -1 | awk '{printf "%.1f", $1/1024}')
+  fi
+  printf '| %s | %s | %s | %s | %s |\n' "$m" "$med" "$ratio" "$cpu" "$rss"
+done
+
+# --- Alert latency: from a directory's creation (its ctime in the upperdir: mkdir
+# leaves it unchanged afterwards) to the alert's evt.time (when the agent read it).
+start_agent flag
+cexec sh -c 'i=0; while [ $i -lt 300 ]; do mkdir /tmp/lat$i; i=$((i+1)); sleep 0.01; done'
+sleep 1
+stop_agent
+python3 - "$W/alerts.json" "$UPPER" <<'PY'
+import json, os, sys
+alerts, upper = sys.argv[1], sys.argv[2]
+lat = []
+for line in open(alerts):
+    a = json.loads(line)
+    f = a["output_fields"]
+    p = f.get("fd.name", "")
+    if f.get("invar.op") == "create" and p.startswith("/tmp/lat"):
+        st = os.lstat(upper + p)
+        lat.append((f["evt.time"] - st.st_ctime_ns) / 1e6)
+lat.sort()
+if lat:
+    pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+    print(f"\nalert latency (write -> alert, {len(lat)} files): p50 {pick(0.5):.2f} ms, p99 {pick(0.99):.2f} ms, max {lat[-1]:.2f} ms")
+else:
+    print("\nalert latency: no alerts")
+PY
+
+# --- Exec latency added in prevent mode: 2000 execs of an image binary.
+exec_loop() {
+  local t0 t1
+  t0=$(date +%s%N)
+  cexec sh -c 'i=0; while [ $i -lt 2000 ]; do /bin/true; i=$((i+1)); done'
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000))
+}
+E0=""; E1=""
+for r in 1 2 3; do
+  E0="$E0 $(exec_loop)"
+  start_agent prevent; E1="$E1 $(exec_loop)"; stop_agent
+done
+e0=$(echo "$E0" | median); e1=$(echo "$E1" | median)
+awk -v a="$e0" -v b="$e1" 'BEGIN{printf "exec latency: %.1f us per exec without agent, %.1f us in prevent mode: %+.1f us added per exec\n", a/2000, b/2000, (b-a)/2000}'
+
+# --- RSS with idle containers.
+if [[ $IDLE -gt 0 ]]; then
+  for i in $(seq "$IDLE"); do run_container "idle$i"; done
+  start_agent flag
+  for _ in $(seq 600); do
+    n=$(grep -c "watching container" "$W/agent.log" || true)
+    [[ $n -ge $((IDLE + 1)) ]] && break
+    sleep 0.1
+  done
+  sleep 1
+  rss=$(awk '/VmRSS/{print $2}' "/proc/$AGENT_PID/status")
+  stop_agent
+  awk -v r="$rss" -v h="$AGENT_HWM" -v n="$IDLE" -v w="$n" 'BEGIN{printf "agent RSS with %d idle containers (+1 bench, %d watched): %.1f MiB (peak %.1f MiB)\n", n, w, r/1024, h/1024}'
+fi
