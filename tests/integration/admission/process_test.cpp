@@ -4,6 +4,7 @@
 // SIGTERM (readiness 503, in-flight request finished, idle connection
 // closed, exit 0 within the grace period), refusing a readable private key;
 // `invar certs` writing a usable CA + serving certificate.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/pem.h>
@@ -60,7 +61,7 @@ class Process {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 2, 1);
     if (posix_spawn(&pid_, INVAR_BINARY, &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&fa);
   }
