@@ -115,6 +115,14 @@ void AppendJsonString(std::string& out, std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const std::size_t n = s.size();
   for (std::size_t i = 0; i < n;) {
+    // Fast path: a run of printable ASCII needing no escape, appended at once.
+    std::size_t run = i;
+    while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') ++run;
+    if (run > i) {
+      out.append(reinterpret_cast<const char*>(p + i), run - i);
+      i = run;
+      continue;
+    }
     unsigned char ch = p[i];
     if (ch < 0x80) {
       switch (ch) {

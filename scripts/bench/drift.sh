@@ -163,7 +163,7 @@ done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 HZ=$(getconf CLK_TCK)
-BASE=$(echo "${TIMES[none]}" | median)
+BASE=$(echo "${TIMES[none]:-1}" | median)
 printf '\n| watcher | median wall (ms) | vs none | agent CPU (s, median) | agent peak RSS (MiB, max) |\n|---|---|---|---|---|\n'
 for m in $MODES; do
   med=$(echo "${TIMES[$m]}" | median)
