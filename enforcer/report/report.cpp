@@ -74,7 +74,10 @@ ResourceResult EvaluateWorkload(const policy::Workload& workload, const policy::
   r.pss_version = profile.version.ToString();
   r.profile_source = std::move(profile_source);
   for (const auto& check : policy::Catalogue()) {
-    if (profile.Runs(check)) r.applicable.push_back(&check);
+    // A PSS check newer than the profile's policy version does not exist
+    // at that version: it neither passes nor fails there.
+    bool exists = !check.pss || check.since_minor <= profile.version.Effective();
+    if (exists && profile.Runs(check)) r.applicable.push_back(&check);
   }
   r.findings = policy::Evaluate(workload, profile).findings;
   return r;

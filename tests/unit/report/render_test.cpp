@@ -431,3 +431,25 @@ TEST(Formats, ParseKnownAndRejectUnknown) {
 
 }  // namespace
 }  // namespace invar::report
+
+namespace invar::report {
+namespace {
+
+TEST(Applicable, ChecksNewerThanThePssVersionDoNotCount) {
+  policy::Workload w;
+  w.api_version = "v1";
+  w.kind = "Pod";
+  w.metadata.name = "p";
+  w.spec_path = "spec";
+  auto latest = policy::BuiltinProfile("restricted");
+  auto old = policy::BuiltinProfile("restricted", policy::PssVersion::V1(10));
+  ASSERT_TRUE(latest.ok() && old.ok());
+  auto a = EvaluateWorkload(w, *latest, "--profile");
+  auto b = EvaluateWorkload(w, *old, "--profile");
+  EXPECT_EQ(a.applicable.size(), 19u);
+  for (const auto* c : b.applicable) EXPECT_LE(c->since_minor, 10) << c->id;
+  EXPECT_LT(b.applicable.size(), a.applicable.size());
+}
+
+}  // namespace
+}  // namespace invar::report
