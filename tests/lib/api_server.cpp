@@ -239,10 +239,16 @@ struct Filter {
   std::vector<FieldReq> fields;
 
   bool Matches(const Json& obj) const {
-    const Json& meta = obj.contains("metadata") ? obj["metadata"] : Json::object();
-    if (!ns.empty() && meta.value("namespace", "") != ns) return false;
+    static const Json kEmpty = Json::object();
+    auto mit = obj.find("metadata");
+    const Json& meta = mit != obj.end() ? *mit : kEmpty;  // no copies: LIST scans every object
+    if (!ns.empty()) {
+      auto nit = meta.find("namespace");
+      if (nit == meta.end() || !nit->is_string() || nit->get_ref<const std::string&>() != ns) return false;
+    }
     if (!label_selector.empty()) {
-      auto m = MatchLabelSelector(label_selector, meta.contains("labels") ? meta["labels"] : Json::object());
+      auto lit = meta.find("labels");
+      auto m = MatchLabelSelector(label_selector, lit != meta.end() ? *lit : kEmpty);
       if (!m.ok() || !*m) return false;
     }
     for (const auto& f : fields) {
@@ -844,6 +850,8 @@ Response TestApiServer::Impl::HandleWatch(const ResInfo& r, Request& req, const 
   }
   auto next_bookmark = std::chrono::steady_clock::now() + options.bookmark_interval;
   while (true) {
+    // A closed watch ends at once: events after the close are for the next watch.
+    if (stopping || my_close != close_generation) break;
     if (cursor >= 0) {
       if (cursor < min_rv) {
         pending.emplace_back("ERROR", StatusBody(410, "Expired",
