@@ -17,6 +17,8 @@ PKGS=(
   libseccomp-dev libcap-dev libgtest-dev libgmock-dev libbenchmark-dev libre2-dev zlib1g-dev
   # runtime / integration tests
   containerd runc busybox-static bash-static openssl iproute2 procps psmisc curl
+  # scripts/demo.sh (AdmissionReview from examples/pods/*.yaml, JSON pretty-print)
+  python3 python3-yaml
   # benchmarks (side-by-side baselines)
   wrk nginx-light golang-go inotify-tools auditd
 )
