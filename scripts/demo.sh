@@ -28,11 +28,13 @@ if [ -t 1 ]; then B=$'\e[1m' R=$'\e[31m' G=$'\e[32m' D=$'\e[2m' N=$'\e[0m'; else
 section() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
 note() { printf '%s%s%s\n' "$D" "$*" "$N"; }
 ok() { printf '%s✔ %s%s\n' "$G" "$*" "$N"; }
-# show ARGS...: prints the command as a person would type it.
+# show ARGS...: prints the command as a person would type it, with the work
+# directory written as $WORK.
 show() {
   local out="\$" a
   for a in "$@"; do
-    if [[ "$a" =~ [^A-Za-z0-9_./:=@,+-] && "$a" != '&' ]]; then out+=" '${a//\'/\'\\\'\'}'"; else out+=" $a"; fi
+    [ -n "$work" ] && a=${a//"$work"/\$WORK}
+    if [[ "$a" =~ [^A-Za-z0-9_./:=@,+\$-] && "$a" != '&' ]]; then out+=" '${a//\'/\'\\\'\'}'"; else out+=" $a"; fi
   done
   printf '%s\n' "$out"
 }
@@ -142,6 +144,7 @@ python3 -c 'import yaml' 2>/dev/null || fail "python3-yaml is needed (scripts/in
 if [ "$(id -u)" = 0 ] && [ -d /dev/shm ]; then base=/dev/shm; else base=${TMPDIR:-/tmp}; fi
 work=$(mktemp -d "$base/invar-demo.XXXXXX")
 chmod 700 "$work"
+note "WORK=$work (certificates, configs, logs, containerd; removed at exit)"
 
 # ---- 1. admission webhook -------------------------------------------------
 section "1/3 admission webhook: a compliant and a non-compliant pod (no cluster)"
@@ -164,15 +167,14 @@ webhook_cmd=(invar webhook --standalone --listen "127.0.0.1:$port" --config "$wo
 show "${webhook_cmd[@]}" '&'
 "${webhook_cmd[@]}" > "$work/webhook.log" 2>&1 &
 webhook_pid=$!
-# curl reaches 127.0.0.1 under the Service's DNS name, so the certificate is
-# checked exactly as the kube-apiserver checks it.
 curl_args=(--silent --show-error --cacert "$work/certs/ca.crt" --resolve "$host:$port:127.0.0.1")
 readyz() { alive "$webhook_pid" && curl "${curl_args[@]}" --fail --max-time 2 "https://$host:$port/readyz"; }
 if ! wait_for 60 readyz; then
   log_tail "$work/webhook.log"
   fail "the webhook did not answer /readyz within 60 s"
 fi
-show curl --cacert "$work/certs/ca.crt" "https://$host:$port/readyz"
+note "curl reaches 127.0.0.1 under the Service's name (--resolve): the certificate is checked as the kube-apiserver checks it."
+show curl --cacert "$work/certs/ca.crt" --resolve "$host:$port:127.0.0.1" "https://$host:$port/readyz"
 curl "${curl_args[@]}" "https://$host:$port/readyz"
 echo
 
@@ -182,8 +184,8 @@ send() {
   python3 scripts/demo/review.py build "examples/pods/$name.yaml" "demo-$name" > "$work/$name.review.json"
   echo
   note "kubectl apply -f examples/pods/$name.yaml, as the kube-apiserver asks the webhook:"
-  show curl --cacert "$work/certs/ca.crt" -H 'Content-Type: application/json' \
-    --data-binary "@$name.review.json" "https://$host:$port/validate"
+  show curl --cacert "$work/certs/ca.crt" --resolve "$host:$port:127.0.0.1" \
+    -H 'Content-Type: application/json' --data-binary "@$work/$name.review.json" "https://$host:$port/validate"
   curl "${curl_args[@]}" --max-time 10 -H 'Content-Type: application/json' \
     --data-binary "@$work/$name.review.json" "https://$host:$port/validate" > "$work/$name.response.json" ||
     { log_tail "$work/webhook.log"; fail "no answer from the webhook for $name"; }
@@ -244,8 +246,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.b
   address = ""
 EOF
   export CONTAINERD_ADDRESS="$work/containerd.sock" CONTAINERD_NAMESPACE=k8s.io
-  note "A private containerd on tmpfs (ctr below talks to it: CONTAINERD_ADDRESS=\$work/containerd.sock,"
-  note "namespace k8s.io as on a Kubernetes node):"
+  note "A private containerd on tmpfs; ctr below talks to it (CONTAINERD_ADDRESS=\$WORK/containerd.sock,"
+  note "CONTAINERD_NAMESPACE=k8s.io as on a Kubernetes node). The machine's containerd is not touched:"
   show containerd --config "$work/containerd.toml" '&'
   containerd --config "$work/containerd.toml" > "$work/containerd.log" 2>&1 &
   containerd_pid=$!
@@ -272,7 +274,7 @@ EOF
     > "$work/image/archive/manifest.json"
   tar -C "$work/image/archive" -cf "$work/image/busybox.tar" .
   note "A busybox image built offline from busybox-static (one layer, docker-archive):"
-  show ctr images import busybox.tar
+  show ctr images import "$work/image/busybox.tar"
   ctr images import "$work/image/busybox.tar" > "$work/import.log" 2>&1 ||
     { cat "$work/import.log" >&2; fail "ctr images import failed"; }
 
@@ -338,6 +340,8 @@ EOF
   echo
   note "The agent's alerts (Falco output format):"
   grep -v '^$' "$work/alerts-flag.txt"
+  note "The flag action also annotates the pod and emits an Event (no cluster here, so the agent logs them):"
+  grep -h -m 2 -E 'would (annotate|emit Event)' "$work/agent-flag.log" | cut -c1-160 | sed 's/^/  agent log: /' || true
   ok "drift detected: a binary that is not in the image was written and executed"
   stop_agent flag
 
