@@ -36,6 +36,11 @@
 #include "invar/platform/fd.h"
 #include "invar/platform/hardening.h"
 #include "invar/platform/log.h"
+#ifdef INVAR_HAVE_KUBE_ACTIONS
+#include "invar/drift/kube_pod_actions.h"
+#include "invar/kube/client.h"
+#include "invar/kube/config.h"
+#endif
 
 namespace invar::agent {
 using namespace invar::drift;  // NOLINT(google-build-using-namespace): this file is the drift pipeline
@@ -336,6 +341,28 @@ StepResult StepConfig(AgentState& s) {
     }
   }
   s.pods = NewLoggingPodActions();
+  const bool in_cluster = std::getenv("KUBERNETES_SERVICE_HOST") != nullptr;
+  if (!s.cfg.no_kube && (!s.cfg.kubeconfig.empty() || in_cluster)) {
+#ifdef INVAR_HAVE_KUBE_ACTIONS
+    kube::ClientOptions opts;
+    opts.kubeconfig = s.cfg.kubeconfig;
+    opts.context = s.cfg.kube_context;
+    auto rest = kube::LoadConfig(opts);
+    if (!rest.ok()) {
+      log::Error("kubernetes config: {}", rest.status().ToString());
+      return StepResult::kFail;
+    }
+    log::Info("kubernetes API: {}", rest->Describe());
+    auto client = kube::NewKubeClient(std::move(*rest));
+    if (!client.ok()) {
+      log::Error("kubernetes client: {}", client.status().ToString());
+      return StepResult::kFail;
+    }
+    s.pods = NewKubePodActions(std::move(*client), s.cfg.node_name);
+#else
+    log::Warn("built without the Kubernetes client: pod annotations, Events and deletes are only logged");
+#endif
+  }
   s.store = std::make_unique<StateStore>(s.cfg.state_dir);
   s.runtime = NewContainerdRuntime(
       {.host_root = s.cfg.host_root, .task_dir = s.cfg.containerd_state, .proc_dir = "/proc"});

@@ -40,6 +40,9 @@ void AddAgentOptions(CLI::App& app, AgentConfig* c) {
       ->check(CLI::IsMember({"errno", "kill", "log"}))
       ->capture_default_str();
   app.add_option("--ready-file", c->ready_file, "touch this file once watching");
+  app.add_option("--kubeconfig", c->kubeconfig, "kubeconfig for pod annotations, Events and pod delete");
+  app.add_option("--context", c->kube_context, "kubeconfig context");
+  app.add_flag("--no-kube", c->no_kube, "do not use the Kubernetes API even in a cluster");
 }
 
 namespace {

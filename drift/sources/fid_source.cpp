@@ -275,6 +275,11 @@ class FidSource final : public EventSource {
       auto op = ClassifyAppeared(up, LowerStat(*dir.c, cpath));
       if (up && op) Remember(host, *up);  // copy-ups keep the image's stat as baseline
       if (op) Emit(dir, one.name, *op, pid);
+      if (op == Operation::kCreate && up && S_ISREG(up->st_mode) && !(md->mask & FAN_CLOSE_WRITE)) {
+        // Its first close-write is part of the creation: skip it cheaply.
+        if (just_created_.size() > kBaselineMax) just_created_.clear();
+        just_created_.insert(host);
+      }
     }
     if (md->mask & FAN_DELETE) {
       // Gone for real only if nothing (e.g. a whiteout) replaced it.
@@ -293,6 +298,7 @@ class FidSource final : public EventSource {
         Remember(host, *up);
       }
     }
+    if ((md->mask & FAN_CLOSE_WRITE) && !(md->mask & FAN_CREATE) && just_created_.erase(host) > 0) return;
     if (md->mask & (FAN_CLOSE_WRITE | FAN_MODIFY)) {
       auto up = Lstat(host);
       Operation op = Operation::kWrite;
@@ -383,6 +389,7 @@ class FidSource final : public EventSource {
   std::unordered_map<std::string, DirInfo> dirs_;
   std::unordered_map<std::string, struct stat> baseline_;
   std::unordered_set<std::string> written_once_;
+  std::unordered_set<std::string> just_created_;  // new regular files whose first close-write is not news
   std::size_t ignore_marks_ = 0;
   std::unordered_map<pid_t, std::optional<ProcessInfo>> proc_cache_;
   std::uint64_t proc_cache_time_ = 0;

@@ -96,10 +96,12 @@ run_container() {  # id
     --annotation io.kubernetes.cri.sandbox-name=bench --annotation io.kubernetes.cri.sandbox-namespace=bench \
     --annotation io.kubernetes.cri.container-name="$1" docker.io/invar/bench:1 "$1" sleep 1000000 >/dev/null
 }
-run_container bench
-UPPER=$(grep -o 'upperdir=[^,]*' "/proc/$(cat "$W/state/io.containerd.runtime.v2.task/k8s.io/bench/init.pid")/mountinfo" | head -1 | cut -d= -f2)
+# Ids are unique per run: runc keeps its state in a machine-wide directory.
+BENCH=bench-$$
+run_container "$BENCH"
+UPPER=$(grep -o 'upperdir=[^,]*' "/proc/$(cat "$W/state/io.containerd.runtime.v2.task/k8s.io/$BENCH/init.pid")/mountinfo" | head -1 | cut -d= -f2)
 EXEC_SEQ=0
-cexec() { EXEC_SEQ=$((EXEC_SEQ + 1)); $CTR tasks exec --exec-id "b$EXEC_SEQ" bench "$@"; }
+cexec() { EXEC_SEQ=$((EXEC_SEQ + 1)); $CTR tasks exec --exec-id "b$EXEC_SEQ" "$BENCH" "$@"; }
 
 start_agent() {  # mode
   rm -rf "$W/agent-state"; : >"$W/alerts.json"
@@ -108,7 +110,7 @@ start_agent() {  # mode
     --action "$1" --output json --output-file "$W/alerts.json" --no-stdout --ready-file "$W/ready" \
     --rescan-seconds 0 2>"$W/agent.log" &
   AGENT_PID=$!
-  for _ in $(seq 200); do grep -q "watching container bench" "$W/agent.log" 2>/dev/null && break; sleep 0.05; done
+  for _ in $(seq 200); do grep -q "watching container ${BENCH:0:12}" "$W/agent.log" 2>/dev/null && break; sleep 0.05; done
 }
 stop_agent() {
   AGENT_CPU_TICKS=$(awk '{print $14+$15}' "/proc/$AGENT_PID/stat")
@@ -219,7 +221,7 @@ awk -v a="$e0" -v b="$e1" 'BEGIN{printf "exec latency: %.1f us per exec without 
 
 # --- RSS with idle containers.
 if [[ $IDLE -gt 0 ]]; then
-  for i in $(seq "$IDLE"); do run_container "idle$i"; done
+  for i in $(seq "$IDLE"); do run_container "idle-$$-$i"; done
   start_agent flag
   for _ in $(seq 600); do
     n=$(grep -c "watching container" "$W/agent.log" || true)

@@ -39,6 +39,11 @@ struct AgentConfig {
   bool harden = true;                       // drop capabilities + seccomp after setup
   std::string seccomp_action = "errno";     // errno | kill | log
   std::string ready_file;                   // touched when the agent is watching (tests, probes)
+  // Kubernetes API (pod annotations, Events, pod delete). Used when a
+  // kubeconfig is given or the agent runs in a cluster (KUBERNETES_SERVICE_HOST).
+  std::string kubeconfig;
+  std::string kube_context;
+  bool no_kube = false;                     // never talk to the API server
 };
 
 // Adds the agent's flags to `app` (the `agent` subcommand), bound to `*config`.
