@@ -30,7 +30,7 @@ cp "$src/manifests/base/config/rules.local.yaml" "$tmp/rules/"
 
 # The DaemonSet's flags, with the host paths moved into the temporary root.
 "$invar_bin" agent --config "$src/manifests/base/config/agent.yaml" --host-root "$tmp/host" \
-  --rules "$tmp/rules" --state-dir "$tmp/state" --ready-file "$tmp/ready" --no-stdout \
+  --rules "$tmp/rules" --state-dir "$tmp/state" --ready-file "$tmp/ready" --no-stdout --no-kube \
   < /dev/null > "$tmp/agent.log" 2>&1 &
 pid=$!
 ready=0
