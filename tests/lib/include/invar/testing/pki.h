@@ -38,7 +38,8 @@ class TestCa {
   const std::string& key_pem() const { return ca_.key_pem; }
 
   Result<CertKey> Issue(const CertSpec& spec) const;
-  // localhost, 127.0.0.1 and ::1.
+  // SANs: localhost, kubernetes.default.svc, 127.0.0.1 and ::1. A negative
+  // not_after issues an already-expired certificate.
   Result<CertKey> IssueServer(std::chrono::seconds not_after = std::chrono::hours(24)) const;
   Result<CertKey> IssueClient(const std::string& user, const std::vector<std::string>& groups = {}) const;
 
