@@ -500,7 +500,9 @@ int Run(AgentConfig config) {
   s.cfg = std::move(config);
   using Step = std::pair<const char*, std::function<StepResult(AgentState&)>>;
   const Step steps[] = {
-      {"load config", StepConfig}, {"signals", StepSignals},          {"open sources", StepSources},
+      // Signals first: every thread started later (HTTP sink, metrics server,
+      // sources) inherits the blocked mask, so SIGTERM reaches the signalfd.
+      {"signals", StepSignals}, {"load config", StepConfig},        {"open sources", StepSources},
       {"discover", StepDiscover},  {"drop privileges", StepHarden}, {"run", StepRun},
   };
   int rc = 0;

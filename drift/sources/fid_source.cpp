@@ -44,6 +44,7 @@ namespace {
 constexpr std::size_t kDirCacheMax = 65536;
 constexpr std::size_t kBaselineMax = 200000;
 constexpr std::size_t kIgnoreMarksMax = 8192;
+constexpr std::size_t kReadBuffer = 256 * 1024;
 
 enum class Where : std::uint8_t { kOutside, kUpper, kWork };
 
@@ -328,7 +329,11 @@ class FidSource final : public EventSource {
   }
 
   void Loop() {
-    alignas(fanotify_event_metadata) static thread_local char buf[256 * 1024];
+    // On the heap: a thread_local buffer this size is static TLS, which every
+    // thread of the process then needs on its stack (civetweb's 100 KiB
+    // worker stacks failed with EINVAL).
+    std::unique_ptr<std::uint64_t[]> storage(new std::uint64_t[kReadBuffer / sizeof(std::uint64_t)]);
+    char* buf = reinterpret_cast<char*>(storage.get());
     while (!stop_) {
       pollfd fds[2] = {{fan_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
       int n = ::poll(fds, 2, 500);
@@ -339,7 +344,7 @@ class FidSource final : public EventSource {
       if (stop_) break;
       if (n <= 0 || !(fds[0].revents & POLLIN)) continue;
       for (;;) {
-        ssize_t len = ::read(fan_.get(), buf, sizeof buf);
+        ssize_t len = ::read(fan_.get(), buf, kReadBuffer);
         if (len <= 0) break;
         auto* md = reinterpret_cast<const fanotify_event_metadata*>(buf);
         while (FAN_EVENT_OK(md, len)) {
@@ -360,7 +365,7 @@ class FidSource final : public EventSource {
           if (md->fd >= 0) ::close(md->fd);
           md = FAN_EVENT_NEXT(md, len);
         }
-        if (static_cast<std::size_t>(len) < sizeof buf / 2) break;
+        if (static_cast<std::size_t>(len) < kReadBuffer / 2) break;
       }
       if (opts_.batch_delay_ms > 0) {
         // Let the kernel merge events on the same object before the next read.

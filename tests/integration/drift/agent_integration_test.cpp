@@ -412,7 +412,8 @@ TEST_F(Agent, SigkilledAgentWithPendingExecPermissionDoesNotHangTheExec) {
 
 TEST_F(Agent, KeepsOnlyNeededCapabilitiesAndRunsUnderSeccomp) {
   AgentProcess agent("harden");
-  agent.Start();
+  const std::string metrics = "127.0.0.1:" + std::to_string(20000 + getpid() % 10000);
+  agent.Start({"--metrics-listen", metrics});
   const std::string status = ReadAll("/proc/" + std::to_string(agent.pid()) + "/status");
   auto field = [&](const std::string& name) {
     auto p = status.find(name + ":");
@@ -428,7 +429,15 @@ TEST_F(Agent, KeepsOnlyNeededCapabilitiesAndRunsUnderSeccomp) {
   ASSERT_TRUE(agent.WaitWatching("hard"));
   ASSERT_EQ(f.Exec("hard", "echo 1 > /tmp/after-harden").exit_code, 0);
   EXPECT_TRUE(agent.WaitAlert(Op("hard", "create", "/tmp/after-harden"))) << Describe(agent);
+  // The metrics endpoint serves under seccomp.
+  auto m = invar::testing::RunCommand({"curl", "-s", "-m", "5", "http://" + metrics + "/metrics"});
+  EXPECT_NE(m.output.find("invar_drift_events_total{action=\"flag\",rule=\"Container drift detected\"}"),
+            std::string::npos)
+      << m.output;
+  EXPECT_NE(m.output.find("invar_drift_watched_containers 1"), std::string::npos) << m.output;
+  // SIGTERM reaches the agent's signalfd, not a default handler on some thread: clean exit.
   EXPECT_EQ(agent.Stop(), 0);
+  EXPECT_NE(ReadAll(agent.log_path()).find("stopping"), std::string::npos);
   f.Remove("hard");
 }
 
