@@ -702,13 +702,17 @@ PredPtr Const(bool v) {
 }
 
 // a and (b and c) -> a and b and c: one loop instead of nested calls.
+// Only small children are spliced: splicing copies pointers, and a chain of
+// macros each splicing the previous one would otherwise grow quadratically.
+constexpr std::size_t kMaxSpliced = 32;
+
 void AppendFlattened(bool is_and, const PredPtr& p, std::vector<PredPtr>* out) {
   if (is_and) {
-    if (auto* a = dynamic_cast<const AndPred*>(p.get())) {
+    if (auto* a = dynamic_cast<const AndPred*>(p.get()); a != nullptr && a->children().size() <= kMaxSpliced) {
       out->insert(out->end(), a->children().begin(), a->children().end());
       return;
     }
-  } else if (auto* o = dynamic_cast<const OrPred*>(p.get())) {
+  } else if (auto* o = dynamic_cast<const OrPred*>(p.get()); o != nullptr && o->children().size() <= kMaxSpliced) {
     out->insert(out->end(), o->children().begin(), o->children().end());
     return;
   }
@@ -920,7 +924,33 @@ void CollectMacroRefs(const Ast& ast, std::vector<std::pair<std::string, std::si
   for (const auto& c : ast.children) CollectMacroRefs(*c, out);
 }
 
+namespace {
+// Nesting of CompileAst, through macros too (a macro compiles inside the rule
+// that uses it). Compilation runs on the loading thread only.
+thread_local int compile_depth = 0;
+
+struct DepthGuard {
+  DepthGuard() { ++compile_depth; }
+  ~DepthGuard() { --compile_depth; }
+};
+
+std::optional<Compiled> CheckSize(Compiled c, const Ast& ast, ConditionError* error) {
+  if (c.size > kMaxExpandedSize) {
+    error->message = "condition has more than " + std::to_string(kMaxExpandedSize) + " checks after macro expansion";
+    error->pos = ast.pos;
+    return std::nullopt;
+  }
+  return c;
+}
+}  // namespace
+
 std::optional<Compiled> CompileAst(const Ast& ast, const MacroLookup& macros, ConditionError* error) {
+  DepthGuard guard;
+  if (compile_depth > kMaxCompileDepth) {
+    error->message = "condition nesting exceeds " + std::to_string(kMaxCompileDepth) + " levels after macro expansion";
+    error->pos = ast.pos;
+    return std::nullopt;
+  }
   switch (ast.kind) {
     case Ast::Kind::kCheck: {
       // Validate the operator here too: exceptions build checks directly.
@@ -949,7 +979,7 @@ std::optional<Compiled> CompileAst(const Ast& ast, const MacroLookup& macros, Co
       auto inner = CompileAst(*ast.children.at(0), macros, error);
       if (!inner) return std::nullopt;
       if (inner->constant) return MakeConst(!*inner->constant);
-      return Compiled{std::make_shared<NotPred>(inner->pred), TypeSet::All(), std::nullopt};
+      return Compiled{std::make_shared<NotPred>(inner->pred), TypeSet::All(), std::nullopt, inner->size + 1};
     }
     case Ast::Kind::kAnd:
     case Ast::Kind::kOr: {
@@ -957,9 +987,12 @@ std::optional<Compiled> CompileAst(const Ast& ast, const MacroLookup& macros, Co
       std::vector<PredPtr> preds;
       TypeSet types = is_and ? TypeSet::All() : TypeSet::None();
       bool decided = false;
+      std::uint64_t size = 1;
       for (const auto& child : ast.children) {
         auto c = CompileAst(*child, macros, error);
         if (!c) return std::nullopt;
+        size = std::min<std::uint64_t>(size + c->size, kMaxExpandedSize + 1);
+        if (size > kMaxExpandedSize) return CheckSize(Compiled{nullptr, TypeSet::All(), std::nullopt, size}, ast, error);
         if (decided) continue;
         if (c->constant) {
           if (*c->constant == is_and) continue;  // neutral element: drop it
@@ -971,10 +1004,10 @@ std::optional<Compiled> CompileAst(const Ast& ast, const MacroLookup& macros, Co
       }
       if (decided) return MakeConst(!is_and);
       if (preds.empty()) return MakeConst(is_and);
-      if (preds.size() == 1) return Compiled{preds[0], types, std::nullopt};
+      if (preds.size() == 1) return Compiled{preds[0], types, std::nullopt, size};
       PredPtr p = is_and ? PredPtr(std::make_shared<AndPred>(std::move(preds)))
                          : PredPtr(std::make_shared<OrPred>(std::move(preds)));
-      return Compiled{p, types, std::nullopt};
+      return Compiled{p, types, std::nullopt, size};
     }
   }
   return std::nullopt;

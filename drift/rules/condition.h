@@ -7,6 +7,7 @@
 // Compiled Preds are immutable and safe to evaluate from many threads.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -90,7 +91,13 @@ struct Compiled {
   PredPtr pred;
   TypeSet types;
   std::optional<bool> constant;  // set when folding proved the result
+  std::uint64_t size = 1;        // checks after macro expansion (saturating)
 };
+
+// Limits that keep hostile rule files from exhausting the stack or memory:
+// nesting through macros, and the size of a condition after macro expansion.
+inline constexpr int kMaxCompileDepth = 2000;
+inline constexpr std::uint64_t kMaxExpandedSize = 1u << 20;
 
 // Returns the compiled macro, or nullptr when `name` is not visible; sets
 // *error when the macro exists but its own compilation failed.

@@ -272,6 +272,21 @@ class Loader {
 
   void ReadFile(const RulesFile& file) {
     Ctx fctx{file.name, 0, 0, "rules content", ""};
+    // yaml-cpp 0.7 (Debian 12) never returns, allocating without bound, when
+    // a line starts with ',' in block context. No rules file needs that, so
+    // such a line is refused before the parser sees it.
+    for (size_t pos = 0, line = 1; pos < file.content.size(); ++line) {
+      if (file.content[pos] == ',') {
+        Ctx c = fctx;
+        c.line = static_cast<int>(line);
+        c.column = 1;
+        Error("LOAD_ERR_YAML_PARSE", "a line may not start with ','", c);
+        return;
+      }
+      size_t nl = file.content.find('\n', pos);
+      if (nl == std::string::npos) break;
+      pos = nl + 1;
+    }
     std::vector<YAML::Node> docs;
     try {
       docs = YAML::LoadAll(file.content);
@@ -758,6 +773,7 @@ class Loader {
       internal::CollectMacroRefs(*m.ast, &refs);
       for (const auto& [ref, pos] : refs) {
         MacroInfo* r = macros_.Find(ref);
+        if (r != nullptr && r != &m && r->index < m.visibility) r->used = true;  // as Falco: referenced = used
         if (r == nullptr || r->index >= m.visibility || r == &m) {
           Error("LOAD_ERR_VALIDATE", "Undefined macro '" + ref + "' used in filter.", m.ctx);
           m.state = MacroInfo::State::kFailed;

@@ -302,5 +302,36 @@ TEST(Condition, DeepNestingIsRejectedNotCrashed) {
   EXPECT_EQ(FirstError(RuleWith(nots + "proc.name = bash")), "exceeded the maximum nesting depth of 1000");
 }
 
+TEST(Condition, LongMacroChainsAreRejectedNotCrashed) {
+  std::string yaml = "- macro: m0\n  condition: proc.name = a\n";
+  for (int i = 1; i < 20000; ++i) {
+    yaml += "- macro: m" + std::to_string(i) + "\n  condition: m" + std::to_string(i - 1) + " and proc.pid = " +
+            std::to_string(i) + "\n";
+  }
+  yaml += "- rule: r\n  desc: d\n  condition: evt.type = execve and m19999\n  output: o\n  priority: INFO\n";
+  EXPECT_EQ(FirstError(yaml), "condition nesting exceeds 2000 levels after macro expansion");
+}
+
+TEST(Condition, ExponentialMacroExpansionIsRejected) {
+  std::string yaml = "- macro: m0\n  condition: proc.name = a\n";
+  for (int i = 1; i < 40; ++i) {
+    yaml += "- macro: m" + std::to_string(i) + "\n  condition: m" + std::to_string(i - 1) + " and m" +
+            std::to_string(i - 1) + "\n";
+  }
+  yaml += "- rule: r\n  desc: d\n  condition: evt.type = execve and m39\n  output: o\n  priority: INFO\n";
+  EXPECT_EQ(FirstError(yaml), "condition has more than 1048576 checks after macro expansion");
+  // A moderate chain still works, and evaluates correctly.
+  std::string ok = "- macro: m0\n  condition: proc.name = bash\n";
+  for (int i = 1; i < 200; ++i) {
+    ok += "- macro: m" + std::to_string(i) + "\n  condition: m" + std::to_string(i - 1) + " and user.uid = 0\n";
+  }
+  ok += "- rule: r\n  desc: d\n  condition: evt.type = execve and m199\n  output: o\n  priority: INFO\n";
+  Loaded l = LoadYaml(ok);
+  ASSERT_TRUE(l.result.ok()) << l.result.ToText();
+  EXPECT_EQ(l.result.warnings().size(), 0u) << l.result.ToText();
+  EXPECT_EQ(MatchNames(*l.engine, ExecEvent("bash")).size(), 1u);
+  EXPECT_TRUE(MatchNames(*l.engine, ExecEvent("sh")).empty());
+}
+
 }  // namespace
 }  // namespace invar::rules::testing

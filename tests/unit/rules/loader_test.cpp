@@ -361,6 +361,15 @@ TEST(BadFiles, YamlSyntaxErrorHasItsLine) {
   EXPECT_FALSE(m.message.empty());
 }
 
+TEST(BadFiles, LeadingCommaIsRefusedBeforeYamlCppLoopsForever) {
+  LoadMessage m = OnlyError("- list: a\n  items: []\n, b\n");
+  EXPECT_EQ(m.code, "LOAD_ERR_YAML_PARSE");
+  EXPECT_EQ(m.message, "a line may not start with ','");
+  EXPECT_EQ(m.line, 3);
+  // Commas elsewhere are fine.
+  EXPECT_TRUE(LoadYaml("- list: a\n  items: [x,\n    y, z]\n").result.ok());
+}
+
 TEST(BadFiles, NotASequence) {
   LoadMessage m = OnlyError("rule: r\n");
   EXPECT_EQ(m.message, "Rules content is not yaml array of objects");
