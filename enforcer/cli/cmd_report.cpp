@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -147,7 +146,8 @@ int RunReport(const ReportFlags& f) {
   }
   policy::Severity fail_on;
   if (!policy::ParseSeverity(f.fail_on, &fail_on)) {
-    return UsageError("unknown --fail-on severity \"" + f.fail_on + "\" (want info, low, medium, high or critical)");
+    return UsageError("unknown --fail-on severity \"" + f.fail_on +
+                      "\" (want info, low, medium, high or critical)");
   }
   policy::PssVersion version;
   if (!policy::ParsePssVersion(f.pss_version, &version)) {
@@ -169,8 +169,9 @@ int RunReport(const ReportFlags& f) {
   bool manifests = !f.files.empty() || !f.kustomizations.empty();
   bool cluster = f.client_flag_given || (!manifests && f.audit_logs.empty());
   if (manifests && f.client_flag_given) {
-    return UsageError("-f/-k read manifests; --kubeconfig/--context/-n/-A/-l/--request-timeout read a cluster: "
-                      "use one or the other");
+    return UsageError(
+        "-f/-k read manifests; --kubeconfig/--context/-n/-A/-l/--request-timeout read a cluster: "
+        "use one or the other");
   }
 
   report::Report rep;
@@ -215,14 +216,17 @@ int RunReport(const ReportFlags& f) {
 
   if (!f.audit_logs.empty()) {
     report::AuditOptions ao;
-    for (const auto& ns : SplitCommas(f.immutable_namespaces)) ao.immutable_namespaces[ns] = "--immutable-namespaces";
+    for (const auto& ns : SplitCommas(f.immutable_namespaces))
+      ao.immutable_namespaces[ns] = "--immutable-namespaces";
     if (client) {
       auto live = report::ImmutableNamespaces(*client, profiles);
       if (live.ok()) {
         for (auto& [ns, why] : *live) ao.immutable_namespaces.emplace(ns, why);
       } else {
-        std::fprintf(stderr, "warning: cannot read namespace modes from the cluster (%s); using --immutable-namespaces\n",
-                     live.status().message().c_str());
+        std::fprintf(
+            stderr,
+            "warning: cannot read namespace modes from the cluster (%s); using --immutable-namespaces\n",
+            live.status().message().c_str());
       }
     }
     report::AuditReader reader(std::move(ao));
@@ -260,23 +264,34 @@ int RunChecks(const ChecksFlags& f) {
 
 void RegisterReport(CLI::App& app, RunFn* run) {
   auto flags = std::make_shared<ReportFlags>();
-  CLI::App* cmd = app.add_subcommand("report", "Compliance report over manifests, a live cluster or audit logs");
+  CLI::App* cmd =
+      app.add_subcommand("report", "Compliance report over manifests, a live cluster or audit logs");
   cmd->footer(
-      "Exit codes: 0 compliant, 1 findings at or above --fail-on, 2 usage or input errors (input errors win).\n"
+      "Exit codes: 0 compliant, 1 findings at or above --fail-on, 2 usage or input errors (input errors "
+      "win).\n"
       "Without -f/-k/--audit-log, or with any client flag, the live cluster is read.\n"
       "See docs/report.md.");
-  cmd->add_option("-f,--filename", flags->files, "Manifest FILE, DIR (its *.yaml, *.yml, *.json) or - for stdin; repeatable");
+  cmd->add_option("-f,--filename", flags->files,
+                  "Manifest FILE, DIR (its *.yaml, *.yml, *.json) or - for stdin; repeatable");
   cmd->add_flag("-R,--recursive", flags->recursive, "Recurse into subdirectories of -f DIR");
-  cmd->add_option("-k,--kustomize", flags->kustomizations, "Render DIR with `kubectl kustomize` and report on it; repeatable");
-  auto* profile = cmd->add_option("--profile", flags->profile,
-                                  "Profile: privileged|baseline|restricted|immutable or one from --config (default immutable)");
-  auto* version = cmd->add_option("--pss-version", flags->pss_version, "Pod Security Standards version: latest or v1.N");
+  cmd->add_option("-k,--kustomize", flags->kustomizations,
+                  "Render DIR with `kubectl kustomize` and report on it; repeatable");
+  auto* profile = cmd->add_option(
+      "--profile", flags->profile,
+      "Profile: privileged|baseline|restricted|immutable or one from --config (default immutable)");
+  auto* version =
+      cmd->add_option("--pss-version", flags->pss_version, "Pod Security Standards version: latest or v1.N");
   cmd->add_option("--config", flags->config, "Config file with custom `profiles:`");
-  cmd->add_option("-o,--output", flags->output, "Output format: table|wide|json|yaml|sarif|junit|policyreport");
-  cmd->add_option("--fail-on", flags->fail_on, "Exit 1 on a finding at or above this severity: info|low|medium|high|critical (default low)");
+  cmd->add_option("-o,--output", flags->output,
+                  "Output format: table|wide|json|yaml|sarif|junit|policyreport");
+  cmd->add_option(
+      "--fail-on", flags->fail_on,
+      "Exit 1 on a finding at or above this severity: info|low|medium|high|critical (default low)");
   cmd->add_flag("--no-headers", flags->no_headers, "Print finding rows only (table, wide)");
-  cmd->add_flag("--no-color", flags->no_color, "No ANSI colours (also NO_COLOR, and when stdout is not a terminal)");
-  cmd->add_option("--audit-log", flags->audit_logs, "Kubernetes audit log (JSON lines, plain or gzip); repeatable");
+  cmd->add_flag("--no-color", flags->no_color,
+                "No ANSI colours (also NO_COLOR, and when stdout is not a terminal)");
+  cmd->add_option("--audit-log", flags->audit_logs,
+                  "Kubernetes audit log (JSON lines, plain or gzip); repeatable");
   cmd->add_option("--immutable-namespaces", flags->immutable_namespaces,
                   "Comma-separated namespaces in immutable mode, for --audit-log without a cluster");
   std::vector<CLI::Option*> client_opts = {
@@ -285,7 +300,8 @@ void RegisterReport(CLI::App& app, RunFn* run) {
       cmd->add_option("-n,--namespace", flags->namespace_, "Namespace to report on"),
       cmd->add_flag("-A,--all-namespaces", flags->all_namespaces, "Report on every namespace"),
       cmd->add_option("-l,--selector", flags->selector, "Label selector for pods and controllers"),
-      cmd->add_option("--request-timeout", flags->request_timeout, "Timeout of each API request (30s, 1m, 500ms)"),
+      cmd->add_option("--request-timeout", flags->request_timeout,
+                      "Timeout of each API request (30s, 1m, 500ms)"),
   };
   cmd->callback([flags, run, profile, version, client_opts]() {
     flags->profile_given = profile->count() > 0;

@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 namespace invar::report {
@@ -76,7 +75,8 @@ std::string UrlDecode(std::string_view text) {
 void AuditReader::AddFile(const std::string& path) {
   std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
   if (!f) {
-    errors_.push_back(InputError{path, 0, std::string("cannot open: ") + std::strerror(errno != 0 ? errno : ENOENT)});
+    errors_.push_back(
+        InputError{path, 0, std::string("cannot open: ") + std::strerror(errno != 0 ? errno : ENOENT)});
     return;
   }
   gzbuffer(f.get(), 128 * 1024);
@@ -89,7 +89,8 @@ void AuditReader::AddFile(const std::string& path) {
     if (n < 0) {
       int err = 0;
       const char* msg = gzerror(f.get(), &err);
-      errors_.push_back(InputError{path, line_no + 1, std::string("cannot read: ") + (msg != nullptr ? msg : "error")});
+      errors_.push_back(
+          InputError{path, line_no + 1, std::string("cannot read: ") + (msg != nullptr ? msg : "error")});
       return;
     }
     if (n == 0) break;
@@ -99,8 +100,8 @@ void AuditReader::AddFile(const std::string& path) {
       std::string_view part = chunk.substr(0, nl);
       if (!skipping_long_line) {
         if (pending.size() + part.size() > options_.max_line_bytes) {
-          errors_.push_back(InputError{path, line_no + 1,
-                                       "line longer than " + std::to_string(options_.max_line_bytes) + " bytes"});
+          errors_.push_back(InputError{
+              path, line_no + 1, "line longer than " + std::to_string(options_.max_line_bytes) + " bytes"});
           skipping_long_line = true;
           pending.clear();
         } else {
@@ -130,7 +131,8 @@ void AuditReader::AddText(std::string_view text, const std::string& file) {
 }
 
 void AuditReader::AddLine(std::string_view line, const std::string& file, int line_no) {
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+    line.remove_suffix(1);
   size_t start = line.find_first_not_of(" \t");
   if (start == std::string_view::npos) return;
   line.remove_prefix(start);
@@ -140,19 +142,21 @@ void AuditReader::AddLine(std::string_view line, const std::string& file, int li
   }
   Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
-    errors_.push_back(InputError{file, line_no, "not a JSON object (expected one audit.k8s.io/v1 Event per line)"});
+    errors_.push_back(
+        InputError{file, line_no, "not a JSON object (expected one audit.k8s.io/v1 Event per line)"});
     return;
   }
   std::string api_version = Str(j, "apiVersion");
   if (Str(j, "kind") != "Event" || api_version.rfind("audit.k8s.io/", 0) != 0) {
-    errors_.push_back(InputError{file, line_no,
-                                 "not an audit.k8s.io Event (kind \"" + Str(j, "kind") + "\", apiVersion \"" +
-                                     api_version + "\")"});
+    errors_.push_back(InputError{
+        file, line_no,
+        "not an audit.k8s.io Event (kind \"" + Str(j, "kind") + "\", apiVersion \"" + api_version + "\")"});
     return;
   }
   ++events_;
   const Json* ref = Member(j, "objectRef");
-  if (ref == nullptr || Str(*ref, "resource") != "pods" || !IsGuardedSubresource(Str(*ref, "subresource"))) return;
+  if (ref == nullptr || Str(*ref, "resource") != "pods" || !IsGuardedSubresource(Str(*ref, "subresource")))
+    return;
 
   ExecEntry e;
   e.audit_id = Str(j, "auditID");
@@ -201,8 +205,8 @@ void AuditReader::AddLine(std::string_view line, const std::string& file, int li
   if (e.subresource == "ephemeralcontainers" && e.container.empty()) {
     if (const Json* obj = Member(j, "requestObject")) {
       if (const Json* spec = Member(*obj, "spec")) {
-        if (const Json* list = Member(*spec, "ephemeralContainers"); list != nullptr && list->is_array() &&
-                                                                      !list->empty()) {
+        if (const Json* list = Member(*spec, "ephemeralContainers");
+            list != nullptr && list->is_array() && !list->empty()) {
           e.container = Str(list->back(), "name");
         }
       }
@@ -241,7 +245,8 @@ void AuditReader::AddLine(std::string_view line, const std::string& file, int li
     e.reason = !status_message.empty() ? status_message : "forbidden by authorization";
   } else if (has_code && e.code >= 400) {
     e.allowed = false;
-    e.reason = !status_message.empty() ? status_message : "request failed with HTTP " + std::to_string(e.code);
+    e.reason =
+        !status_message.empty() ? status_message : "request failed with HTTP " + std::to_string(e.code);
   } else if (has_code) {
     e.allowed = true;
     e.reason = auth_reason;
@@ -252,7 +257,8 @@ void AuditReader::AddLine(std::string_view line, const std::string& file, int li
     e.reason = "outcome not recorded (stage " + (e.stage.empty() ? std::string("unknown") : e.stage) + ")";
   }
   if (!e.invar_annotation.empty()) {
-    e.reason = e.reason.empty() ? "invar: " + e.invar_annotation : e.reason + "; invar: " + e.invar_annotation;
+    e.reason =
+        e.reason.empty() ? "invar: " + e.invar_annotation : e.reason + "; invar: " + e.invar_annotation;
   }
   if (auto it = options_.immutable_namespaces.find(e.namespace_); it != options_.immutable_namespaces.end()) {
     e.flagged = true;

@@ -34,7 +34,8 @@ bool LooksBinary(std::string_view data) {
 
 bool IsManifestName(const std::string& name) {
   auto ends_with = [&](std::string_view suffix) {
-    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
   };
   return ends_with(".yaml") || ends_with(".yml") || ends_with(".json");
 }
@@ -84,7 +85,8 @@ std::string FindOnPath(const std::string& name) {
     if (dir.empty()) dir = ".";
     std::string candidate = dir + "/" + name;
     struct stat st {};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+        ::access(candidate.c_str(), X_OK) == 0) {
       return candidate;
     }
     if (colon == std::string_view::npos) return {};
@@ -106,8 +108,8 @@ Result<std::string> ReadInputFile(const std::string& path, size_t max_bytes, FIL
     if (::fstat(fd.get(), &st) != 0) return ErrnoStatus("cannot stat");
     if (S_ISDIR(st.st_mode)) return Status::InvalidArgument("is a directory");
     if (S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) > max_bytes) {
-      return Status::ResourceExhausted("file is " + std::to_string(st.st_size) + " bytes, larger than the limit of " +
-                                       std::to_string(max_bytes));
+      return Status::ResourceExhausted("file is " + std::to_string(st.st_size) +
+                                       " bytes, larger than the limit of " + std::to_string(max_bytes));
     }
     if (S_ISREG(st.st_mode)) data.reserve(static_cast<size_t>(st.st_size));
     INVAR_RETURN_IF_ERROR(ReadAll(fd.get(), max_bytes, "file", &data));
@@ -205,10 +207,12 @@ Result<std::string> RunKustomize(const std::string& kubectl, const std::string& 
   int wstatus = 0;
   while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
   }
-  if (too_big) return Status::ResourceExhausted("kubectl kustomize output larger than " + std::to_string(max_bytes));
+  if (too_big)
+    return Status::ResourceExhausted("kubectl kustomize output larger than " + std::to_string(max_bytes));
   if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
-    return Status::InvalidArgument("kubectl kustomize failed: " + (err.empty() ? std::string("no output") : err));
+    return Status::InvalidArgument("kubectl kustomize failed: " +
+                                   (err.empty() ? std::string("no output") : err));
   }
   return out;
 }

@@ -188,9 +188,9 @@ Json ReportJson(const Report& report) {
 // null, number) are double-quoted, so the YAML reads back as the JSON.
 bool NeedsQuotes(const std::string& s) {
   if (s.empty()) return true;
-  static const char* const kWords[] = {"y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO",
-                                       "true", "True", "TRUE", "false", "False", "FALSE", "on", "On",
-                                       "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~"};
+  static const char* const kWords[] = {"y",  "Y",    "yes",  "Yes",  "YES",   "n",     "N",     "no", "No",
+                                       "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on", "On",
+                                       "ON", "off",  "Off",  "OFF",  "null",  "Null",  "NULL",  "~"};
   for (const char* w : kWords) {
     if (s == w) return true;
   }
@@ -223,12 +223,22 @@ void EmitYaml(YAML::Emitter& out, const Json& j) {
       out << s;
       break;
     }
-    case Json::value_t::boolean: out << (j.get<bool>() ? "true" : "false"); break;
-    case Json::value_t::number_integer: out << j.get<int64_t>(); break;
-    case Json::value_t::number_unsigned: out << j.get<uint64_t>(); break;
-    case Json::value_t::number_float: out << internal::FormatDouble(j.get<double>()); break;
+    case Json::value_t::boolean:
+      out << (j.get<bool>() ? "true" : "false");
+      break;
+    case Json::value_t::number_integer:
+      out << j.get<int64_t>();
+      break;
+    case Json::value_t::number_unsigned:
+      out << j.get<uint64_t>();
+      break;
+    case Json::value_t::number_float:
+      out << internal::FormatDouble(j.get<double>());
+      break;
     case Json::value_t::null:
-    default: out << YAML::Null; break;
+    default:
+      out << YAML::Null;
+      break;
   }
 }
 
@@ -249,10 +259,13 @@ std::string RenderJson(const Report& report) { return ReportJson(report).dump(2)
 std::string RenderYaml(const Report& report) { return internal::JsonToYaml(ReportJson(report)); }
 
 bool ParseFormat(std::string_view name, Format* out) {
-  static const std::pair<std::string_view, Format> kFormats[] = {
-      {"table", Format::kTable}, {"wide", Format::kWide},   {"json", Format::kJson},
-      {"yaml", Format::kYaml},   {"sarif", Format::kSarif}, {"junit", Format::kJunit},
-      {"policyreport", Format::kPolicyReport}};
+  static const std::pair<std::string_view, Format> kFormats[] = {{"table", Format::kTable},
+                                                                 {"wide", Format::kWide},
+                                                                 {"json", Format::kJson},
+                                                                 {"yaml", Format::kYaml},
+                                                                 {"sarif", Format::kSarif},
+                                                                 {"junit", Format::kJunit},
+                                                                 {"policyreport", Format::kPolicyReport}};
   for (const auto& [n, f] : kFormats) {
     if (n == name) {
       *out = f;
@@ -264,26 +277,40 @@ bool ParseFormat(std::string_view name, Format* out) {
 
 std::string_view FormatName(Format f) {
   switch (f) {
-    case Format::kTable: return "table";
-    case Format::kWide: return "wide";
-    case Format::kJson: return "json";
-    case Format::kYaml: return "yaml";
-    case Format::kSarif: return "sarif";
-    case Format::kJunit: return "junit";
-    case Format::kPolicyReport: return "policyreport";
+    case Format::kTable:
+      return "table";
+    case Format::kWide:
+      return "wide";
+    case Format::kJson:
+      return "json";
+    case Format::kYaml:
+      return "yaml";
+    case Format::kSarif:
+      return "sarif";
+    case Format::kJunit:
+      return "junit";
+    case Format::kPolicyReport:
+      return "policyreport";
   }
   return "table";
 }
 
 std::string Render(const Report& report, Format format, const RenderOptions& options) {
   switch (format) {
-    case Format::kTable: return RenderTable(report, false, options);
-    case Format::kWide: return RenderTable(report, true, options);
-    case Format::kJson: return RenderJson(report);
-    case Format::kYaml: return RenderYaml(report);
-    case Format::kSarif: return RenderSarif(report, options);
-    case Format::kJunit: return RenderJunit(report);
-    case Format::kPolicyReport: return RenderPolicyReport(report);
+    case Format::kTable:
+      return RenderTable(report, false, options);
+    case Format::kWide:
+      return RenderTable(report, true, options);
+    case Format::kJson:
+      return RenderJson(report);
+    case Format::kYaml:
+      return RenderYaml(report);
+    case Format::kSarif:
+      return RenderSarif(report, options);
+    case Format::kJunit:
+      return RenderJunit(report);
+    case Format::kPolicyReport:
+      return RenderPolicyReport(report);
   }
   return {};
 }

@@ -23,7 +23,8 @@ std::string Attr(std::string_view name, std::string_view value) {
   return " " + std::string(name) + "=\"" + XmlEscape(value) + "\"";
 }
 
-std::string Suite(const std::string& name, const Counts& c, const std::string& body, const std::string& extra = "") {
+std::string Suite(const std::string& name, const Counts& c, const std::string& body,
+                  const std::string& extra = "") {
   std::string out = "  <testsuite" + Attr("name", name) + Attr("tests", std::to_string(c.tests)) +
                     Attr("failures", std::to_string(c.failures)) + Attr("errors", std::to_string(c.errors)) +
                     Attr("skipped", std::to_string(c.skipped)) + Attr("time", "0") + extra + ">\n";
@@ -68,8 +69,8 @@ std::string RenderJunit(const Report& report) {
           details += f->path + ": " + f->message + "\n";
         }
         details += "Remediation: " + std::string(check->remediation);
-        tc += "      <failure" + Attr("message", message) + Attr("type", policy::SeverityName(check->severity)) +
-              ">" + XmlEscape(details) + "</failure>\n";
+        tc += "      <failure" + Attr("message", message) +
+              Attr("type", policy::SeverityName(check->severity)) + ">" + XmlEscape(details) + "</failure>\n";
       } else {
         ++c.skipped;
         std::string message;
@@ -83,9 +84,9 @@ std::string RenderJunit(const Report& report) {
     }
     std::string extra;
     if (!r.source.file.empty()) extra = Attr("file", r.source.file);
-    std::string props = "    <properties>\n      <property" + Attr("name", "profile") + Attr("value", r.profile) +
-                        "/>\n      <property" + Attr("name", "pssVersion") + Attr("value", r.pss_version) +
-                        "/>\n      <property" + Attr("name", "score") +
+    std::string props = "    <properties>\n      <property" + Attr("name", "profile") +
+                        Attr("value", r.profile) + "/>\n      <property" + Attr("name", "pssVersion") +
+                        Attr("value", r.pss_version) + "/>\n      <property" + Attr("name", "score") +
                         Attr("value", internal::FormatPercent(r.Score())) + "/>\n    </properties>\n";
     suites += Suite(suite_name, c, props + body, extra);
     total.tests += c.tests;
@@ -99,8 +100,9 @@ std::string RenderJunit(const Report& report) {
       ++c.tests;
       ++c.errors;
       body += "    <testcase" + Attr("name", e.ToString()) + Attr("classname", "input") +
-              (e.file.empty() ? std::string() : Attr("file", e.file)) + Attr("time", "0") + ">\n      <error" +
-              Attr("message", e.message) + Attr("type", "InputError") + "/>\n    </testcase>\n";
+              (e.file.empty() ? std::string() : Attr("file", e.file)) + Attr("time", "0") +
+              ">\n      <error" + Attr("message", e.message) + Attr("type", "InputError") +
+              "/>\n    </testcase>\n";
     }
     suites += Suite("input", c, body);
     total.tests += c.tests;
@@ -112,14 +114,14 @@ std::string RenderJunit(const Report& report) {
     for (const auto& e : report.execs) {
       ++c.tests;
       std::string name = e.subresource + " " + e.Target() + " by " + e.user + " at " + e.time;
-      body += "    <testcase" + Attr("name", name) + Attr("classname", "audit") + Attr("file", e.source_file) +
-              Attr("line", std::to_string(e.source_line)) + Attr("time", "0");
+      body += "    <testcase" + Attr("name", name) + Attr("classname", "audit") +
+              Attr("file", e.source_file) + Attr("line", std::to_string(e.source_line)) + Attr("time", "0");
       if (e.IsFinding() && e.allowed) {
         ++c.failures;
         std::string msg = e.flag_reason;
         if (!e.command.empty()) msg += "; command: " + internal::ShellJoin(e.command);
-        body += ">\n      <failure" + Attr("message", msg) + Attr("type", policy::SeverityName(e.Severity())) +
-                "/>\n    </testcase>\n";
+        body += ">\n      <failure" + Attr("message", msg) +
+                Attr("type", policy::SeverityName(e.Severity())) + "/>\n    </testcase>\n";
       } else {
         body += "/>\n";
       }

@@ -8,7 +8,6 @@
 // finding, skip per exempted finding, and fail for flagged exec requests.
 // No timestamps, so the output is reproducible. Pure; thread-safe.
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "invar/report/render.h"
@@ -99,11 +98,12 @@ std::string RenderPolicyReport(const Report& report) {
     j["severity"] = internal::LowerSeverity(e.Severity());
     j["result"] = e.allowed ? "fail" : "pass";
     (e.allowed ? ns.fail : ns.pass)++;
-    std::string message = e.user + " " + e.subresource + " into " + e.Target() + (e.allowed ? " allowed" : " denied") +
-                          " at " + e.time + " (" + e.flag_reason + ")";
+    std::string message = e.user + " " + e.subresource + " into " + e.Target() +
+                          (e.allowed ? " allowed" : " denied") + " at " + e.time + " (" + e.flag_reason + ")";
     j["message"] = message;
     j["scored"] = true;
-    j["resources"] = Json::array({Json{{"apiVersion", "v1"}, {"kind", "Pod"}, {"namespace", e.namespace_}, {"name", e.pod}}});
+    j["resources"] = Json::array(
+        {Json{{"apiVersion", "v1"}, {"kind", "Pod"}, {"namespace", e.namespace_}, {"name", e.pod}}});
     Json props = Json::object();
     props["auditID"] = e.audit_id;
     props["user"] = e.user;
@@ -122,7 +122,8 @@ std::string RenderPolicyReport(const Report& report) {
     if (!name.empty()) meta["namespace"] = name;
     meta["labels"] = Json{{"app.kubernetes.io/managed-by", "invar"}};
     doc["metadata"] = std::move(meta);
-    doc["summary"] = Json{{"pass", ns.pass}, {"fail", ns.fail}, {"warn", ns.warn}, {"error", ns.error}, {"skip", ns.skip}};
+    doc["summary"] =
+        Json{{"pass", ns.pass}, {"fail", ns.fail}, {"warn", ns.warn}, {"error", ns.error}, {"skip", ns.skip}};
     doc["results"] = std::move(ns.results);
     out += "---\n" + internal::JsonToYaml(doc);
   }

@@ -20,10 +20,13 @@ constexpr std::string_view kInformationUri = "https://invar.dev";
 std::string_view SarifLevel(policy::Severity s) {
   switch (s) {
     case policy::Severity::kCritical:
-    case policy::Severity::kHigh: return "error";
-    case policy::Severity::kMedium: return "warning";
+    case policy::Severity::kHigh:
+      return "error";
+    case policy::Severity::kMedium:
+      return "warning";
     case policy::Severity::kLow:
-    case policy::Severity::kInfo: return "note";
+    case policy::Severity::kInfo:
+      return "note";
   }
   return "warning";
 }
@@ -32,11 +35,16 @@ std::string_view SarifLevel(policy::Severity s) {
 // medium, 0.1-3.9 low.
 std::string_view SecuritySeverity(policy::Severity s) {
   switch (s) {
-    case policy::Severity::kCritical: return "9.5";
-    case policy::Severity::kHigh: return "8.0";
-    case policy::Severity::kMedium: return "5.5";
-    case policy::Severity::kLow: return "3.0";
-    case policy::Severity::kInfo: return "0.0";
+    case policy::Severity::kCritical:
+      return "9.5";
+    case policy::Severity::kHigh:
+      return "8.0";
+    case policy::Severity::kMedium:
+      return "5.5";
+    case policy::Severity::kLow:
+      return "3.0";
+    case policy::Severity::kInfo:
+      return "0.0";
   }
   return "5.5";
 }
@@ -56,8 +64,8 @@ std::string UriEncodePath(std::string_view path) {
   static const char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : path) {
-    bool keep = std::isalnum(c) || std::string_view("-._~/!$&'()*+,;=:@").find(static_cast<char>(c)) !=
-                                        std::string_view::npos;
+    bool keep = std::isalnum(c) ||
+                std::string_view("-._~/!$&'()*+,;=:@").find(static_cast<char>(c)) != std::string_view::npos;
     if (keep) {
       out.push_back(static_cast<char>(c));
     } else {
@@ -100,8 +108,8 @@ Json Location(const std::string& file, int line, bool kustomize_line_unknown, co
   return Json{{"physicalLocation", std::move(physical)}};
 }
 
-Json Rule(std::string_view id, std::string_view title, std::string_view rationale, std::string_view remediation,
-          policy::Severity severity, std::vector<std::string> tags) {
+Json Rule(std::string_view id, std::string_view title, std::string_view rationale,
+          std::string_view remediation, policy::Severity severity, std::vector<std::string> tags) {
   Json r = Json::object();
   r["id"] = id;
   r["name"] = RuleName(id);
@@ -111,10 +119,11 @@ Json Rule(std::string_view id, std::string_view title, std::string_view rational
                    {"markdown", "**" + std::string(title) + "**\n\n" + std::string(rationale) +
                                     "\n\n**Remediation:** " + std::string(remediation)}};
   r["defaultConfiguration"] = Json{{"level", SarifLevel(severity)}};
-  r["properties"] = Json{{"tags", std::move(tags)},
-                         {"precision", "very-high"},
-                         {"problem.severity", SarifLevel(severity) == "note" ? "recommendation" : SarifLevel(severity)},
-                         {"security-severity", SecuritySeverity(severity)}};
+  r["properties"] =
+      Json{{"tags", std::move(tags)},
+           {"precision", "very-high"},
+           {"problem.severity", SarifLevel(severity) == "note" ? "recommendation" : SarifLevel(severity)},
+           {"security-severity", SecuritySeverity(severity)}};
   return r;
 }
 
@@ -130,12 +139,13 @@ std::string RenderSarif(const Report& report, const RenderOptions& options) {
     rules.push_back(Rule(c.id, c.title, c.rationale, c.remediation, c.severity, std::move(tags)));
   }
   const int exec_rule_index = static_cast<int>(catalogue.size());
-  rules.push_back(Rule(internal::kExecRuleId, internal::kExecRuleTitle,
-                       "An exec, attach, port-forward or ephemeral-container request reached a pod in a namespace "
-                       "whose containers are meant to be immutable; a shell is the usual way drift starts.",
-                       "Deny pods/exec and pods/attach in immutable namespaces (invar webhook) and grant break-glass "
-                       "access only through the configured group; investigate the session.",
-                       policy::Severity::kHigh, {"security", "kubernetes", "audit", "immutability"}));
+  rules.push_back(
+      Rule(internal::kExecRuleId, internal::kExecRuleTitle,
+           "An exec, attach, port-forward or ephemeral-container request reached a pod in a namespace "
+           "whose containers are meant to be immutable; a shell is the usual way drift starts.",
+           "Deny pods/exec and pods/attach in immutable namespaces (invar webhook) and grant break-glass "
+           "access only through the configured group; investigate the session.",
+           policy::Severity::kHigh, {"security", "kubernetes", "audit", "immutability"}));
 
   Json results = Json::array();
   for (const auto& r : report.resources) {
@@ -153,16 +163,17 @@ std::string RenderSarif(const Report& report, const RenderOptions& options) {
       text += ": " + f.message;
       res["message"] = Json{{"text", text}};
       Json locations = Json::array();
-      Json loc = r.source.file.empty() ? Json::object() : Location(r.source.file, r.source.line, kustomize, options.base_dir);
+      Json loc = r.source.file.empty() ? Json::object()
+                                       : Location(r.source.file, r.source.line, kustomize, options.base_dir);
       std::string logical = r.namespace_ + "/" + r.DisplayName() + "/" + f.path;
-      loc["logicalLocations"] = Json::array({Json{{"name", r.DisplayName()},
-                                                  {"fullyQualifiedName", logical},
-                                                  {"kind", "object"}}});
+      loc["logicalLocations"] =
+          Json::array({Json{{"name", r.DisplayName()}, {"fullyQualifiedName", logical}, {"kind", "object"}}});
       locations.push_back(std::move(loc));
       res["locations"] = std::move(locations);
-      res["partialFingerprints"] = Json{
-          {"invarFinding/v1", internal::Fnv1a64Hex(r.kind + "|" + r.namespace_ + "|" + r.name + "|" +
-                                                   std::string(f.check->id) + "|" + f.container + "|" + f.path)}};
+      res["partialFingerprints"] =
+          Json{{"invarFinding/v1",
+                internal::Fnv1a64Hex(r.kind + "|" + r.namespace_ + "|" + r.name + "|" +
+                                     std::string(f.check->id) + "|" + f.container + "|" + f.path)}};
       if (f.exempted) {
         res["suppressions"] = Json::array({Json{{"kind", "inSource"}, {"justification", f.exemption}}});
       }
@@ -188,7 +199,8 @@ std::string RenderSarif(const Report& report, const RenderOptions& options) {
     text += " (" + e.flag_reason + ")";
     res["message"] = Json{{"text", text}};
     res["locations"] = Json::array({Location(e.source_file, e.source_line, false, options.base_dir)});
-    res["partialFingerprints"] = Json{{"invarExec/v1", internal::Fnv1a64Hex(e.audit_id + "|" + e.subresource)}};
+    res["partialFingerprints"] =
+        Json{{"invarExec/v1", internal::Fnv1a64Hex(e.audit_id + "|" + e.subresource)}};
     res["properties"] = Json{{"severity", policy::SeverityName(e.Severity())},
                              {"auditID", e.audit_id},
                              {"user", e.user},

@@ -33,7 +33,8 @@ std::string DriftText(const DriftState& d) {
     if (!out.empty()) out += ", ";
     out += std::to_string(d.events) + (d.events == 1 ? " event" : " events");
   }
-  if (!d.first_path.empty()) out += " (first: " + (d.first_op.empty() ? "" : d.first_op + " ") + d.first_path + ")";
+  if (!d.first_path.empty())
+    out += " (first: " + (d.first_op.empty() ? "" : d.first_op + " ") + d.first_path + ")";
   if (out.empty()) out = "drifted";
   return out;
 }
@@ -81,7 +82,8 @@ std::string RenderTable(const Report& report, bool wide, const RenderOptions& op
           {r.DisplayName(), row_color},
           {f.container.empty() ? "-" : f.container, row_color},
           {std::string(f.check->id), row_color},
-          {std::string(policy::SeverityName(f.check->severity)), f.exempted ? p.Dim() : p.ForSeverity(f.check->severity)},
+          {std::string(policy::SeverityName(f.check->severity)),
+           f.exempted ? p.Dim() : p.ForSeverity(f.check->severity)},
           {message, row_color},
       };
       if (wide) {
@@ -102,7 +104,8 @@ std::string RenderTable(const Report& report, bool wide, const RenderOptions& op
 
   // Resources and their scores.
   if (!report.resources.empty()) {
-    std::vector<std::string> rh = {"NAMESPACE", "KIND/NAME", "PROFILE", "VERSION", "SCORE", "PASSED", "FAILED", "EXEMPTED"};
+    std::vector<std::string> rh = {"NAMESPACE", "KIND/NAME", "PROFILE", "VERSION",
+                                   "SCORE",     "PASSED",    "FAILED",  "EXEMPTED"};
     if (cluster) rh.insert(rh.end(), {"PODS", "DRIFT"});
     if (wide) rh.push_back(cluster ? "NOTE" : "SOURCE");
     Columns resources(rh, true, p);
@@ -145,7 +148,8 @@ std::string RenderTable(const Report& report, bool wide, const RenderOptions& op
 
   // Audit log: exec, attach, port-forward, ephemeral containers.
   if (!report.execs.empty()) {
-    std::vector<std::string> eh = {"TIME", "USER", "ACTION", "NAMESPACE", "POD", "CONTAINER", "COMMAND", "RESULT", "FLAGGED"};
+    std::vector<std::string> eh = {"TIME",      "USER",    "ACTION", "NAMESPACE", "POD",
+                                   "CONTAINER", "COMMAND", "RESULT", "FLAGGED"};
     if (wide) eh.insert(eh.end(), {"GROUPS", "REASON", "SOURCE"});
     Columns execs(eh, true, p);
     for (const auto& e : report.execs) {
@@ -168,7 +172,8 @@ std::string RenderTable(const Report& report, bool wide, const RenderOptions& op
       };
       if (wide) {
         row.push_back({OrNone(internal::Join(e.groups, ",")), {}});
-        row.push_back({OrNone(e.flagged ? e.flag_reason + (e.reason.empty() ? "" : "; " + e.reason) : e.reason), {}});
+        row.push_back(
+            {OrNone(e.flagged ? e.flag_reason + (e.reason.empty() ? "" : "; " + e.reason) : e.reason), {}});
         row.push_back({e.source_file + ":" + std::to_string(e.source_line), {}});
       }
       execs.AddRow(std::move(row));
@@ -200,7 +205,8 @@ std::string RenderTable(const Report& report, bool wide, const RenderOptions& op
   }
   if (report.audit) {
     out += "Audit log: " + std::to_string(summary.execs) +
-           (summary.execs == 1 ? " exec/attach/port-forward request, " : " exec/attach/port-forward requests, ") +
+           (summary.execs == 1 ? " exec/attach/port-forward request, "
+                               : " exec/attach/port-forward requests, ") +
            std::to_string(summary.flagged_execs) + " flagged\n";
   }
   if (summary.skipped > 0) {

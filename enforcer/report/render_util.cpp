@@ -11,11 +11,16 @@ namespace invar::report::internal {
 
 std::string_view Palette::ForSeverity(policy::Severity s) const {
   switch (s) {
-    case policy::Severity::kCritical: return BoldRed();
-    case policy::Severity::kHigh: return Red();
-    case policy::Severity::kMedium: return Yellow();
-    case policy::Severity::kLow: return Cyan();
-    case policy::Severity::kInfo: return "";
+    case policy::Severity::kCritical:
+      return BoldRed();
+    case policy::Severity::kHigh:
+      return Red();
+    case policy::Severity::kMedium:
+      return Yellow();
+    case policy::Severity::kLow:
+      return Cyan();
+    case policy::Severity::kInfo:
+      return "";
   }
   return "";
 }
@@ -90,14 +95,30 @@ std::string XmlEscape(std::string_view text) {
   for (char ch : text) {
     auto c = static_cast<unsigned char>(ch);
     switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '\n': out += "&#10;"; break;
-      case '\t': out += "&#9;"; break;
-      case '\r': out += "&#13;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;
+      case '\t':
+        out += "&#9;";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
       default:
         // XML 1.0 forbids every other C0 control character, even escaped.
         if (c < 0x20) {
@@ -158,8 +179,9 @@ std::string ShellJoin(const std::vector<std::string>& argv) {
   for (size_t i = 0; i < argv.size(); ++i) {
     if (i > 0) out.push_back(' ');
     const auto& a = argv[i];
-    bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                                   "-_./=:,@%+") == std::string::npos;
+    bool plain = !a.empty() && a.find_first_not_of(
+                                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                   "-_./=:,@%+") == std::string::npos;
     if (plain) {
       out += a;
     } else {

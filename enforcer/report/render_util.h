@@ -4,11 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "invar/policy/checks.h"
 #include "invar/report/report.h"
@@ -63,11 +62,11 @@ std::string Sanitize(std::string_view text);
 // "<none>" for empty, as kubectl prints missing values.
 std::string OrNone(std::string_view text);
 
-std::string XmlEscape(std::string_view text);  // also drops characters XML 1.0 forbids
-std::string LowerSeverity(policy::Severity s);  // "high"
+std::string XmlEscape(std::string_view text);           // also drops characters XML 1.0 forbids
+std::string LowerSeverity(policy::Severity s);          // "high"
 std::string SinceText(const policy::CheckInfo& check);  // "v1.0", "invar"
-std::string FormatPercent(double value);   // "72.5%", "100%"
-std::string FormatDouble(double value);    // "72.5", "100"
+std::string FormatPercent(double value);                // "72.5%", "100%"
+std::string FormatDouble(double value);                 // "72.5", "100"
 // FNV-1a 64-bit, as 16 hex digits: stable fingerprints without a crypto dependency.
 std::string Fnv1a64Hex(std::string_view text);
 std::string Join(const std::vector<std::string>& parts, std::string_view sep);

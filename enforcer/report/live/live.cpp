@@ -17,9 +17,8 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "invar/policy/decode.h"
 
@@ -44,8 +43,8 @@ struct Node {
   ResourceResult result;
   std::vector<std::string_view> failed;  // verdict's failed checks
   std::string owner_kind, owner_name, owner_uid;
-  bool folded = false;                   // reported under another node
-  int parent = -1;                       // node it is reported under
+  bool folded = false;  // reported under another node
+  int parent = -1;      // node it is reported under
 };
 
 std::vector<std::string_view> FailedOf(const ResourceResult& r) {
@@ -93,8 +92,9 @@ class Collector {
     INVAR_RETURN_IF_ERROR(LoadNamespaces());
     LoadDriftEvents();
     const kube::Resource controllers[] = {
-        kube::Resource::Deployments(), kube::Resource::CronJobs(),     kube::Resource::ReplicaSets(),
-        kube::Resource::Jobs(),        kube::Resource::StatefulSets(), kube::Resource::DaemonSets(),
+        kube::Resource::Deployments(),           kube::Resource::CronJobs(),
+        kube::Resource::ReplicaSets(),           kube::Resource::Jobs(),
+        kube::Resource::StatefulSets(),          kube::Resource::DaemonSets(),
         kube::Resource::ReplicationControllers()};
     for (const auto& r : controllers) {
       Status st = ListInto(r);
@@ -132,7 +132,8 @@ class Collector {
     } else if (ns.IsNotFound()) {
       return Status::NotFound("namespace \"" + options_.namespace_ + "\" not found");
     } else {
-      report_->warnings.push_back("cannot read namespace " + options_.namespace_ + " (" + ns.status().message() +
+      report_->warnings.push_back("cannot read namespace " + options_.namespace_ + " (" +
+                                  ns.status().message() +
                                   "): its mode is unknown, using the default profile");
     }
     return Status::Ok();
@@ -160,7 +161,8 @@ class Collector {
         count = std::max<int64_t>(1, it->get<int64_t>());
       }
       std::string time = JStr(ev, "eventTime");
-      if (const Json* series = JObj(ev, "series"); series != nullptr && !JStr(*series, "lastObservedTime").empty()) {
+      if (const Json* series = JObj(ev, "series");
+          series != nullptr && !JStr(*series, "lastObservedTime").empty()) {
         time = JStr(*series, "lastObservedTime");
       }
       if (time.empty()) time = JStr(ev, "deprecatedLastTimestamp");
@@ -233,8 +235,8 @@ class Collector {
       DriftState d;
       if (const std::string* a = w.metadata.annotations.Find(kDriftAnnotation)) {
         if (!ParseDriftAnnotation(*a, &d)) {
-          report_->warnings.push_back("pod " + ns + "/" + name + ": unreadable " + std::string(kDriftAnnotation) +
-                                      " annotation");
+          report_->warnings.push_back("pod " + ns + "/" + name + ": unreadable " +
+                                      std::string(kDriftAnnotation) + " annotation");
           d.count = 1;
         }
       }
@@ -274,8 +276,8 @@ class Collector {
           n.folded = true;
           n.parent = static_cast<int>(it->second);
         } else {
-          n.result.note = "differs from " + owner.result.DisplayName() + " template (fails " + Describe(n.failed) +
-                          "; template fails " + Describe(owner.failed) + ")";
+          n.result.note = "differs from " + owner.result.DisplayName() + " template (fails " +
+                          Describe(n.failed) + "; template fails " + Describe(owner.failed) + ")";
         }
       }
     }
@@ -372,8 +374,8 @@ Status CollectLive(kube::KubeClient& client, const LiveOptions& options, Report*
   return c.Run();
 }
 
-Result<std::map<std::string, std::string, std::less<>>> ImmutableNamespaces(kube::KubeClient& client,
-                                                                            const policy::ProfileSet& profiles) {
+Result<std::map<std::string, std::string, std::less<>>> ImmutableNamespaces(
+    kube::KubeClient& client, const policy::ProfileSet& profiles) {
   auto list = client.ListAll(kube::Resource::Namespaces(), kube::ListOptions{});
   if (!list.ok()) return list.status();
   std::map<std::string, std::string, std::less<>> out;

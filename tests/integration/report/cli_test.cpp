@@ -88,9 +88,11 @@ TEST(ReportCli, EveryFormatIsSelectable) {
 
 TEST(ReportCli, StdinAndCustomProfile) {
   std::string doc =
-      "apiVersion: v1\nkind: Pod\nmetadata: {name: from-stdin}\nspec:\n  containers:\n  - name: a\n    image: nginx:1.27\n";
-  auto r = RunCli({"report", "-f", "-", "--profile", "relaxed-tags", "--config", kFx + "/profiles.yaml", "-o", "json"},
-                  {}, doc);
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: from-stdin}\nspec:\n  containers:\n  - name: a\n    "
+      "image: nginx:1.27\n";
+  auto r = RunCli(
+      {"report", "-f", "-", "--profile", "relaxed-tags", "--config", kFx + "/profiles.yaml", "-o", "json"},
+      {}, doc);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["resources"].size(), 1u);
@@ -128,8 +130,8 @@ TEST(ReportCli, NoHeadersPrintsOnlyRows) {
 }
 
 TEST(ReportCli, AuditLogOffline) {
-  auto r = RunCli({"report", "--audit-log", kFx + "/audit/audit.log.gz", "--immutable-namespaces", "shop,payments",
-                   "-o", "json"});
+  auto r = RunCli({"report", "--audit-log", kFx + "/audit/audit.log.gz", "--immutable-namespaces",
+                   "shop,payments", "-o", "json"});
   EXPECT_EQ(r.exit_code, 1) << r.err;  // allowed execs into immutable namespaces are HIGH findings
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["metadata"]["source"], "audit");

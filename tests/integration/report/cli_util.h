@@ -24,11 +24,13 @@ struct CliResult {
   std::string err;
 };
 
-inline CliResult RunCli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+inline CliResult RunCli(const std::vector<std::string>& args,
+                        const std::map<std::string, std::string>& env = {},
                         const std::string& stdin_data = "") {
   CliResult r;
   int out_p[2], err_p[2], in_p[2];
-  if (::pipe2(out_p, O_CLOEXEC) != 0 || ::pipe2(err_p, O_CLOEXEC) != 0 || ::pipe2(in_p, O_CLOEXEC) != 0) return r;
+  if (::pipe2(out_p, O_CLOEXEC) != 0 || ::pipe2(err_p, O_CLOEXEC) != 0 || ::pipe2(in_p, O_CLOEXEC) != 0)
+    return r;
   std::vector<std::string> envs;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string kv = *e;

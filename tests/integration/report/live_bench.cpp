@@ -30,18 +30,22 @@ Json PodObject(int i) {
   std::string name = "web-" + std::to_string(i);
   return Json{
       {"metadata",
-       {{"name", name}, {"namespace", "bench"}, {"uid", "uid-" + std::to_string(i)}, {"labels", {{"app", "web"}}}}},
+       {{"name", name},
+        {"namespace", "bench"},
+        {"uid", "uid-" + std::to_string(i)},
+        {"labels", {{"app", "web"}}}}},
       {"spec",
        {{"nodeName", "node-" + std::to_string(i % 50)},
         {"securityContext", {{"runAsNonRoot", true}, {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
         {"containers",
-         Json::array({{{"name", "app"},
-                       {"image", (i % 3 == 0) ? "nginx:1.27" : "registry.example/app@sha256:" + std::string(64, 'b')},
-                       {"ports", Json::array({{{"containerPort", 8080}}})},
-                       {"securityContext",
-                        {{"allowPrivilegeEscalation", false},
-                         {"readOnlyRootFilesystem", i % 7 != 0},
-                         {"capabilities", {{"drop", Json::array({"ALL"})}}}}}}})}}},
+         Json::array(
+             {{{"name", "app"},
+               {"image", (i % 3 == 0) ? "nginx:1.27" : "registry.example/app@sha256:" + std::string(64, 'b')},
+               {"ports", Json::array({{{"containerPort", 8080}}})},
+               {"securityContext",
+                {{"allowPrivilegeEscalation", false},
+                 {"readOnlyRootFilesystem", i % 7 != 0},
+                 {"capabilities", {{"drop", Json::array({"ALL"})}}}}}}})}}},
       {"status", {{"phase", "Running"}}}};
 }
 
@@ -97,8 +101,10 @@ int main(int argc, char** argv) {
     }
     double list_s = std::chrono::duration<double>(t1 - t0).count();
     double full_s = std::chrono::duration<double>(t2 - t1).count();
-    std::printf("round %d: list-only %.0f pods/s (%.3f s) | report (list+decode+evaluate+fold) %.0f pods/s (%.3f s) | ratio %.2fx\n",
-                r + 1, pods / list_s, list_s, pods / full_s, full_s, full_s / list_s);
+    std::printf(
+        "round %d: list-only %.0f pods/s (%.3f s) | report (list+decode+evaluate+fold) %.0f pods/s (%.3f s) "
+        "| ratio %.2fx\n",
+        r + 1, pods / list_s, list_s, pods / full_s, full_s, full_s / list_s);
   }
   std::printf("peak RSS: %ld KiB (after loading the server: %ld KiB; server and client share the process)\n",
               PeakRssKiB(), rss_after_setup);

@@ -5,6 +5,8 @@
 // their template, drift from the agent's annotation and ContainerDrift
 // Events, -n / -l / --profile, immutable namespaces for the audit log, and
 // the CLI end to end through a kubeconfig.
+#include "invar/report/live.h"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -15,7 +17,6 @@
 #include "cli_util.h"
 #include "invar/kube/client.h"
 #include "invar/policy/profile.h"
-#include "invar/report/live.h"
 #include "invar/testing/api_server.h"
 #include "invar/testing/pki.h"
 
@@ -31,16 +32,16 @@ Json BadPodSpec(const std::string& image = "nginx:1.27") {
 }
 Json GoodPodSpec() {
   return Json{{"securityContext", {{"runAsNonRoot", true}, {"seccompProfile", {{"type", "RuntimeDefault"}}}}},
-              {"containers",
-               Json::array({{{"name", "app"},
-                             {"image", "registry.example/app@sha256:" + std::string(64, 'a')},
-                             {"securityContext",
-                              {{"allowPrivilegeEscalation", false},
-                               {"readOnlyRootFilesystem", true},
-                               {"capabilities", {{"drop", Json::array({"ALL"})}}}}}}})}};
+              {"containers", Json::array({{{"name", "app"},
+                                           {"image", "registry.example/app@sha256:" + std::string(64, 'a')},
+                                           {"securityContext",
+                                            {{"allowPrivilegeEscalation", false},
+                                             {"readOnlyRootFilesystem", true},
+                                             {"capabilities", {{"drop", Json::array({"ALL"})}}}}}}})}};
 }
 
-Json Meta(const std::string& ns, const std::string& name, const std::string& uid, const Json& owner = nullptr) {
+Json Meta(const std::string& ns, const std::string& name, const std::string& uid,
+          const Json& owner = nullptr) {
   Json m = {{"name", name}, {"namespace", ns}, {"uid", uid}, {"labels", {{"app", name}}}};
   if (!owner.is_null()) m["ownerReferences"] = Json::array({owner});
   return m;
@@ -83,26 +84,28 @@ class LiveReport : public ::testing::Test {
     // Deployment web -> ReplicaSet web-5d4c -> pods web-5d4c-a (same), web-5d4c-b (+ ephemeral container).
     server_->Put("apps/v1", "deployments",
                  {{"metadata", Meta("shop", "web", "uid-dep-web")},
-                  {"spec", {{"selector", {{"matchLabels", {{"app", "web"}}}}},
-                            {"template", {{"metadata", {{"labels", {{"app", "web"}}}}}, {"spec", BadPodSpec()}}}}}});
+                  {"spec",
+                   {{"selector", {{"matchLabels", {{"app", "web"}}}}},
+                    {"template", {{"metadata", {{"labels", {{"app", "web"}}}}}, {"spec", BadPodSpec()}}}}}});
     server_->Put("apps/v1", "replicasets",
                  {{"metadata", Meta("shop", "web-5d4c", "uid-rs-web",
                                     Owner("apps/v1", "Deployment", "web", "uid-dep-web"))},
-                  {"spec", {{"selector", {{"matchLabels", {{"app", "web"}}}}},
-                            {"template", {{"metadata", {{"labels", {{"app", "web"}}}}}, {"spec", BadPodSpec()}}}}}});
+                  {"spec",
+                   {{"selector", {{"matchLabels", {{"app", "web"}}}}},
+                    {"template", {{"metadata", {{"labels", {{"app", "web"}}}}}, {"spec", BadPodSpec()}}}}}});
     Json same = {{"metadata", Meta("shop", "web-5d4c-a", "uid-pod-a",
                                    Owner("apps/v1", "ReplicaSet", "web-5d4c", "uid-rs-web"))},
                  {"spec", BadPodSpec()}};
     same["metadata"]["annotations"] = {
-        {"invar.dev/drifted", R"({"count":2,"first":{"time":"2026-11-20T10:00:00Z","path":"/usr/bin/curl","op":"create"}})"}};
+        {"invar.dev/drifted",
+         R"({"count":2,"first":{"time":"2026-11-20T10:00:00Z","path":"/usr/bin/curl","op":"create"}})"}};
     same["spec"]["nodeName"] = "node-1";  // filled by the scheduler: must not make it "differ"
     server_->Put("v1", "pods", same);
     Json differs = {{"metadata", Meta("shop", "web-5d4c-b", "uid-pod-b",
                                       Owner("apps/v1", "ReplicaSet", "web-5d4c", "uid-rs-web"))},
                     {"spec", BadPodSpec()}};
-    differs["spec"]["ephemeralContainers"] =
-        Json::array({{{"name", "debugger"}, {"image", "busybox:1.36"},
-                      {"securityContext", {{"privileged", true}}}}});
+    differs["spec"]["ephemeralContainers"] = Json::array(
+        {{{"name", "debugger"}, {"image", "busybox:1.36"}, {"securityContext", {{"privileged", true}}}}});
     server_->Put("v1", "pods", differs);
     // CronJob nightly -> Job nightly-290 -> pod nightly-290-x.
     Json job_template = {{"template", {{"spec", GoodPodSpec()}}}};
@@ -110,13 +113,16 @@ class LiveReport : public ::testing::Test {
                  {{"metadata", Meta("shop", "nightly", "uid-cj")},
                   {"spec", {{"schedule", "0 2 * * *"}, {"jobTemplate", {{"spec", job_template}}}}}});
     server_->Put("batch/v1", "jobs",
-                 {{"metadata", Meta("shop", "nightly-290", "uid-job", Owner("batch/v1", "CronJob", "nightly", "uid-cj"))},
+                 {{"metadata",
+                   Meta("shop", "nightly-290", "uid-job", Owner("batch/v1", "CronJob", "nightly", "uid-cj"))},
                   {"spec", job_template}});
     server_->Put("v1", "pods",
-                 {{"metadata", Meta("shop", "nightly-290-x", "uid-pod-job", Owner("batch/v1", "Job", "nightly-290", "uid-job"))},
+                 {{"metadata", Meta("shop", "nightly-290-x", "uid-pod-job",
+                                    Owner("batch/v1", "Job", "nightly-290", "uid-job"))},
                   {"spec", GoodPodSpec()}});
     // A bare pod in an unlabelled namespace and one in a warn=baseline namespace.
-    server_->Put("v1", "pods", {{"metadata", Meta("plain", "lonely", "uid-lonely")}, {"spec", GoodPodSpec()}});
+    server_->Put("v1", "pods",
+                 {{"metadata", Meta("plain", "lonely", "uid-lonely")}, {"spec", GoodPodSpec()}});
     server_->Put("v1", "pods", {{"metadata", Meta("dev", "toolbox", "uid-toolbox")}, {"spec", BadPodSpec()}});
     // The agent's ContainerDrift Event about web-5d4c-a (series of 3), and an unrelated event.
     server_->Put("events.k8s.io/v1", "events",
@@ -129,8 +135,12 @@ class LiveReport : public ::testing::Test {
                   {"reason", "ContainerDrift"},
                   {"type", "Warning"},
                   {"note", "container web: /usr/bin/curl created"},
-                  {"regarding", {{"apiVersion", "v1"}, {"kind", "Pod"}, {"namespace", "shop"}, {"name", "web-5d4c-a"},
-                                 {"uid", "uid-pod-a"}}}});
+                  {"regarding",
+                   {{"apiVersion", "v1"},
+                    {"kind", "Pod"},
+                    {"namespace", "shop"},
+                    {"name", "web-5d4c-a"},
+                    {"uid", "uid-pod-a"}}}});
     server_->Put("events.k8s.io/v1", "events",
                  {{"metadata", {{"name", "web-5d4c-a.pulled"}, {"namespace", "shop"}}},
                   {"eventTime", "2026-11-20T09:00:00.000000Z"},
@@ -140,8 +150,12 @@ class LiveReport : public ::testing::Test {
                   {"reason", "Pulled"},
                   {"type", "Normal"},
                   {"note", "pulled"},
-                  {"regarding", {{"apiVersion", "v1"}, {"kind", "Pod"}, {"namespace", "shop"}, {"name", "web-5d4c-a"},
-                                 {"uid", "uid-pod-a"}}}});
+                  {"regarding",
+                   {{"apiVersion", "v1"},
+                    {"kind", "Pod"},
+                    {"namespace", "shop"},
+                    {"name", "web-5d4c-a"},
+                    {"uid", "uid-pod-a"}}}});
   }
 
   Report Collect(LiveOptions o) {
@@ -172,8 +186,9 @@ TEST_F(LiveReport, FoldsPodsUnderTheirTopControllerUnlessTheyDiffer) {
   Report r = Collect(o);
   std::vector<std::string> names;
   for (const auto& res : r.resources) names.push_back(res.namespace_ + " " + res.DisplayName());
-  EXPECT_EQ(names, (std::vector<std::string>{"dev pod/toolbox", "plain pod/lonely", "shop cronjob.batch/nightly",
-                                              "shop deployment.apps/web", "shop pod/web-5d4c-b"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"dev pod/toolbox", "plain pod/lonely", "shop cronjob.batch/nightly",
+                                      "shop deployment.apps/web", "shop pod/web-5d4c-b"}));
   const auto* web = Find(r, "deployment.apps/web");
   ASSERT_NE(web, nullptr);
   EXPECT_EQ(web->pods, std::vector<std::string>{"web-5d4c-a"});
@@ -244,8 +259,8 @@ TEST_F(LiveReport, NamespaceSelectorAndProfileOverride) {
   // Under baseline the ephemeral container's privileged still differs from the template.
   EXPECT_NE(Find(r, "pod/web-5d4c-b"), nullptr);
   for (const auto& req : server_->Requests()) {
-    if (req.path.find("/namespaces/") != std::string::npos && req.path.rfind("/api/v1/namespaces/shop", 0) != 0 &&
-        req.path.rfind("/apis/", 0) == 0) {
+    if (req.path.find("/namespaces/") != std::string::npos &&
+        req.path.rfind("/api/v1/namespaces/shop", 0) != 0 && req.path.rfind("/apis/", 0) == 0) {
       EXPECT_NE(req.path.find("/namespaces/shop/"), std::string::npos) << req.path;
     }
   }
@@ -295,21 +310,25 @@ TEST(DriftAnnotation, TolerantParsing) {
 }
 
 TEST_F(LiveReport, CliEndToEndThroughAKubeconfig) {
-  std::string dir = std::filesystem::temp_directory_path() / ("invar-report-live-" + std::to_string(::getpid()));
+  std::string dir =
+      std::filesystem::temp_directory_path() / ("invar-report-live-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::string ca_path = dir + "/ca.crt";
   ASSERT_TRUE(invar::testing::WriteFile(ca_path, ca_->cert_pem()).ok());
   std::string kubeconfig = dir + "/config";
-  std::string doc = "apiVersion: v1\nkind: Config\ncurrent-context: test\nclusters:\n- name: test\n  cluster:\n"
-                    "    server: " + server_->url() + "\n    certificate-authority: " + ca_path +
-                    "\nusers:\n- name: reporter\n  user:\n    token: " + kToken +
-                    "\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: reporter\n    namespace: shop\n";
+  std::string doc =
+      "apiVersion: v1\nkind: Config\ncurrent-context: test\nclusters:\n- name: test\n  cluster:\n"
+      "    server: " +
+      server_->url() + "\n    certificate-authority: " + ca_path +
+      "\nusers:\n- name: reporter\n  user:\n    token: " + kToken +
+      "\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: reporter\n    namespace: shop\n";
   ASSERT_TRUE(invar::testing::WriteFile(kubeconfig, doc).ok());
 
   auto table = report::testing::RunCli({"report", "--kubeconfig", kubeconfig});
   EXPECT_EQ(table.exit_code, 1) << table.err;
   EXPECT_NE(table.out.find("DRIFT"), std::string::npos) << table.out;
-  EXPECT_NE(table.out.find("2 changes, 3 events (first: create /usr/bin/curl)"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("2 changes, 3 events (first: create /usr/bin/curl)"), std::string::npos)
+      << table.out;
   EXPECT_EQ(table.out.find("pod/lonely"), std::string::npos);  // context namespace is shop
 
   auto json = report::testing::RunCli({"report", "--kubeconfig", kubeconfig, "-A", "-o", "json"});
@@ -321,9 +340,9 @@ TEST_F(LiveReport, CliEndToEndThroughAKubeconfig) {
   EXPECT_EQ(j["summary"]["driftedResources"], 1);
 
   // Audit log with the cluster telling which namespaces are immutable.
-  auto audit = report::testing::RunCli({"report", "--kubeconfig", kubeconfig, "--audit-log",
-                                        std::string(INVAR_SOURCE_DIR) + "/tests/unit/report/fixtures/audit/audit.log",
-                                        "-o", "json"});
+  auto audit = report::testing::RunCli(
+      {"report", "--kubeconfig", kubeconfig, "--audit-log",
+       std::string(INVAR_SOURCE_DIR) + "/tests/unit/report/fixtures/audit/audit.log", "-o", "json"});
   auto a = Json::parse(audit.out);
   int flagged = 0;
   for (const auto& e : a["execs"]) flagged += e["flagged"].get<bool>() ? 1 : 0;

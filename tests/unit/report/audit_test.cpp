@@ -17,7 +17,8 @@ using testing::kFixtures;
 
 AuditResult ReadFixture(const std::string& name) {
   AuditOptions o;
-  o.immutable_namespaces = {{"shop", "--immutable-namespaces"}, {"payments", "label invar.dev/enforce=immutable"}};
+  o.immutable_namespaces = {{"shop", "--immutable-namespaces"},
+                            {"payments", "label invar.dev/enforce=immutable"}};
   AuditReader r(o);
   r.AddFile(kFixtures + "/audit/" + name);
   return r.Finish();
@@ -35,7 +36,8 @@ TEST_F(Audit, ReadsEveryGuardedSubresourceOnceAndIgnoresOtherRequests) {
   ASSERT_EQ(r.execs.size(), 6u);  // 7 pod-subresource events, one request logged in two stages
   std::vector<std::string> subs;
   for (const auto& e : r.execs) subs.push_back(e.subresource);
-  EXPECT_EQ(subs, (std::vector<std::string>{"exec", "exec", "attach", "portforward", "ephemeralcontainers", "exec"}));
+  EXPECT_EQ(subs, (std::vector<std::string>{"exec", "exec", "attach", "portforward", "ephemeralcontainers",
+                                            "exec"}));
 }
 
 TEST_F(Audit, KeepsTheResponseCompleteStage) {
@@ -125,9 +127,11 @@ TEST_F(Audit, MissingFileIsAnError) {
 TEST_F(Audit, HostileLinesNeverCrash) {
   AuditReader r({});
   std::string deep(20000, '[');
-  r.AddText(deep + "\n" + std::string("\0\x01\x02", 3) + "\n{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\","
-            "\"objectRef\":{\"resource\":\"pods\",\"subresource\":\"exec\",\"name\":7},\"user\":\"x\",\"responseStatus\":"
-            "{\"code\":\"oops\"},\"requestURI\":\"/x?command=%zz&command=%4\"}\n",
+  r.AddText(deep + "\n" + std::string("\0\x01\x02", 3) +
+                "\n{\"kind\":\"Event\",\"apiVersion\":\"audit.k8s.io/v1\","
+                "\"objectRef\":{\"resource\":\"pods\",\"subresource\":\"exec\",\"name\":7},\"user\":\"x\","
+                "\"responseStatus\":"
+                "{\"code\":\"oops\"},\"requestURI\":\"/x?command=%zz&command=%4\"}\n",
             "hostile.log");
   auto res = r.Finish();
   EXPECT_EQ(res.errors.size(), 2u);
@@ -140,7 +144,8 @@ TEST_F(Audit, LongLinesAreBounded) {
   AuditOptions o;
   o.max_line_bytes = 64;
   AuditReader r(o);
-  std::string path = std::filesystem::temp_directory_path() / ("invar-audit-long-" + std::to_string(::getpid()));
+  std::string path =
+      std::filesystem::temp_directory_path() / ("invar-audit-long-" + std::to_string(::getpid()));
   {
     std::ofstream out(path);
     out << std::string(1000, 'x') << "\n" << testing::ReadFile(kFixtures + "/audit/audit.log").substr(0, 0);

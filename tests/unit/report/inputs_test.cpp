@@ -76,7 +76,9 @@ TEST_F(Inputs, NotADirectoryIsAnError) {
 }
 
 TEST_F(Inputs, BinaryFileIsRejectedClearly) {
-  std::string data = "\x7f" "ELF";
+  std::string data =
+      "\x7f"
+      "ELF";
   data.push_back('\0');
   data += std::string(100, '\x01');
   std::string f = Write("garbage.yaml", data);

@@ -3,6 +3,8 @@
 // checks that hold whatever the policy messages say (JSON schema fields,
 // YAML == JSON, SARIF rule indexes and suppressions, PolicyReport counts,
 // JUnit escaping, table alignment and colour), and exit codes.
+#include "invar/report/render.h"
+
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
@@ -11,7 +13,6 @@
 #include <sstream>
 
 #include "invar/policy/checks.h"
-#include "invar/report/render.h"
 #include "test_util.h"
 
 namespace invar::report {
@@ -78,12 +79,22 @@ Report ClusterReport() {
   return r;
 }
 
-TEST_F(ReportRender, TableMatchesGolden) { ExpectGolden("table.txt", Render(report_, Format::kTable, Plain())); }
+TEST_F(ReportRender, TableMatchesGolden) {
+  ExpectGolden("table.txt", Render(report_, Format::kTable, Plain()));
+}
 TEST_F(ReportRender, WideMatchesGolden) { ExpectGolden("wide.txt", Render(report_, Format::kWide, Plain())); }
-TEST_F(ReportRender, JsonMatchesGolden) { ExpectGolden("report.json", Render(report_, Format::kJson, Plain())); }
-TEST_F(ReportRender, YamlMatchesGolden) { ExpectGolden("report.yaml", Render(report_, Format::kYaml, Plain())); }
-TEST_F(ReportRender, SarifMatchesGolden) { ExpectGolden("report.sarif", Render(report_, Format::kSarif, Plain())); }
-TEST_F(ReportRender, JunitMatchesGolden) { ExpectGolden("junit.xml", Render(report_, Format::kJunit, Plain())); }
+TEST_F(ReportRender, JsonMatchesGolden) {
+  ExpectGolden("report.json", Render(report_, Format::kJson, Plain()));
+}
+TEST_F(ReportRender, YamlMatchesGolden) {
+  ExpectGolden("report.yaml", Render(report_, Format::kYaml, Plain()));
+}
+TEST_F(ReportRender, SarifMatchesGolden) {
+  ExpectGolden("report.sarif", Render(report_, Format::kSarif, Plain()));
+}
+TEST_F(ReportRender, JunitMatchesGolden) {
+  ExpectGolden("junit.xml", Render(report_, Format::kJunit, Plain()));
+}
 TEST_F(ReportRender, PolicyReportMatchesGolden) {
   ExpectGolden("policyreport.yaml", Render(report_, Format::kPolicyReport, Plain()));
 }
@@ -184,7 +195,8 @@ Json YamlToJson(const YAML::Node& n) {
       if (!s.empty() && *end == '\0') return d;
       return s;
     }
-    default: return nullptr;
+    default:
+      return nullptr;
   }
 }
 
@@ -261,7 +273,8 @@ TEST_F(ReportRender, PolicyReportSummaryCountsItsResults) {
       std::string result = res["result"].as<std::string>();
       EXPECT_TRUE(result == "pass" || result == "fail" || result == "skip") << result;
       std::string sev = res["severity"].as<std::string>();
-      EXPECT_TRUE(sev == "info" || sev == "low" || sev == "medium" || sev == "high" || sev == "critical") << sev;
+      EXPECT_TRUE(sev == "info" || sev == "low" || sev == "medium" || sev == "high" || sev == "critical")
+          << sev;
       EXPECT_EQ(res["policy"].as<std::string>(), "invar");
       ++counts[result];
     }
@@ -354,7 +367,8 @@ TEST(ExitCode, FindingsAtOrAboveFailOnAreOne) {
   EXPECT_EQ(ExitCode(r, policy::Severity::kCritical), kExitFindings);  // privileged is CRITICAL
   // Drop the CRITICAL finding: fail-on critical now passes.
   for (auto& res : r.resources) {
-    std::erase_if(res.findings, [](const policy::Finding& f) { return f.check->severity == policy::Severity::kCritical; });
+    std::erase_if(res.findings,
+                  [](const policy::Finding& f) { return f.check->severity == policy::Severity::kCritical; });
   }
   EXPECT_EQ(ExitCode(r, policy::Severity::kCritical), kExitCompliant);
   EXPECT_EQ(ExitCode(r, policy::Severity::kHigh), kExitFindings);
@@ -395,13 +409,16 @@ TEST(ExitCode, FlaggedAllowedExecIsAHighFinding) {
 
 TEST(Score, PassedOverApplicable) {
   ResourceResult r;
-  static const policy::CheckInfo a{"a", "A", policy::Level::kBaseline, policy::Severity::kLow, 0, true, "", ""};
-  static const policy::CheckInfo b{"b", "B", policy::Level::kBaseline, policy::Severity::kLow, 0, true, "", ""};
-  static const policy::CheckInfo c{"c", "C", policy::Level::kBaseline, policy::Severity::kLow, 0, true, "", ""};
+  static const policy::CheckInfo a{"a", "A", policy::Level::kBaseline, policy::Severity::kLow, 0, true,
+                                   "",  ""};
+  static const policy::CheckInfo b{"b", "B", policy::Level::kBaseline, policy::Severity::kLow, 0, true,
+                                   "",  ""};
+  static const policy::CheckInfo c{"c", "C", policy::Level::kBaseline, policy::Severity::kLow, 0, true,
+                                   "",  ""};
   r.applicable = {&a, &b, &c};
   EXPECT_EQ(r.Score(), 100.0);
   r.findings.push_back(policy::Finding{&a, "p", "x", "m", false, ""});
-  r.findings.push_back(policy::Finding{&a, "p2", "y", "m", false, ""});  // same check twice counts once
+  r.findings.push_back(policy::Finding{&a, "p2", "y", "m", false, ""});   // same check twice counts once
   r.findings.push_back(policy::Finding{&b, "p", "x", "m", true, "why"});  // exempted: passes
   EXPECT_EQ(r.FailedChecks(), 1);
   EXPECT_EQ(r.PassedChecks(), 2);

@@ -27,7 +27,7 @@ struct AuditOptions {
 struct AuditResult {
   std::vector<ExecEntry> execs;  // de-duplicated, sorted by time then auditID
   std::vector<InputError> errors;
-  int64_t events = 0;            // audit events read (every stage, every resource)
+  int64_t events = 0;  // audit events read (every stage, every resource)
 };
 
 // Accumulates entries from several logs, de-duplicated across all of them by

@@ -20,8 +20,8 @@ std::string_view FormatName(Format f);
 inline constexpr std::string_view kFormatNames = "table|wide|json|yaml|sarif|junit|policyreport";
 
 struct RenderOptions {
-  bool color = false;    // ANSI colours in table/wide
-  bool headers = true;   // --no-headers: table rows only, no header line and no summary
+  bool color = false;   // ANSI colours in table/wide
+  bool headers = true;  // --no-headers: table rows only, no header line and no summary
   // Directory SARIF artifact URIs are made relative to (the repository
   // root); absolute paths outside it become file:// URIs.
   std::string base_dir;

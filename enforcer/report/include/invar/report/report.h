@@ -37,7 +37,7 @@ struct DriftState {
   std::string first_time;  // earliest first change over the pods
   std::string first_path;
   std::string first_op;
-  int64_t events = 0;      // ContainerDrift Events (series counts included)
+  int64_t events = 0;  // ContainerDrift Events (series counts included)
   std::string last_event_time;
   std::string last_event_message;
   std::vector<std::string> pods;  // names of the pods that drifted
@@ -50,8 +50,8 @@ struct ResourceResult {
   std::string api_version;  // "apps/v1"
   std::string kind;         // "Deployment"
   std::string name;
-  std::string namespace_;   // "" when a manifest does not set one
-  std::string uid;          // live objects only
+  std::string namespace_;  // "" when a manifest does not set one
+  std::string uid;         // live objects only
   policy::SourceLocation source;
   std::string profile;      // profile it was evaluated against
   std::string pss_version;  // "latest", "v1.30"
@@ -88,25 +88,25 @@ struct InputError {
 // request found in a Kubernetes audit log.
 struct ExecEntry {
   std::string audit_id;
-  std::string stage;         // the stage kept after de-duplication
-  std::string time;          // requestReceivedTimestamp
-  std::string stage_time;    // stageTimestamp
+  std::string stage;       // the stage kept after de-duplication
+  std::string time;        // requestReceivedTimestamp
+  std::string stage_time;  // stageTimestamp
   std::string user;
   std::vector<std::string> groups;
-  std::string verb;          // "create", "get"
-  std::string subresource;   // "exec", "attach", "portforward", "ephemeralcontainers"
+  std::string verb;         // "create", "get"
+  std::string subresource;  // "exec", "attach", "portforward", "ephemeralcontainers"
   std::string namespace_;
   std::string pod;
-  std::string container;     // from the query (exec/attach); "" when not given
+  std::string container;             // from the query (exec/attach); "" when not given
   std::vector<std::string> command;  // exec: every command= parameter, decoded
   std::vector<std::string> ports;    // portforward: ports= parameters
   bool allowed = false;
-  int code = 0;              // responseStatus.code (0 when the log has none)
-  std::string decision;      // "allow" / "forbid" from authorization.k8s.io/decision
-  std::string reason;        // responseStatus.message or invar's audit annotation
+  int code = 0;                  // responseStatus.code (0 when the log has none)
+  std::string decision;          // "allow" / "forbid" from authorization.k8s.io/decision
+  std::string reason;            // responseStatus.message or invar's audit annotation
   std::string invar_annotation;  // value of invar.dev/exec, if the webhook wrote one
-  bool flagged = false;      // the namespace is in immutable mode
-  std::string flag_reason;   // "namespace prod is in immutable mode (--immutable-namespaces)"
+  bool flagged = false;          // the namespace is in immutable mode
+  std::string flag_reason;       // "namespace prod is in immutable mode (--immutable-namespaces)"
   std::string source_file;
   int source_line = 0;
 
@@ -128,7 +128,7 @@ struct Report {
   // Things the reader could not see but that do not make the input invalid
   // ("cannot list cronjobs: forbidden"); printed, never affect the exit code.
   std::vector<std::string> warnings;
-  bool audit = false;        // audit logs were read (execs may still be empty)
+  bool audit = false;  // audit logs were read (execs may still be empty)
   std::vector<ExecEntry> execs;
 };
 
@@ -138,13 +138,13 @@ struct Summary {
   int compliant_resources = 0;
   int applicable_checks = 0;  // sum over resources
   int passed_checks = 0;
-  double score = 100.0;       // passed / applicable, one decimal
-  int findings = 0;           // non-exempted findings
+  double score = 100.0;  // passed / applicable, one decimal
+  int findings = 0;      // non-exempted findings
   int exempted = 0;
   std::map<policy::Severity, int> by_severity;  // non-exempted findings
   struct CheckCount {
     const policy::CheckInfo* check = nullptr;
-    int findings = 0;   // non-exempted
+    int findings = 0;  // non-exempted
     int exempted = 0;
     int resources = 0;  // resources failing it
   };

@@ -42,10 +42,10 @@ struct LiveOptions {
 
 // A namespace's invar mode, as read from its labels.
 struct NamespaceMode {
-  std::string profile;        // "" when unlabelled
-  std::string label;          // which label set it: "invar.dev/enforce"
+  std::string profile;  // "" when unlabelled
+  std::string label;    // which label set it: "invar.dev/enforce"
   std::optional<policy::PssVersion> version;
-  bool immutable = false;     // any mode label names an immutable-based profile
+  bool immutable = false;  // any mode label names an immutable-based profile
   std::string immutable_label;
 };
 NamespaceMode ParseNamespaceMode(const kube::Json& ns_object, const policy::ProfileSet& profiles);
@@ -60,7 +60,7 @@ Status CollectLive(kube::KubeClient& client, const LiveOptions& options, Report*
 
 // Namespaces in immutable mode -> the label that says so, for the audit-log
 // reader. Errors when namespaces cannot be listed.
-Result<std::map<std::string, std::string, std::less<>>> ImmutableNamespaces(kube::KubeClient& client,
-                                                                            const policy::ProfileSet& profiles);
+Result<std::map<std::string, std::string, std::less<>>> ImmutableNamespaces(
+    kube::KubeClient& client, const policy::ProfileSet& profiles);
 
 }  // namespace invar::report
