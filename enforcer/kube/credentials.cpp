@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -167,7 +168,20 @@ Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, const RestConfig& c
   std::string out;
   char buf[4096];
   constexpr size_t kMaxOutput = 1u << 20;
+  // A plugin that hangs must not hang invar: 60 s, then SIGKILL.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool timed_out = false;
   while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    struct pollfd pfd = {read_end.get(), POLLIN, 0};
+    int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) continue;
     ssize_t n = ::read(read_end.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
@@ -176,6 +190,7 @@ Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, const RestConfig& c
   int wstatus = 0;
   while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
   }
+  if (timed_out) return Status::DeadlineExceeded(where + ": no answer within 60 s (killed)");
   if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
     int code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
     return Status::Unavailable(where + ": exited with status " + std::to_string(code));

@@ -32,7 +32,8 @@ struct ExecCredential {
   std::optional<std::chrono::system_clock::time_point> expiration;
 };
 
-// Runs the plugin once (fork/exec, stdout captured, stdin /dev/null).
+// Runs the plugin once (fork/exec, stdout captured, stdin /dev/null, killed
+// after 60 s).
 // Errors never include the plugin's output.
 Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, const RestConfig& config);
 
