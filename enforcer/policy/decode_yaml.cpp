@@ -25,8 +25,9 @@
 //     "null", as YAMLToJSON does; numeric keys keep their text.
 //
 // Error recovery: yaml-cpp stops at the first parse error of a stream, so the
-// stream is split at document markers (`---` at the start of a line) and each
-// part is parsed on its own; a malformed document is reported with file and
+// stream is split at document markers (`---` at the start of a line), as
+// kubectl's YAML reader does, and the first document of each part is parsed
+// on its own (a document after `...` without `---` is ignored, as by kubectl); a malformed document is reported with file and
 // line and the documents after it are still decoded. Limitation: a line that
 // starts with `---` inside a top-level block scalar (the only place YAML lets
 // one appear unindented) is taken as a document marker.
@@ -461,22 +462,70 @@ int FlowDepth(std::string_view s) {
   return max_depth;
 }
 
-// Deepest block nesting, measured as the largest indentation plus the
-// number of "- " sequence entries that open on one line.
+// 1-based line (within `s`) of a ',' that begins the document's root node
+// (after directives, the `---` marker, comments and node properties), or 0.
+// yaml-cpp 0.7 loops forever on such input when reading a stream, and reads it
+// as an empty document otherwise; go-yaml rejects it.
+int LeadingFlowEntryLine(std::string_view s) {
+  int line = 1;
+  size_t i = 0;
+  bool line_start = true;
+  while (i < s.size()) {
+    char c = s[i];
+    if (c == '\n') {
+      ++line;
+      ++i;
+      line_start = true;
+      continue;
+    }
+    if (c == ' ' || c == '\t' || c == '\r') {
+      ++i;
+      continue;
+    }
+    const bool directive = line_start && c == '%';
+    const bool marker = line_start && s.substr(i, 3) == "---";
+    line_start = false;
+    if (c == '#' || directive) {
+      while (i < s.size() && s[i] != '\n') ++i;
+      continue;
+    }
+    if (marker) {
+      i += 3;
+      continue;
+    }
+    if (c == '&' || c == '!') {  // an anchor or a tag: skip the property
+      while (i < s.size() && s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != ',') ++i;
+      continue;
+    }
+    return c == ',' ? line : 0;
+  }
+  return 0;
+}
+
+// Deepest block nesting, measured as the widest run of indentation and of
+// compact block indicators ("- ", "? ", ": ") at the start of a line (each
+// indicator opens a level: "- - - x" is three nested sequences).
 int BlockDepth(std::string_view s) {
   int max_depth = 0;
   size_t pos = 0;
   while (pos < s.size()) {
     size_t eol = s.find('\n', pos);
     size_t end = eol == std::string_view::npos ? s.size() : eol;
-    int indent = 0;
+    int width = 0;
     size_t i = pos;
-    while (i < end && (s[i] == ' ' || s[i] == '-' || s[i] == '?' || s[i] == ':')) {
-      ++indent;
-      ++i;
+    while (i < end) {
+      char c = s[i];
+      if (c == ' ') {
+        ++width;
+        ++i;
+      } else if ((c == '-' || c == '?' || c == ':') && (i + 1 == end || s[i + 1] == ' ')) {
+        width += 2;
+        i += 2;
+      } else {
+        break;
+      }
     }
-    // Two columns per level is the common style; one is the minimum.
-    if (indent > max_depth) max_depth = indent;
+    if (width > max_depth) max_depth = width;
     if (eol == std::string_view::npos) break;
     pos = eol + 1;
   }
@@ -506,9 +555,20 @@ DecodeResult DecodeYaml(std::string_view yaml, std::string_view file, const Deco
       result.errors.push_back({loc, "nesting deeper than " + std::to_string(limits.max_depth)});
       continue;
     }
+    if (int line = LeadingFlowEntryLine(chunk.text); line > 0) {
+      ++document;
+      SourceLocation l = loc;
+      l.line = chunk.first_line + line;
+      result.errors.push_back({l, "invalid YAML: unexpected ',' where a document should start"});
+      continue;
+    }
     std::vector<YAML::Node> docs;
     try {
-      docs = YAML::LoadAll(std::string(chunk.text));
+      // One document per part, like kubectl (its reader splits at `---` and
+      // go-yaml reads one document from each part). Not LoadAll: yaml-cpp
+      // 0.7's LoadAll never ends on some malformed input (a document that
+      // starts with ','), producing empty documents until memory runs out.
+      docs.push_back(YAML::Load(std::string(chunk.text)));
     } catch (const YAML::Exception& e) {
       ++document;
       SourceLocation l = loc;

@@ -48,6 +48,19 @@ TEST(DecodeBadInput, InvalidJsonIsAnErrorWithLine) {
   EXPECT_EQ(r.errors[0].message, "invalid JSON: unexpected '}'");
 }
 
+// yaml-cpp 0.7 never returns from LoadAll on these (found by fuzz_decode_yaml).
+TEST(DecodeBadInput, DocumentsStartingWithACommaAreErrorsNotHangs) {
+  for (const char* s : {",", "&a,", "&1,\n", "!t ,", "# c\n&a\n,", "--- ,", "%YAML 1.1\n---\n  , x"}) {
+    DecodeResult r = DecodeYaml(s, "c.yaml");
+    ASSERT_EQ(r.errors.size(), 1u) << s;
+    EXPECT_EQ(r.errors[0].message, "invalid YAML: unexpected ',' where a document should start") << s;
+  }
+  DecodeResult r = DecodeYaml("apiVersion: v1\nkind: Pod\n---\n# x\n,\n---\napiVersion: v1\nkind: Pod\n", "c.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].where.line, 5);
+  EXPECT_EQ(r.workloads.size(), 2u);
+}
+
 TEST(DecodeBadInput, UnknownKindIsSkippedNotDropped) {
   DecodeResult r = DecodeYaml("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n");
   EXPECT_TRUE(r.errors.empty());
@@ -144,6 +157,14 @@ TEST(DecodeBadInput, TenThousandLevelsOfYamlNesting) {
   for (int i = 0; i < 1000; ++i) indented.append(static_cast<size_t>(i), ' ').append("k:\n");
   r = DecodeYaml(indented, "deep.yaml");
   ASSERT_EQ(r.errors.size(), 1u);
+}
+
+TEST(DecodeBadInput, LongRulesInBlockScalarsAreNotNesting) {
+  std::string yaml = testing::Cat({"apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    doc: |\n      ",
+                                   std::string(2000, '-'), "\n      - - - not a list\n"});
+  DecodeResult r = DecodeYaml(yaml);
+  EXPECT_TRUE(r.errors.empty()) << Errors(r);
+  EXPECT_EQ(r.workloads.size(), 1u);
 }
 
 TEST(DecodeBadInput, BinaryGarbageNeverCrashes) {
