@@ -23,6 +23,8 @@ if [ "${INVAR_SKIP_INSTALL:-0}" != 1 ]; then
 fi
 
 jobs=$(nproc)
+# ccache hits across checkouts in different folders (CI clones afresh).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j"$jobs"
 # Tests that share a machine-wide resource (containerd, fanotify limits)
