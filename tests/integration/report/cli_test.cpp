@@ -141,6 +141,21 @@ TEST(ReportCli, AuditLogOffline) {
   EXPECT_EQ(quiet.exit_code, 0) << quiet.out;  // nothing flagged without immutable namespaces
 }
 
+TEST(ReportCli, HostileInputIsAnInputErrorNotACrash) {
+  std::string deep_yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: deep}\nspec: " + std::string(10000, '[') + "\n";
+  auto yaml = RunCli({"report", "-f", "-"}, {}, deep_yaml);
+  EXPECT_EQ(yaml.exit_code, 2) << yaml.out;
+  EXPECT_NE(yaml.err.find("error: -"), std::string::npos) << yaml.err;
+  std::string deep_json = std::string(10000, '[') + std::string(10000, ']');
+  auto json = RunCli({"report", "-f", "-", "-o", "json"}, {}, deep_json);
+  EXPECT_EQ(json.exit_code, 2);
+  EXPECT_EQ(nlohmann::json::parse(json.out)["errors"].size(), 1u);
+  std::string binary("\x00\x01\x02garbage\xff\xfe", 12);
+  auto bin = RunCli({"report", "-f", "-"}, {}, binary);
+  EXPECT_EQ(bin.exit_code, 2);
+  EXPECT_NE(bin.err.find("binary file"), std::string::npos) << bin.err;
+}
+
 TEST(ChecksCli, TableJsonMarkdown) {
   auto t = RunCli({"checks"});
   EXPECT_EQ(t.exit_code, 0);
