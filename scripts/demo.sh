@@ -25,7 +25,16 @@ started=$SECONDS
 
 # ---- presentation -------------------------------------------------------
 if [ -t 1 ]; then B=$'\e[1m' R=$'\e[31m' G=$'\e[32m' D=$'\e[2m' N=$'\e[0m'; else B='' R='' G='' D='' N=''; fi
-section() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
+# section "N/3 name ...": a header; also times each section for the summary.
+section_name=""
+section_start=$SECONDS
+timings=""
+section() {
+  [ -n "$section_name" ] && timings+="${timings:+, }$section_name $((SECONDS - section_start)) s"
+  section_name=$(cut -d' ' -f2 <<< "$1")
+  section_start=$SECONDS
+  printf '\n%s== %s%s\n' "$B" "$*" "$N"
+}
 note() { printf '%s%s%s\n' "$D" "$*" "$N"; }
 ok() { printf '%s✔ %s%s\n' "$G" "$*" "$N"; }
 # show ARGS...: prints the command as a person would type it, with the work
@@ -136,10 +145,13 @@ fi
 # The commands below read as a user would type them: `invar ...`.
 export PATH="$(dirname "$bin"):$PATH"
 command -v invar >/dev/null || fail "no invar binary at $bin"
-for tool in curl python3; do
-  command -v "$tool" >/dev/null || fail "$tool is needed (scripts/install-deps.sh installs it)"
+command -v curl >/dev/null || fail "curl is needed (scripts/install-deps.sh installs it)"
+# Debian's python3 first (python3-yaml); a python3 earlier on PATH otherwise.
+py=""
+for candidate in /usr/bin/python3 python3; do
+  if "$candidate" -c 'import yaml' 2>/dev/null; then py=$candidate; break; fi
 done
-python3 -c 'import yaml' 2>/dev/null || fail "python3-yaml is needed (scripts/install-deps.sh installs it)"
+[ -n "$py" ] || fail "python3 with PyYAML is needed (scripts/install-deps.sh installs python3-yaml)"
 
 if [ "$(id -u)" = 0 ] && [ -d /dev/shm ]; then base=/dev/shm; else base=${TMPDIR:-/tmp}; fi
 work=$(mktemp -d "$base/invar-demo.XXXXXX")
@@ -160,19 +172,28 @@ namespaces:
   demo: {invar.dev/enforce: immutable}
 EOF
 note "The webhook's config: namespace demo is labelled invar.dev/enforce=immutable."
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 host=invar-webhook.invar-system.svc
-webhook_cmd=(invar webhook --standalone --listen "127.0.0.1:$port" --config "$work/webhook.yaml"
+# Port 0: the kernel picks a free port; the webhook logs it.
+webhook_cmd=(invar webhook --standalone --listen 127.0.0.1:0 --config "$work/webhook.yaml"
              --tls-cert "$work/certs/tls.crt" --tls-key "$work/certs/tls.key")
 show "${webhook_cmd[@]}" '&'
 "${webhook_cmd[@]}" > "$work/webhook.log" 2>&1 &
 webhook_pid=$!
+port=""
+serving() {
+  alive "$webhook_pid" || return 1
+  port=$(sed -n 's/.*webhook: serving on port \([0-9][0-9]*\).*/\1/p' "$work/webhook.log" | head -n 1)
+  [ -n "$port" ]
+}
+wait_for 60 serving || { log_tail "$work/webhook.log"; fail "the webhook did not start serving within 60 s"; }
+serving
 curl_args=(--silent --show-error --cacert "$work/certs/ca.crt" --resolve "$host:$port:127.0.0.1")
 readyz() { alive "$webhook_pid" && curl "${curl_args[@]}" --fail --max-time 2 "https://$host:$port/readyz"; }
 if ! wait_for 60 readyz; then
   log_tail "$work/webhook.log"
   fail "the webhook did not answer /readyz within 60 s"
 fi
+grep -h 'listening on' "$work/webhook.log" | sed 's/^/  webhook log: /'
 note "curl reaches 127.0.0.1 under the Service's name (--resolve): the certificate is checked as the kube-apiserver checks it."
 show curl --cacert "$work/certs/ca.crt" --resolve "$host:$port:127.0.0.1" "https://$host:$port/readyz"
 curl "${curl_args[@]}" "https://$host:$port/readyz"
@@ -181,7 +202,7 @@ echo
 # send NAME EXPECT: posts the AdmissionReview for examples/pods/NAME.yaml.
 send() {
   local name=$1 expect=$2 rc=0
-  python3 scripts/demo/review.py build "examples/pods/$name.yaml" "demo-$name" > "$work/$name.review.json"
+  "$py" scripts/demo/review.py build "examples/pods/$name.yaml" "demo-$name" > "$work/$name.review.json"
   echo
   note "kubectl apply -f examples/pods/$name.yaml, as the kube-apiserver asks the webhook:"
   show curl --cacert "$work/certs/ca.crt" --resolve "$host:$port:127.0.0.1" \
@@ -189,7 +210,7 @@ send() {
   curl "${curl_args[@]}" --max-time 10 -H 'Content-Type: application/json' \
     --data-binary "@$work/$name.review.json" "https://$host:$port/validate" > "$work/$name.response.json" ||
     { log_tail "$work/webhook.log"; fail "no answer from the webhook for $name"; }
-  python3 scripts/demo/review.py show "$work/$name.response.json" || rc=$?
+  "$py" scripts/demo/review.py show "$work/$name.response.json" || rc=$?
   case "$expect:$rc" in
     allowed:0) ok "$name: allowed" ;;
     denied:1) ok "$name: denied" ;;
@@ -327,7 +348,8 @@ EOF
   # busybox picks its applet from argv[0]; a name starting with "busybox"
   # makes the copy run its first argument.
   drop='cp /bin/busybox /tmp/busybox-evil && /tmp/busybox-evil echo pwned'
-  exec_out=$(run ctr tasks exec --exec-id drop1 web sh -c "$drop" 2>&1) || true
+  show ctr tasks exec --exec-id drop1 web sh -c "$drop"
+  exec_out=$(timeout 60 ctr tasks exec --exec-id drop1 web sh -c "$drop" 2>&1) || true
   printf '%s\n' "$exec_out"
   grep -qx pwned <<< "$exec_out" || fail "the dropped binary did not run in detect mode: $exec_out"
   # The alerts the agent wrote (Falco text format): the new file, the exec.
@@ -349,16 +371,19 @@ EOF
   note "The agent restarted in prevent mode (fanotify exec permission: FAN_DENY):"
   start_agent prevent
   wait_for 60 watching prevent web || { log_tail "$work/agent-prevent.log"; fail "the agent did not pick up container web"; }
-  blocked_out=$(run ctr tasks exec --exec-id drop2 web sh -c '/tmp/busybox-evil echo pwned; echo "exit code $?"' 2>&1) || true
+  blocked=(sh -c '/tmp/busybox-evil echo pwned; echo "exit code $?"')
+  show ctr tasks exec --exec-id drop2 web "${blocked[@]}"
+  blocked_out=$(timeout 60 ctr tasks exec --exec-id drop2 web "${blocked[@]}" 2>&1) || true
   printf '%s\n' "$blocked_out"
   grep -q 'Operation not permitted' <<< "$blocked_out" ||
     { log_tail "$work/agent-prevent.log"; fail "the exec of the dropped binary was not blocked"; }
   grep -qx pwned <<< "$blocked_out" && fail "the dropped binary ran in prevent mode"
   note "Binaries from the image still run:"
-  image_out=$(run ctr tasks exec --exec-id image1 web sh -c 'echo still fine' 2>&1) || true
+  show ctr tasks exec --exec-id image1 web sh -c 'echo still fine'
+  image_out=$(timeout 60 ctr tasks exec --exec-id image1 web sh -c 'echo still fine' 2>&1) || true
   printf '%s\n' "$image_out"
   grep -qx 'still fine' <<< "$image_out" || fail "an image binary did not run in prevent mode: $image_out"
-  has_prevent_alert() { grep -q 'busybox-evil' "$1"; }
+  has_prevent_alert() { grep -q 'Executing binary not part of base image.*/tmp/busybox-evil.*action=prevent' "$1"; }
   wait_for 30 has_prevent_alert "$work/alerts-prevent.txt" ||
     { log_tail "$work/agent-prevent.log"; fail "no alert for the blocked exec"; }
   echo
@@ -378,4 +403,5 @@ case $report_rc in
   *) fail "invar report exited $report_rc (input errors)" ;;
 esac
 
-section "done in $((SECONDS - started)) s${drift_skip:+ (drift skipped: $drift_skip)}"
+section "done in $((SECONDS - started)) s"
+echo "($timings)${drift_skip:+ drift skipped: $drift_skip}"
