@@ -39,13 +39,20 @@ note() { printf '%s%s%s\n' "$D" "$*" "$N"; }
 ok() { printf '%s✔ %s%s\n' "$G" "$*" "$N"; }
 # show ARGS...: prints the command as a person would type it, with the work
 # directory written as $WORK.
+# Long commands are wrapped before their options.
 show() {
-  local out="\$" a
+  local words=() a line="\$" long=0
   for a in "$@"; do
     [ -n "$work" ] && a=${a//"$work"/\$WORK}
-    if [[ "$a" =~ [^A-Za-z0-9_./:=@,+\$-] && "$a" != '&' ]]; then out+=" '${a//\'/\'\\\'\'}'"; else out+=" $a"; fi
+    if [[ "$a" =~ [^A-Za-z0-9_./:=@,+\$-] && "$a" != '&' ]]; then a="'${a//\'/\'\\\'\'}'"; fi
+    words+=("$a")
   done
-  printf '%s\n' "$out"
+  [ "$(( $(printf '%s ' "${words[@]}" | wc -c) ))" -gt 110 ] && long=1
+  for a in "${words[@]}"; do
+    if [ "$long" = 1 ] && [[ "$a" == --* ]]; then line+=$' \\\n   '; fi
+    line+=" $a"
+  done
+  printf '%s\n' "$line"
 }
 # run ARGS...: shows and runs the command.
 run() { show "$@"; "$@"; }
@@ -89,24 +96,38 @@ cleanup() {
   if [ -n "$containerd_pid" ]; then
     if alive "$containerd_pid"; then
       local id
-      for id in $(ctr containers ls -q 2>/dev/null); do
-        ctr tasks kill -s SIGKILL "$id" >/dev/null 2>&1
+      # Bounded: a wedged containerd must not hang the cleanup.
+      for id in $(timeout 20 ctr containers ls -q 2>/dev/null); do
+        timeout 20 ctr tasks kill -s SIGKILL "$id" >/dev/null 2>&1
         for _ in $(seq 50); do
-          ctr tasks delete "$id" >/dev/null 2>&1 && break
-          ctr tasks ls -q 2>/dev/null | grep -qx "$id" || break
+          timeout 20 ctr tasks delete "$id" >/dev/null 2>&1 && break
+          timeout 20 ctr tasks ls -q 2>/dev/null | grep -qx "$id" || break
           sleep 0.1
         done
-        ctr containers delete "$id" >/dev/null 2>&1
+        timeout 20 ctr containers delete "$id" >/dev/null 2>&1
       done
     fi
     stop_pid "$containerd_pid" 10
-    # Anything containerd left behind in our directory: the shims (their
-    # command line names our socket) and container processes (init.pid).
+    # Anything containerd left behind (containerd was killed, or did not
+    # answer): the containers (runc state in $work/runc: `runc delete --force`
+    # kills them and removes their cgroups), the shims (their command line
+    # names our socket), container processes (init.pid), the cgroups.
     local p f
+    for f in "$work"/runc/*/*/state.json; do
+      [ -f "$f" ] || continue
+      f=$(dirname "$f")
+      timeout 20 runc --root "$(dirname "$f")" delete --force "$(basename "$f")" >/dev/null 2>&1
+    done
     for f in "$work"/state/io.containerd.runtime.v2.task/*/*/init.pid; do
       [ -f "$f" ] && p=$(cat "$f") && [ -n "$p" ] && kill -KILL "$p" 2>/dev/null
     done
     for p in $(pgrep -f -- "$work/containerd.sock" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+    for _ in $(seq 20); do
+      f=$(find /sys/fs/cgroup -maxdepth 2 -type d -name "$cgroup_name" 2>/dev/null)
+      [ -z "$f" ] && break
+      rmdir $f 2>/dev/null
+      sleep 0.1
+    done
   fi
   if [ -n "$work" ] && [ -d "$work" ]; then
     # Overlay and other mounts below the work directory, deepest first.
@@ -156,6 +177,7 @@ done
 if [ "$(id -u)" = 0 ] && [ -d /dev/shm ]; then base=/dev/shm; else base=${TMPDIR:-/tmp}; fi
 work=$(mktemp -d "$base/invar-demo.XXXXXX")
 chmod 700 "$work"
+cgroup_name=invar-demo-${work##*.}
 note "WORK=$work (certificates, configs, logs, containerd; removed at exit)"
 
 # ---- 1. admission webhook -------------------------------------------------
@@ -337,8 +359,11 @@ EOF
        --annotation io.kubernetes.cri.sandbox-uid=0d5c3f4e-demo
        --annotation io.kubernetes.cri.container-name=web
        --annotation "io.kubernetes.cri.image-name=$image")
-  show ctr run -d "${cri[@]}" "$image" web sleep 100000
-  ctr run -d "${cri[@]}" "$image" web sleep 100000 > "$work/run.log" 2>&1 ||
+  # runc's state and the container's cgroup are private to this run too (by
+  # default they would be /run/containerd/runc/k8s.io/web and /k8s.io/web).
+  run_cmd=(ctr run -d "${cri[@]}" --runc-root "$work/runc" --cgroup "/$cgroup_name" "$image" web sleep 100000)
+  show "${run_cmd[@]}"
+  "${run_cmd[@]}" > "$work/run.log" 2>&1 ||
     { cat "$work/run.log" >&2; fail "ctr run failed"; }
   wait_for 60 watching flag web || { log_tail "$work/agent-flag.log"; fail "the agent did not pick up container web"; }
   grep -h "watching container web" "$work/agent-flag.log" | sed 's/^/  agent log: /'
