@@ -139,7 +139,6 @@ class ExecSource final : public EventSource {
     const auto t0 = std::chrono::steady_clock::now();
     // The process still runs its previous program: an earlier exec of this
     // pid that is still pending is finished with what it is now.
-    const std::string pre_comm = Comm(md->pid);
     for (auto it = pending_.begin(); it != pending_.end(); ++it) {
       if (it->pid == md->pid) {
         Pending prev = std::move(*it);
@@ -166,6 +165,12 @@ class ExecSource final : public EventSource {
     }
     const bool allowed_glob = upper && Allowed(g.opts, path);
     const bool deny = g.opts.prevent && upper && !allowed_glob;
+    // Follow-up needed only for drift execs and for what may be a shell (a
+    // shell binary, or busybox whose applet is known only from argv[0]);
+    // then the comm before the exec is read now, before the answer lets it change.
+    const std::string base = path.substr(path.rfind('/') + 1);
+    const bool follow = (upper && !allowed_glob) || IsShellName(base) || base == "busybox";
+    const std::string pre_comm = follow && !deny ? Comm(md->pid) : std::string();
     if (md->mask & FAN_OPEN_EXEC_PERM) {
       fanotify_response r{md->fd, deny ? static_cast<std::uint32_t>(FAN_DENY) : static_cast<std::uint32_t>(FAN_ALLOW)};
       if (::write(g.fan.get(), &r, sizeof r) != sizeof r) {
@@ -175,7 +180,7 @@ class ExecSource final : public EventSource {
         cb_.on_decision(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       }
     }
-    if (allowed_glob) return;
+    if (allowed_glob || !follow) return;
     const std::uint64_t now = NowNs();
     pending_.push_back({now + static_cast<std::uint64_t>(opts_.settle_ms) * 1000000ull, pre_comm, now, g.c, md->pid,
                         path, upper, deny});
