@@ -7,12 +7,16 @@
 #                         the blocked exec, the report)
 #   cleanup_on_interrupt  SIGTERM once the agent watches the container: the
 #                         demo exits 143
-# Both then check that the demo's work directory, its mounts and every process
-# that names it are gone.
+#   cleanup_when_containerd_dies
+#                         SIGKILL of the demo's containerd, then SIGTERM: the
+#                         fallback cleanup (runc delete --force, shims, init
+#                         pids) must still kill the container
+# Each then checks that the demo's work directory, its mounts, every process
+# that names it, the container's init process and its cgroup are gone.
 #   demo_test.sh <mode> <source-dir> <invar-binary>
 # Exit: 0 pass, 1 fail, 77 skipped (not root, or containerd/runc/busybox missing).
 set -uo pipefail
-mode=${1:?usage: demo_test.sh <end_to_end|cleanup_on_interrupt> <source-dir> <invar-binary>}
+mode=${1:?usage: demo_test.sh <end_to_end|cleanup_on_interrupt|cleanup_when_containerd_dies> <source-dir> <invar-binary>}
 src=${2:?source dir}
 bin=${3:-}
 if [ "$(id -u)" != 0 ]; then
@@ -59,7 +63,7 @@ case "$mode" in
     check "the report's summary" '^Compliance: '
     if grep -q SKIPPED "$out"; then echo "FAIL: a step was skipped"; failed=1; fi
     ;;
-  cleanup_on_interrupt)
+  cleanup_on_interrupt | cleanup_when_containerd_dies)
     INVAR_SKIP_INSTALL=1 INVAR_BIN="$bin" "$src/scripts/demo.sh" > "$out" 2>&1 < /dev/null &
     pid=$!
     # Wait (up to 5 min on a loaded machine) until the agent watches the
@@ -76,6 +80,21 @@ case "$mode" in
       kill -TERM "$pid" 2>/dev/null
       wait "$pid"
       exit 1
+    fi
+    work=$(grep -Eo '/[^ ]*/invar-demo\.[A-Za-z0-9]+' "$out" | head -n 1)
+    init_pid=$(cat "$work/state/io.containerd.runtime.v2.task/k8s.io/web/init.pid" 2>/dev/null || true)
+    if [ -z "$init_pid" ]; then
+      echo "FAIL: no init.pid for the demo's container"
+      failed=1
+    fi
+    if [ "$mode" = cleanup_when_containerd_dies ]; then
+      containerd_pid=$(pgrep -f -- "containerd --config $work/containerd.toml" | head -n 1)
+      if [ -z "$containerd_pid" ]; then
+        echo "FAIL: the demo's containerd is not running"
+        failed=1
+      else
+        kill -KILL "$containerd_pid"
+      fi
     fi
     kill -TERM "$pid"
     rc=0
@@ -107,6 +126,16 @@ else
   if [ -n "$left" ]; then
     echo "FAIL: processes left that name $work:"
     echo "$left"
+    failed=1
+  fi
+  if [ -n "${init_pid:-}" ] && kill -0 "$init_pid" 2>/dev/null &&
+     ! grep -q '^State:.*Z' "/proc/$init_pid/status" 2>/dev/null; then
+    echo "FAIL: the container's init process $init_pid is still running"
+    failed=1
+  fi
+  cgroups=$(find /sys/fs/cgroup -maxdepth 2 -type d -name "invar-demo-${work##*.}" 2>/dev/null)
+  if [ -n "$cgroups" ]; then
+    echo "FAIL: the container's cgroup is left: $cgroups"
     failed=1
   fi
 fi
