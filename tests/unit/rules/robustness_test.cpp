@@ -30,7 +30,7 @@ TEST(Robustness, MutatedRulesFilesNeverCrash) {
   std::mt19937 rng(12345);
   int loaded = 0, failed = 0;
   std::vector<Event> events = {ExecEvent("bash"), WriteEvent("/etc/passwd"), Event{}};
-  for (int i = 0; i < 1500; ++i) {
+  for (int i = 0; i < 500; ++i) {
     std::string text = base;
     int edits = 1 + static_cast<int>(rng() % 4);
     for (int k = 0; k < edits && !text.empty(); ++k) {
@@ -65,8 +65,8 @@ TEST(Robustness, MutatedRulesFilesNeverCrash) {
     }
   }
   // Both outcomes occur: the mutations are neither all harmless nor all fatal.
-  EXPECT_GT(loaded, 50);
-  EXPECT_GT(failed, 50);
+  EXPECT_GT(loaded, 20);
+  EXPECT_GT(failed, 20);
 }
 
 TEST(Robustness, MalformedStructuresGiveErrors) {
