@@ -35,6 +35,18 @@ void BM_DecodeReview(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeReview);
 
+// The same with a depth limit above the bracket count: no nesting scan.
+void BM_DecodeReviewWithoutNestingScan(benchmark::State& state) {
+  std::string body = LoadReview();
+  ReviewLimits limits;
+  limits.max_depth = 100000;
+  for (auto _ : state) {
+    auto r = DecodeReview(body, limits);
+    benchmark::DoNotOptimize(r);
+  }
+}
+BENCHMARK(BM_DecodeReviewWithoutNestingScan);
+
 void BM_DecodeDecideEncode(benchmark::State& state) {
   std::string body = LoadReview();
   auto cfg = ParseConfig("");
