@@ -101,6 +101,7 @@ BENCH=bench-$$
 run_container "$BENCH"
 UPPER=$(grep -o 'upperdir=[^,]*' "/proc/$(cat "$W/state/io.containerd.runtime.v2.task/k8s.io/$BENCH/init.pid")/mountinfo" | head -1 | cut -d= -f2)
 EXEC_SEQ=0
+MPORT=$((19000 + $$ % 1000))
 cexec() { EXEC_SEQ=$((EXEC_SEQ + 1)); $CTR tasks exec --exec-id "b$EXEC_SEQ" "$BENCH" "$@"; }
 
 start_agent() {  # mode
@@ -108,7 +109,7 @@ start_agent() {  # mode
   # shellcheck disable=SC2086
   $AGENT --containerd-state "$W/state/io.containerd.runtime.v2.task" --state-dir "$W/agent-state" \
     --action "$1" --output json --output-file "$W/alerts.json" --no-stdout --ready-file "$W/ready" \
-    --rescan-seconds 0 2>"$W/agent.log" &
+    --rescan-seconds 0 --metrics-listen "127.0.0.1:$MPORT" 2>"$W/agent.log" &
   AGENT_PID=$!
   for _ in $(seq 200); do grep -q "watching container ${BENCH:0:12}" "$W/agent.log" 2>/dev/null && break; sleep 0.05; done
 }
@@ -214,10 +215,19 @@ exec_loop() {
 E0=""; E1=""
 for r in 1 2 3; do
   E0="$E0 $(exec_loop)"
-  start_agent prevent; E1="$E1 $(exec_loop)"; stop_agent
+  start_agent prevent; E1="$E1 $(exec_loop)"
+  curl -s "http://127.0.0.1:$MPORT/metrics" >"$W/metrics.txt" || true
+  stop_agent
 done
 e0=$(echo "$E0" | median); e1=$(echo "$E1" | median)
 awk -v a="$e0" -v b="$e1" 'BEGIN{printf "exec latency: %.1f us per exec without agent, %.1f us in prevent mode: %+.1f us added per exec\n", a/2000, b/2000, (b-a)/2000}'
+# The agent's own decision time (event read -> answer written), from its histogram.
+awk -F'[{}" ]+' '/^invar_drift_exec_decision_seconds_bucket/ {le[n]=$3; c[n]=$NF; n++}
+  /^invar_drift_exec_decision_seconds_count/ {total=$NF}
+  END { if (total == 0) { print "exec decision: no samples"; exit }
+        p50="-"; p99="-";
+        for (i = 0; i < n; i++) { if (p50 == "-" && c[i] >= 0.5*total) p50=le[i]; if (p99 == "-" && c[i] >= 0.99*total) p99=le[i] }
+        printf "exec decision in the agent (%d decisions, last prevent run): p50 <= %s s, p99 <= %s s (histogram bucket bounds)\n", total, p50, p99 }' "$W/metrics.txt"
 
 # --- RSS with idle containers.
 if [[ $IDLE -gt 0 ]]; then
