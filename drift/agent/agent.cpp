@@ -171,7 +171,10 @@ void Dispatch(AgentState& s, DriftEvent e) {
     if (w.policy.action == Action::kPrevent && e.action != "prevent") e.action = "flag";
     w.count++;
     if (w.first_change.empty()) {
-      w.first_change = std::string(OperationName(e.op)) + " " + e.path;
+      // The first change, as `invar report` reads it back (docs/report.md).
+      w.first_change =
+          nlohmann::json{{"time", Rfc3339Nanos(e.time_ns)}, {"path", e.path}, {"op", OperationName(e.op)}}.dump(
+              -1, ' ', false, nlohmann::json::error_handler_t::replace);
       first = true;
     }
     const std::uint64_t now = NowNs();
@@ -200,7 +203,7 @@ void Dispatch(AgentState& s, DriftEvent e) {
   }
   if (annotate && !c.pod.empty()) {
     (void)s.pods->Annotate(c.pod_namespace, c.pod,
-                           {{kDriftedAnnotation, "count=" + std::to_string(count) + "; first=" + first_change}});
+                           {{kDriftedAnnotation, "{\"count\":" + std::to_string(count) + ",\"first\":" + first_change + "}"}});
     if (first) (void)s.pods->EmitEvent(c.pod_namespace, c.pod, "ContainerDrift", a.message);
   }
 }
