@@ -259,6 +259,9 @@ TEST(Parity, WebhookVerdictEqualsEvaluateOnEveryCorpusManifest) {
     fs::path root = fs::path(INVAR_SOURCE_DIR) / dir;
     if (!fs::exists(root)) continue;
     for (const auto& e : fs::recursive_directory_iterator(root)) {
+      // Fuzz corpora are hostile bytes, not manifests (one of them makes
+      // yaml-cpp's LoadAll loop forever, see decode_yaml.cpp).
+      if (e.path().string().find("/fuzz/") != std::string::npos) continue;
       auto ext = e.path().extension();
       if (e.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json")) files.push_back(e.path());
     }
@@ -281,6 +284,8 @@ TEST(Parity, WebhookVerdictEqualsEvaluateOnEveryCorpusManifest) {
       std::string text = ss.str();
       // The report's path: the policy decoders on the file.
       policy::DecodeResult report = policy::Decode(text, file.string());
+      // Deliberately malformed corpus files: the API server would never send them.
+      if (!report.errors.empty()) continue;
       // The webhook's path: each object as the API server would send it.
       std::vector<json> objects;
       try {
