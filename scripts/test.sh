@@ -29,4 +29,10 @@ cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" -j"$jobs"
 # Tests that share a machine-wide resource (containerd, fanotify limits)
 # declare RESOURCE_LOCK, so -j is safe.
-ctest --preset "$preset" -j"$jobs" --timeout 600
+exclude=()
+if [ "$preset" = asan ]; then
+  # Known sanitizer failures, listed with reasons; an open defect each.
+  re=$(grep -v '^\s*#' tests/asan-known-failures.txt | grep -v '^\s*$' | paste -sd'|')
+  [ -n "$re" ] && exclude=(-E "$re")
+fi
+ctest --preset "$preset" -j"$jobs" --timeout 600 "${exclude[@]}"
