@@ -322,7 +322,9 @@ TEST_F(Agent, KillActionKillsEveryProcessOfTheContainer) {
   ASSERT_TRUE(agent.WaitWatching("killme"));
   const int pid = f.InitPid("killme");
   ASSERT_GT(pid, 0);
-  f.Exec("killme", "echo x > /tmp/evil", 10);
+  // Not through `sh -c`: a shell exec is drift too and would kill the
+  // container before the write this test is about.
+  f.ExecArgv("killme", {"/bin/touch", "/tmp/evil"}, 10);
   auto a = agent.WaitAlert(Op("killme", "create", "/tmp/evil"));
   ASSERT_TRUE(a.has_value()) << Describe(agent);
   EXPECT_EQ((*a)["output_fields"]["invar.action"], "kill");
