@@ -100,6 +100,33 @@ class KubePodActions final : public PodActions {
     return out;
   }
 
+  std::optional<PodMetadata> GetPodMetadata(const std::string& ns, const std::string& pod) override {
+    auto r = client_->Get(kube::Resource::Pods(), ns, pod);
+    if (!r.ok()) {
+      log::Debug("pod {}/{}: {}", ns, pod, r.status().ToString());
+      return std::nullopt;
+    }
+    PodMetadata m;
+    const auto& meta = (*r)["metadata"];
+    if (!meta.is_object()) return m;
+    for (const char* key : {"annotations", "labels"}) {
+      if (!meta.contains(key) || !meta[key].is_object()) continue;
+      auto& out = std::string_view(key) == "labels" ? m.labels : m.annotations;
+      for (auto it = meta[key].begin(); it != meta[key].end(); ++it) {
+        if (it.value().is_string()) out[it.key()] = it.value().get<std::string>();
+      }
+    }
+    if (meta.contains("ownerReferences") && meta["ownerReferences"].is_array()) {
+      for (const auto& ref : meta["ownerReferences"]) {
+        if (!ref.is_object() || !ref.value("controller", false)) continue;
+        if (ref.contains("kind") && ref["kind"].is_string()) m.owner_kind = ref["kind"].get<std::string>();
+        if (ref.contains("name") && ref["name"].is_string()) m.owner_name = ref["name"].get<std::string>();
+        break;
+      }
+    }
+    return m;
+  }
+
  private:
   Status Enqueue(std::function<void()> fn) {
     {

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // invar agent: startup steps over one AgentState, the discovery/rescan loop
 // (main thread), and the dispatcher thread that turns DriftEvents into
-// alerts and actions. Threads: main (discovery, scans, signals), FID source,
+// alerts and actions. Each DriftEvent becomes one rules::Event, evaluated
+// once against the loaded Falco rules; each matching rule is one alert, its
+// text and JSON rendered by the engine. Threads: main (discovery, scans, signals), FID source,
 // exec decision thread, dispatcher, HTTP sink, metrics exposer. The sources
 // hand events over through a bounded queue; a full queue drops the event,
 // counts it and requests a rescan (the upperdir is the record, so nothing is
@@ -11,9 +13,12 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <functional>
 #include <mutex>
 #include <prometheus/counter.h>
@@ -36,6 +41,7 @@
 #include "invar/platform/fd.h"
 #include "invar/platform/hardening.h"
 #include "invar/platform/log.h"
+#include "invar/rules/engine.h"
 #ifdef INVAR_HAVE_KUBE_ACTIONS
 #include "invar/drift/kube_pod_actions.h"
 #include "invar/kube/client.h"
@@ -66,6 +72,7 @@ struct Metrics {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::unique_ptr<prometheus::Exposer> exposer;
   prometheus::Family<prometheus::Counter>* events = nullptr;
+  prometheus::Counter* unmatched = nullptr;
   prometheus::Counter* queue_overflows = nullptr;
   prometheus::Counter* kernel_overflows = nullptr;
   prometheus::Counter* rescans = nullptr;
@@ -74,6 +81,11 @@ struct Metrics {
 
   Metrics() {
     events = &prometheus::BuildCounter().Name("invar_drift_events_total").Help("Drift alerts by rule and action").Register(*registry);
+    unmatched = &prometheus::BuildCounter()
+                     .Name("invar_drift_unmatched_events_total")
+                     .Help("Drift events no enabled rule matched (recorded and acted on, not alerted)")
+                     .Register(*registry)
+                     .Add({});
     queue_overflows = &prometheus::BuildCounter()
                            .Name("invar_drift_queue_overflows_total")
                            .Help("Events dropped because the agent queue was full")
@@ -96,6 +108,7 @@ struct Metrics {
 
 struct Watched {
   std::shared_ptr<const Container> c;
+  std::shared_ptr<const PodMeta> pod;  // labels and owner, when the API gave them
   ContainerPolicy policy;
   DriftTracker tracker;
   std::uint64_t count = 0;
@@ -113,6 +126,11 @@ struct AgentState {
   std::vector<std::unique_ptr<Sink>> sinks;
   std::unique_ptr<PodActions> pods;
   std::unique_ptr<StateStore> store;
+  std::unique_ptr<rules::Engine> rules;
+  bool need_text = false;  // some sink reads Alert::text
+  bool need_json = false;  // some sink reads Alert::json
+  rules::Event rule_event;            // dispatcher thread only; reused per event
+  std::vector<rules::Match> matches;  // dispatcher thread only
   Metrics metrics;
   UniqueFd signals;
 
@@ -146,6 +164,7 @@ void Enqueue(AgentState& s, DriftEvent e) {
 void Dispatch(AgentState& s, DriftEvent e) {
   if (!e.container) return;
   ContainerPolicy policy;
+  std::shared_ptr<const PodMeta> pod_meta;
   bool kill_now = false;
   bool first = false;
   std::uint64_t count = 0;
@@ -157,6 +176,7 @@ void Dispatch(AgentState& s, DriftEvent e) {
     if (it == s.watched.end()) return;  // released meanwhile
     Watched& w = it->second;
     policy = w.policy;
+    pod_meta = w.pod;
     if (e.op != Operation::kExec && e.op != Operation::kShell) {
       if (PathAllowed(w.policy, e.path)) return;
       if (e.origin == EventOrigin::kScan) {
@@ -189,10 +209,31 @@ void Dispatch(AgentState& s, DriftEvent e) {
       kill_now = true;
     }
   }
-  Alert a = MakeAlert(std::move(e), s.cfg.node_name);
-  for (auto& sink : s.sinks) sink->Write(a);
-  s.metrics.events->Add({{"rule", a.rule}, {"action", a.event.action}}).Increment();
-  const Container& c = *a.event.container;
+  // Rules: one evaluation per event. The exec source reports an upper-layer
+  // shell twice (op exec, then op shell) for the same execve; both map to the
+  // same rules::Event, so only the first is evaluated (no duplicate alert).
+  std::string event_message;
+  s.matches.clear();
+  if (!(e.op == Operation::kShell && e.exe_upper_layer)) {
+    FillRuleEvent(e, pod_meta.get(), &s.rule_event);
+    s.rules->Evaluate(s.rule_event, &s.matches);
+    for (const rules::Match& m : s.matches) {
+      Alert a;
+      a.rule = m.rule->name;
+      a.priority = std::string(rules::PriorityName(m.rule->priority));
+      a.action = e.action;
+      if (s.need_text) a.text = s.rules->FormatText(m, s.rule_event);
+      if (s.need_json) a.json = s.rules->FormatJson(m, s.rule_event, s.cfg.node_name);
+      for (auto& sink : s.sinks) sink->Write(a);
+      s.metrics.events->Add({{"rule", a.rule}, {"action", a.action}}).Increment();
+      if (first && event_message.empty()) event_message = s.rules->FormatOutput(m, s.rule_event);
+    }
+    if (s.matches.empty()) {
+      s.metrics.unmatched->Increment();
+      log::Debug("no rule matched {} {} in {}", OperationName(e.op), e.path, e.container->ShortId());
+    }
+  }
+  const Container& c = *e.container;
   if (kill_now) {
     if (auto st = KillContainer(c, s.cfg.host_root + "/sys/fs/cgroup"); !st.ok()) {
       log::Error("kill {}: {}", c.ShortId(), st.ToString());
@@ -204,7 +245,13 @@ void Dispatch(AgentState& s, DriftEvent e) {
   if (annotate && !c.pod.empty()) {
     (void)s.pods->Annotate(c.pod_namespace, c.pod,
                            {{kDriftedAnnotation, "{\"count\":" + std::to_string(count) + ",\"first\":" + first_change + "}"}});
-    if (first) (void)s.pods->EmitEvent(c.pod_namespace, c.pod, "ContainerDrift", a.message);
+    if (first) {
+      if (event_message.empty()) {
+        event_message = "Container " + c.name + " changed after start (op=" + std::string(OperationName(e.op)) +
+                        " file=" + e.path + ")";
+      }
+      (void)s.pods->EmitEvent(c.pod_namespace, c.pod, "ContainerDrift", event_message);
+    }
   }
 }
 
@@ -246,14 +293,22 @@ void Scan(AgentState& s, const std::shared_ptr<const Container>& c) {
 
 void AddContainer(AgentState& s, const std::shared_ptr<const Container>& c) {
   std::map<std::string, std::string> annotations = c->annotations;  // OCI fallback
+  std::shared_ptr<const PodMeta> pod_meta;
   if (!c->pod.empty()) {
-    if (auto pod = s.pods->PodAnnotations(c->pod_namespace, c->pod)) annotations = *pod;
+    if (auto pod = s.pods->GetPodMetadata(c->pod_namespace, c->pod)) {
+      annotations = std::move(pod->annotations);
+      auto meta = std::make_shared<PodMeta>();
+      meta->labels = std::move(pod->labels);
+      meta->owner_kind = std::move(pod->owner_kind);
+      meta->owner_name = std::move(pod->owner_name);
+      pod_meta = std::move(meta);
+    }
   }
   ContainerPolicy policy = ResolvePolicy(s.default_action, s.cfg.allow_globs, annotations);
   auto known = s.store->Load(c->id);
   {
     std::lock_guard<std::mutex> lock(s.watched_mu);
-    Watched w{c, policy, DriftTracker(known.ok() ? std::move(*known) : std::unordered_map<std::string, Operation>{}), 0,
+    Watched w{c, pod_meta, policy, DriftTracker(known.ok() ? std::move(*known) : std::unordered_map<std::string, Operation>{}), 0,
               {}, 0, false};
     s.watched.insert_or_assign(c->id, std::move(w));
   }
@@ -313,9 +368,6 @@ StepResult StepConfig(AgentState& s) {
     ::gethostname(host, sizeof host - 1);
     s.cfg.node_name = host;
   }
-  if (!s.cfg.rules_files.empty()) {
-    log::Warn("--rules: the Falco rule engine is not linked into this build yet; built-in detections are used");
-  }
   const OutputFormat fmt = s.cfg.output == "json" ? OutputFormat::kJson : OutputFormat::kText;
   if (s.cfg.stdout_output) s.sinks.push_back(NewStdoutSink(fmt));
   if (!s.cfg.output_file.empty()) {
@@ -366,9 +418,44 @@ StepResult StepConfig(AgentState& s) {
     log::Warn("built without the Kubernetes client: pod annotations, Events and deletes are only logged");
 #endif
   }
+  for (const auto& sink : s.sinks) {
+    (sink->wants_json() ? s.need_json : s.need_text) = true;
+  }
   s.store = std::make_unique<StateStore>(s.cfg.state_dir);
   s.runtime = NewContainerdRuntime(
       {.host_root = s.cfg.host_root, .task_dir = s.cfg.containerd_state, .proc_dir = "/proc"});
+  return StepResult::kOk;
+}
+
+StepResult StepRules(AgentState& s) {
+  auto files = RulesFilesToLoad(s.cfg);
+  if (!files.ok()) {
+    log::Error("rules: {}", files.status().message());
+    return StepResult::kFail;
+  }
+  rules::EngineOptions opts;
+  opts.matching = s.cfg.rule_matching == "all" ? rules::EngineOptions::Matching::kAll
+                                               : rules::EngineOptions::Matching::kFirst;
+  opts.json_extra_fields = AgentJsonFields();
+  rules::LoadResult result;
+  s.rules = rules::Engine::LoadFiles(*files, &result, opts);
+  // Every error and warning, one per line, each with file, line and item.
+  std::istringstream text(result.ToText());
+  for (std::string line; std::getline(text, line);) {
+    if (line.empty()) continue;
+    if (s.rules) {
+      log::Warn("rules: {}", line);
+    } else {
+      log::Error("rules: {}", line);
+    }
+  }
+  if (!s.rules) {
+    log::Error("rules: not starting: the rules files have errors");
+    return StepResult::kFail;
+  }
+  std::string names;
+  for (const auto& f : *files) names += (names.empty() ? "" : ", ") + f;
+  log::Info("rules: {} enabled of {} loaded from {}", s.rules->enabled_rule_count(), s.rules->rules().size(), names);
   return StepResult::kOk;
 }
 
@@ -498,6 +585,49 @@ void Teardown(AgentState& s) {
 
 }  // namespace
 
+Result<std::vector<std::string>> RulesFilesToLoad(const AgentConfig& cfg) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::string defaults = cfg.default_rules_file;
+  if (defaults.empty()) {
+    std::vector<std::string> candidates;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) candidates.push_back((exe.parent_path().parent_path() / "share/invar/rules/rules.yaml").string());
+#ifdef INVAR_SOURCE_RULES_DIR
+    candidates.push_back(std::string(INVAR_SOURCE_RULES_DIR) + "/rules.yaml");  // the build tree
+#endif
+    for (const auto& c : candidates) {
+      if (fs::is_regular_file(c, ec)) {
+        defaults = c;
+        break;
+      }
+    }
+    if (defaults.empty()) {
+      std::string tried;
+      for (const auto& c : candidates) tried += " " + c;
+      return Status::NotFound("no default rules file (tried" + tried + "); give one with --default-rules");
+    }
+  }
+  std::vector<std::string> files = {defaults};
+  const fs::path local = fs::path(defaults).parent_path() / "rules.local.yaml";
+  if (fs::is_regular_file(local, ec)) files.push_back(local.string());
+  for (const auto& r : cfg.rules_files) {
+    if (!fs::is_directory(r, ec)) {
+      files.push_back(r);
+      continue;
+    }
+    std::vector<std::string> in_dir;
+    for (fs::directory_iterator it(r, ec), end; !ec && it != end; it.increment(ec)) {
+      const auto ext = it->path().extension();
+      if ((ext == ".yaml" || ext == ".yml") && it->is_regular_file(ec)) in_dir.push_back(it->path().string());
+    }
+    if (ec) return Status::InvalidArgument("rules directory " + r + ": " + ec.message());
+    std::sort(in_dir.begin(), in_dir.end());
+    files.insert(files.end(), in_dir.begin(), in_dir.end());
+  }
+  return files;
+}
+
 int Run(AgentConfig config) {
   AgentState s;
   s.cfg = std::move(config);
@@ -505,7 +635,7 @@ int Run(AgentConfig config) {
   const Step steps[] = {
       // Signals first: every thread started later (HTTP sink, metrics server,
       // sources) inherits the blocked mask, so SIGTERM reaches the signalfd.
-      {"signals", StepSignals}, {"load config", StepConfig},        {"open sources", StepSources},
+      {"signals", StepSignals}, {"load config", StepConfig}, {"load rules", StepRules}, {"open sources", StepSources},
       {"discover", StepDiscover},  {"drop privileges", StepHarden}, {"run", StepRun},
   };
   int rc = 0;

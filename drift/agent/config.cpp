@@ -20,7 +20,13 @@ void AddAgentOptions(CLI::App& app, AgentConfig* c) {
       ->check(CLI::IsMember({"flag", "kill", "prevent"}))
       ->capture_default_str();
   app.add_option("--allow", c->allow_globs, "container path glob that is not drift (repeatable)");
-  app.add_option("--rules", c->rules_files, "Falco rules file or directory (repeatable)");
+  app.add_option("-r,--rules", c->rules_files,
+                 "Falco rules file or directory, loaded after rules.yaml and rules.local.yaml (repeatable)");
+  app.add_option("--default-rules", c->default_rules_file,
+                 "the default rules file (rules.local.yaml beside it is loaded next when present)");
+  app.add_option("--rule-matching", c->rule_matching, "first: one alert per event (the first matching rule); all")
+      ->check(CLI::IsMember({"first", "all"}))
+      ->capture_default_str();
   app.add_option("--output", c->output, "alert format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -61,7 +67,8 @@ Status MergeConfigYaml(const std::string& yaml_text, AgentConfig* c, const std::
     if (root.IsNull()) return Status::Ok();
     if (!root.IsMap()) return Status::InvalidArgument("agent config: top level must be a mapping");
     static const char* kKnown[] = {"action", "allow", "output", "output_file", "http_output", "metrics_listen",
-                                   "state_dir", "host_root", "containerd_state", "rules", "rescan_seconds",
+                                   "state_dir", "host_root", "containerd_state", "rules", "default_rules",
+                                   "rule_matching", "rescan_seconds",
                                    "poll_ms", "delete_pod_on_kill", "node_name"};
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string k = it->first.as<std::string>();
@@ -82,6 +89,11 @@ Status MergeConfigYaml(const std::string& yaml_text, AgentConfig* c, const std::
     if (root["rules"]) {
       if (!root["rules"].IsSequence()) return Status::InvalidArgument("agent config: rules must be a list of files");
       for (const auto& g : root["rules"]) c->rules_files.push_back(g.as<std::string>());
+    }
+    Set(root, "default_rules", &c->default_rules_file, explicit_keys);
+    Set(root, "rule_matching", &c->rule_matching, explicit_keys);
+    if (c->rule_matching != "first" && c->rule_matching != "all") {
+      return Status::InvalidArgument("agent config: rule_matching must be first or all");
     }
     Set(root, "output", &c->output, explicit_keys);
     if (c->output != "text" && c->output != "json") {

@@ -19,6 +19,8 @@
 #include <cstdint>
 #include <unordered_set>
 
+#include "sv_hash.h"
+
 namespace invar::rules::internal {
 namespace {
 
@@ -378,23 +380,7 @@ class NotPred final : public Pred {
   PredPtr c_;
 };
 
-// FNV-1a: values here are short (names, paths); cheaper than std::hash's murmur.
-struct SvHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const {
-    std::uint64_t h = 14695981039346656037ULL;
-    for (char c : s) {
-      h ^= static_cast<unsigned char>(c);
-      h *= 1099511628211ULL;
-    }
-    return static_cast<size_t>(h);
-  }
-};
-struct SvEq {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-};
-using StringSet = std::unordered_set<std::string, SvHash, SvEq>;
+using StringSet = std::unordered_set<std::string, SvHash, SvEq>;  // sv_hash.h
 
 char Lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
 std::string ToLower(std::string_view s) {

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // rules::Engine: evaluation through the evt.type index, and Falco-compatible
 // formatting of matches (see engine.h).
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -12,6 +10,7 @@
 #include <sstream>
 
 #include "engine_impl.h"
+#include "json_writer.h"
 
 namespace invar::rules {
 
@@ -57,6 +56,31 @@ std::unique_ptr<Engine> Engine::Load(const std::vector<RulesFile>& files, LoadRe
                                      const EngineOptions& options) {
   auto impl = LoadImpl(files, result, options);
   if (!impl) return nullptr;
+  if (options.json_extra_fields.size() > 255) {
+    result->AddError("LOAD_ERR_VALIDATE", "too many JSON extra fields (at most 255)", "", 0, 0, "engine options", "");
+    return nullptr;
+  }
+  for (const auto& name : options.json_extra_fields) {
+    const internal::FieldInfo* info = internal::FindField(name);
+    if (info == nullptr || info->takes_arg) {
+      result->AddError("LOAD_ERR_VALIDATE", "unknown JSON extra field '" + name + "'", "", 0, 0, "engine options", "");
+      return nullptr;
+    }
+    internal::FieldRef ref;
+    ref.info = info;
+    impl->json_extra.push_back(std::move(ref));
+  }
+  for (const auto& out : impl->outputs) {
+    std::vector<std::uint8_t> extra;
+    for (std::size_t i = 0; i < impl->json_extra.size(); ++i) {
+      bool named = false;
+      for (const auto& f : out.fields) {
+        named = named || (f.info == impl->json_extra[i].info && f.transformer == internal::Transformer::kNone);
+      }
+      if (!named) extra.push_back(static_cast<std::uint8_t>(i));
+    }
+    impl->json_extra_for.push_back(std::move(extra));
+  }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
@@ -139,8 +163,40 @@ std::string Engine::FormatText(const Match& match, const Event& event) const {
   return line;
 }
 
+namespace {
+
+// One output field, typed as Falco types it in output_fields: numbers and
+// booleans as JSON values, everything else (transformed values too) as strings.
+void WriteField(internal::JsonObjectWriter* w, const internal::FieldRef& f, const Event& event, std::string* scratch) {
+  const std::string key = f.ToString();
+  if (f.transformer == internal::Transformer::kNone && f.info->type == internal::FieldType::kInt) {
+    std::int64_t v = 0;
+    if (internal::GetInt(event, f.info->id, &v)) {
+      w->Int(key, v);
+    } else {
+      w->Null(key);
+    }
+    return;
+  }
+  if (f.transformer == internal::Transformer::kNone && f.info->type == internal::FieldType::kBool) {
+    bool v = false;
+    if (internal::GetBool(event, f.info->id, &v)) {
+      w->Bool(key, v);
+    } else {
+      w->Null(key);
+    }
+    return;
+  }
+  if (internal::RenderField(event, f, scratch)) {
+    w->String(key, *scratch);
+  } else {
+    w->Null(key);
+  }
+}
+
+}  // namespace
+
 std::string Engine::FormatJson(const Match& match, const Event& event, std::string_view hostname) const {
-  using nlohmann::json;
   std::time_t secs = static_cast<std::time_t>(event.time_ns / 1000000000ULL);
   std::tm tm{};
   gmtime_r(&secs, &tm);
@@ -148,45 +204,36 @@ std::string Engine::FormatJson(const Match& match, const Event& event, std::stri
   std::snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%09lluZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<unsigned long long>(event.time_ns % 1000000000ULL));
-  json fields = json::object();
-  for (const auto& f : impl_->outputs.at(match.index).fields) {
-    std::string key = f.ToString();
-    if (f.transformer == internal::Transformer::kNone && f.info->type == internal::FieldType::kInt) {
-      std::int64_t v = 0;
-      if (internal::GetInt(event, f.info->id, &v)) {
-        fields[key] = v;
-      } else {
-        fields[key] = nullptr;
+  std::string out;
+  out.reserve(1536);
+  internal::JsonObjectWriter j(&out);
+  j.String("hostname", hostname);
+  j.String("output", FormatText(match, event));
+  j.Key("output_fields");
+  {
+    internal::JsonObjectWriter fields(&out);
+    std::string scratch;
+    for (const auto& f : impl_->outputs.at(match.index).fields) WriteField(&fields, f, event, &scratch);
+    if (match.index < impl_->json_extra_for.size()) {
+      for (std::uint8_t i : impl_->json_extra_for[match.index]) {
+        WriteField(&fields, impl_->json_extra[i], event, &scratch);
       }
-      continue;
     }
-    if (f.transformer == internal::Transformer::kNone && f.info->type == internal::FieldType::kBool) {
-      bool v = false;
-      if (internal::GetBool(event, f.info->id, &v)) {
-        fields[key] = v;
-      } else {
-        fields[key] = nullptr;
-      }
-      continue;
-    }
-    std::string v;
-    if (internal::RenderField(event, f, &v)) {
-      fields[key] = v;
-    } else {
-      fields[key] = nullptr;
-    }
+    fields.Close();
   }
-  json j = {
-      {"hostname", std::string(hostname)},
-      {"output", FormatText(match, event)},
-      {"output_fields", std::move(fields)},
-      {"priority", std::string(PriorityName(match.rule->priority))},
-      {"rule", match.rule->name},
-      {"source", "syscall"},
-      {"tags", match.rule->tags},
-      {"time", ts},
-  };
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  j.String("priority", PriorityName(match.rule->priority));
+  j.String("rule", match.rule->name);
+  j.String("source", "syscall");
+  j.Key("tags");
+  out.push_back('[');
+  for (std::size_t i = 0; i < match.rule->tags.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    internal::AppendJsonString(&out, match.rule->tags[i]);
+  }
+  out.push_back(']');
+  j.String("time", ts);
+  j.Close();
+  return out;
 }
 
 const std::vector<RuleInfo>& Engine::rules() const { return impl_->rules; }

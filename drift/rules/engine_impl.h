@@ -13,31 +13,20 @@
 #include "condition.h"
 #include "invar/rules/engine.h"
 #include "output.h"
+#include "sv_hash.h"
 
 namespace invar::rules {
 
 struct Engine::Impl {
-  struct SvHash {  // FNV-1a: evt.type names are short
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const {
-      std::uint64_t h = 14695981039346656037ULL;
-      for (char c : s) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 1099511628211ULL;
-      }
-      return static_cast<size_t>(h);
-    }
-  };
-  struct SvEq {
-    using is_transparent = void;
-    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
-  };
-
   EngineOptions options;
   std::vector<RuleInfo> rules;                      // every loaded rule, in load order
   std::vector<internal::PredPtr> preds;             // parallel to rules; null when disabled
   std::vector<internal::OutputTemplate> outputs;    // parallel to rules
-  std::unordered_map<std::string, std::uint32_t, SvHash, SvEq> type_index;  // evt.type -> bucket
+  // EngineOptions::json_extra_fields, resolved; json_extra_for[i]: the indexes
+  // into json_extra that rule i's template does not already name.
+  std::vector<internal::FieldRef> json_extra;
+  std::vector<std::vector<std::uint8_t>> json_extra_for;
+  std::unordered_map<std::string, std::uint32_t, internal::SvHash, internal::SvEq> type_index;  // evt.type -> bucket
   // buckets[i]: the enabled rules that can match evt.type i, in load order, each with its
   // condition specialized for that type (evt.type checks folded away);
   // buckets.back(): the rules that can match any type (for types no rule names).

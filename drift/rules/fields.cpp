@@ -10,7 +10,7 @@
 namespace invar::rules::internal {
 namespace {
 
-constexpr std::array<FieldInfo, 25> kFields = {{
+constexpr std::array<FieldInfo, 32> kFields = {{
     {"evt.type", FieldId::kEvtType, FieldType::kString, false, "the operation: execve, open, openat, write, unlink, rename, chmod, ..."},
     {"evt.dir", FieldId::kEvtDir, FieldType::kString, false, "'<' (exit) or '>' (enter); always '<' for the agent's events"},
     {"evt.time", FieldId::kEvtTime, FieldType::kInt, false, "event time, ns since the epoch; prints as HH:MM:SS.nnnnnnnnn"},
@@ -36,6 +36,13 @@ constexpr std::array<FieldInfo, 25> kFields = {{
     {"fd.directory", FieldId::kFdDirectory, FieldType::kString, false, "directory part of fd.name"},
     {"fd.filename", FieldId::kFdFilename, FieldType::kString, false, "file name part of fd.name"},
     {"fd.is_upper_layer", FieldId::kFdIsUpperLayer, FieldType::kBool, false, "the file lives in the overlay upper layer"},
+    {"container.full_id", FieldId::kContainerFullId, FieldType::kString, false, "the runtime's full container id"},
+    {"k8s.pod.uid", FieldId::kK8sPodUid, FieldType::kString, false, "pod uid"},
+    {"k8s.pod.owner.kind", FieldId::kK8sPodOwnerKind, FieldType::kString, false, "kind of the pod's controller (ReplicaSet, StatefulSet, DaemonSet, Job, ...)"},
+    {"k8s.pod.owner.name", FieldId::kK8sPodOwnerName, FieldType::kString, false, "name of the pod's controller"},
+    {"fs.path.source", FieldId::kFsPathSource, FieldType::kString, false, "rename: the previous path, when known"},
+    {"invar.op", FieldId::kInvarOp, FieldType::kString, false, "the agent's operation: create, write, truncate, delete, rename, chmod, chown, link, symlink, xattr, exec, shell"},
+    {"invar.action", FieldId::kInvarAction, FieldType::kString, false, "what the agent does about the event: flag, kill or prevent"},
 }};
 
 const std::string* Opt(const std::optional<std::string>& v) { return v ? &*v : nullptr; }
@@ -90,6 +97,13 @@ bool GetRawString(const Event& e, const FieldRef& f, std::string_view* out) {
     case FieldId::kProcCmdline: s = Opt(e.proc_cmdline); break;
     case FieldId::kUserName: s = Opt(e.user_name); break;
     case FieldId::kFdName: s = Opt(e.fd_name); break;
+    case FieldId::kContainerFullId: s = Opt(e.container_full_id); break;
+    case FieldId::kK8sPodUid: s = Opt(e.k8s_pod_uid); break;
+    case FieldId::kK8sPodOwnerKind: s = Opt(e.k8s_pod_owner_kind); break;
+    case FieldId::kK8sPodOwnerName: s = Opt(e.k8s_pod_owner_name); break;
+    case FieldId::kFsPathSource: s = Opt(e.fs_path_source); break;
+    case FieldId::kInvarOp: s = Opt(e.invar_op); break;
+    case FieldId::kInvarAction: s = Opt(e.invar_action); break;
     case FieldId::kFdDirectory: {
       if (!e.fd_name) return false;
       std::string_view name = *e.fd_name;
@@ -165,6 +179,13 @@ StringAccessor AccessorFor(FieldId id) {
     case FieldId::kProcCmdline: a.optional = &Event::proc_cmdline; break;
     case FieldId::kUserName: a.optional = &Event::user_name; break;
     case FieldId::kFdName: a.optional = &Event::fd_name; break;
+    case FieldId::kContainerFullId: a.optional = &Event::container_full_id; break;
+    case FieldId::kK8sPodUid: a.optional = &Event::k8s_pod_uid; break;
+    case FieldId::kK8sPodOwnerKind: a.optional = &Event::k8s_pod_owner_kind; break;
+    case FieldId::kK8sPodOwnerName: a.optional = &Event::k8s_pod_owner_name; break;
+    case FieldId::kFsPathSource: a.optional = &Event::fs_path_source; break;
+    case FieldId::kInvarOp: a.optional = &Event::invar_op; break;
+    case FieldId::kInvarAction: a.optional = &Event::invar_action; break;
     default: break;
   }
   return a;

@@ -41,6 +41,15 @@ enum class FieldId : std::uint8_t {
   kFdDirectory,
   kFdFilename,
   kFdIsUpperLayer,
+  // Added after the first release of the table; kept last so FieldId order
+  // (and the order of AllFields) stays stable.
+  kContainerFullId,
+  kK8sPodUid,
+  kK8sPodOwnerKind,
+  kK8sPodOwnerName,
+  kFsPathSource,
+  kInvarOp,
+  kInvarAction,
 };
 
 struct FieldInfo {

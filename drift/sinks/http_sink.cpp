@@ -62,8 +62,9 @@ class HttpSink final : public Sink {
     thread_.join();
   }
 
+  bool wants_json() const override { return true; }
   void Write(const Alert& a) override {
-    std::string body = FormatJson(a);
+    std::string body = a.json;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (queue_.size() >= limit_) {

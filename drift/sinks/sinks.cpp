@@ -15,7 +15,7 @@ namespace invar::drift {
 namespace {
 
 std::string Line(const Alert& a, OutputFormat f) {
-  std::string s = f == OutputFormat::kJson ? FormatJson(a) : FormatText(a);
+  std::string s = f == OutputFormat::kJson ? a.json : a.text;
   s += '\n';
   return s;
 }
@@ -34,6 +34,7 @@ class StdoutSink final : public Sink {
  public:
   explicit StdoutSink(OutputFormat f) : format_(f) {}
   void Write(const Alert& a) override { WriteAll(STDOUT_FILENO, Line(a, format_)); }
+  bool wants_json() const override { return format_ == OutputFormat::kJson; }
 
  private:
   OutputFormat format_;
@@ -45,6 +46,7 @@ class FileSink final : public Sink {
   void Write(const Alert& a) override {
     if (fd_) WriteAll(fd_.get(), Line(a, format_));
   }
+  bool wants_json() const override { return format_ == OutputFormat::kJson; }
   void Reopen() override {
     UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
     if (!fd) {

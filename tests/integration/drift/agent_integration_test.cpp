@@ -3,7 +3,9 @@
 // against real containers of a private containerd, real fanotify. Each test
 // starts the agent, changes a container through `ctr task exec`, and asserts
 // on the JSON alerts the agent wrote. Waits are bounded polls on the output
-// file (a missing alert fails after 20 s); nothing asserts on timing.
+// file (a missing alert fails after 20 s); nothing asserts on timing. The
+// agent loads the shipped default rules (drift/rules/defaults) unless a test
+// gives its own with --default-rules / -r.
 // GCC 12 reports a false -Wrestrict on std::string concatenation (GCC PR 105329).
 #pragma GCC diagnostic ignored "-Wrestrict"
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -121,6 +124,8 @@ class AgentProcess {
     return false;
   }
 
+  const std::string& dir() const { return dir_; }
+
   std::vector<json> Alerts() const {
     std::vector<json> out;
     std::istringstream in(ReadAll(alerts_path()));
@@ -208,7 +213,8 @@ TEST_F(Agent, ReportsEveryKindOfFileChangeWithPodAndProcess) {
     EXPECT_EQ(fld["container.name"], "api");
     EXPECT_EQ(fld["container.image.repository"], "docker.io/invar/busybox");
     EXPECT_EQ(fld["invar.origin"], "fanotify");
-    EXPECT_EQ((*a)["rule"], "Container drift detected");
+    EXPECT_EQ((*a)["rule"], "Drift write in container");
+    EXPECT_EQ((*a)["priority"], "Error");
     EXPECT_EQ((*a)["hostname"], "test-node");
     ASSERT_FALSE(fld["proc.pid"].is_null()) << (*a).dump();
     if (c.cmd.rfind("echo", 0) == 0 && c.cmd.find("&&") == std::string::npos) {
@@ -436,7 +442,7 @@ TEST_F(Agent, KeepsOnlyNeededCapabilitiesAndRunsUnderSeccomp) {
   EXPECT_TRUE(agent.WaitAlert(Op("hard", "create", "/tmp/after-harden"))) << Describe(agent);
   // The metrics endpoint serves under seccomp.
   auto m = invar::testing::RunCommand({"curl", "-s", "-m", "5", "http://" + metrics + "/metrics"});
-  EXPECT_NE(m.output.find("invar_drift_events_total{action=\"flag\",rule=\"Container drift detected\"}"),
+  EXPECT_NE(m.output.find("invar_drift_events_total{action=\"flag\",rule=\"Drift write in container\"}"),
             std::string::npos)
       << m.output;
   EXPECT_NE(m.output.find("invar_drift_watched_containers 1"), std::string::npos) << m.output;
@@ -469,6 +475,153 @@ TEST_F(Agent, FiftyContainersStartingAndStoppingWhileWriting) {
   for (int i = 1; i < kN; i += 2) f.Remove("c" + std::to_string(i));
   EXPECT_TRUE(agent.WaitLog("released container c49"));
   EXPECT_EQ(agent.Stop(), 0);
+}
+
+void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+// The rule of issue 6, verbatim.
+constexpr const char* kIssueRule = R"yaml(- macro: container
+  condition: container.id != host
+
+- macro: spawned_process
+  condition: evt.type = execve and evt.dir=<
+
+- rule: run_shell_in_container
+  desc: a shell was spawned by a non-shell program in a container. Container entrypoints are excluded.
+  condition: container and proc.name = bash
+  output: "Shell spawned (%user.name,container_id=%container.id)"
+  priority: WARNING
+)yaml";
+
+TEST_F(Agent, CustomRuleFileFiresOnARealContainerInFalcosExactFormat) {
+  AgentProcess agent("custom-rule");
+  const std::string rules = agent.dir() + "/falco_rules.local.yaml";
+  WriteFile(rules, kIssueRule);
+  // rule_matching all: the default "Shell spawned in container" matches bash too
+  // and is loaded first; with Falco's default (first) only it would fire.
+  agent.Start({"-r", rules, "--rule-matching", "all"});
+  ASSERT_TRUE(agent.WaitLog("rules: 5 enabled of 5 loaded from")) << Describe(agent);
+  ASSERT_TRUE(f.Run("rshell", {"sleep", "100000"}));
+  ASSERT_TRUE(agent.WaitWatching("rshell"));
+  ASSERT_EQ(f.ExecArgv("rshell", {"/bin/bash", "-c", "sleep 0.2; true"}).exit_code, 0);
+  auto a = agent.WaitAlert([](const json& j) { return j["rule"] == "run_shell_in_container"; });
+  ASSERT_TRUE(a.has_value()) << Describe(agent);
+  // Falco's text line, exactly: "21:46:11.008102763: Warning Shell spawned (root,container_id=3d9b3f12ef50)".
+  const std::string output = (*a)["output"];
+  EXPECT_TRUE(std::regex_match(output, std::regex(R"([0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}: Warning Shell spawned \(root,container_id=rshell\))")))
+      << output;
+  EXPECT_EQ((*a)["priority"], "Warning");
+  EXPECT_EQ((*a)["source"], "syscall");
+  EXPECT_EQ((*a)["hostname"], "test-node");
+  const auto& fld = (*a)["output_fields"];
+  EXPECT_EQ(fld["user.name"], "root");
+  EXPECT_EQ(fld["container.id"], "rshell");
+  EXPECT_EQ(fld["proc.name"], "bash");  // the agent's own fields ride along
+  EXPECT_EQ(fld["invar.op"], "shell");
+  EXPECT_EQ(fld["invar.action"], "flag");
+  // The time prefix is the event's time, as Falco prints it (local time).
+  const std::uint64_t ns = fld["evt.time"];
+  const time_t secs = static_cast<time_t>(ns / 1000000000ull);
+  tm t{};
+  localtime_r(&secs, &t);
+  char prefix[32];
+  std::snprintf(prefix, sizeof prefix, "%02d:%02d:%02d.%09llu: ", t.tm_hour, t.tm_min, t.tm_sec,
+                static_cast<unsigned long long>(ns % 1000000000ull));
+  EXPECT_EQ(output.rfind(prefix, 0), 0u) << output;
+  // The same exec also raised the default rule (rule_matching all).
+  EXPECT_TRUE(agent.WaitAlert([](const json& j) {
+    return j["rule"] == "Shell spawned in container" && j["output_fields"]["container.full_id"] == "rshell";
+  })) << Describe(agent);
+  // sh is not bash: the custom rule stays quiet for it.
+  ASSERT_EQ(f.Exec("rshell", "sleep 0.2; true").exit_code, 0);
+  ASSERT_TRUE(agent.WaitAlert([](const json& j) {
+    return j["rule"] == "Shell spawned in container" && j["output_fields"]["proc.name"] == "sh";
+  })) << Describe(agent);
+  EXPECT_EQ(agent.Count([](const json& j) { return j["rule"] == "run_shell_in_container"; }), 1);
+  EXPECT_EQ(agent.Stop(), 0);
+  f.Remove("rshell");
+}
+
+TEST_F(Agent, RefusesToStartOnRuleErrorsAndPrintsEveryError) {
+  const std::string dir = f.dir() + "/agent-bad-rules";
+  fs::create_directories(dir);
+  const std::string bad = dir + "/bad.yaml";
+  WriteFile(bad,
+            "- rule: unknown field\n"
+            "  desc: d\n"
+            "  condition: proc.nam = bash\n"
+            "  output: x\n"
+            "  priority: WARNING\n"
+            "- rule: undefined macro\n"
+            "  desc: d\n"
+            "  condition: no_such_macro\n"
+            "  output: x\n"
+            "  priority: WARNING\n");
+  auto r = invar::testing::RunCommand({AGENT_BINARY, "--containerd-state", f.TaskDir(), "--state-dir", dir + "/state",
+                                       "--no-stdout", "--ready-file", dir + "/ready", "-r", bad, "-r",
+                                       dir + "/missing.yaml"},
+                                      60);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.exit_code, -1) << "the agent did not exit: " << r.output;
+  EXPECT_FALSE(fs::exists(dir + "/ready")) << r.output;
+  // Every error, each with file, line and item.
+  EXPECT_NE(r.output.find(bad + ":3:"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("rule 'unknown field'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("nonexistent field proc.nam"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("rule 'undefined macro'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Undefined macro 'no_such_macro'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("Could not open file " + dir + "/missing.yaml"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("not starting"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("agent startup step \"load rules\" failed"), std::string::npos) << r.output;
+}
+
+TEST_F(Agent, LocalRulesFileDisablesADefaultRuleButNotTheAction) {
+  AgentProcess agent("local-override");
+  const std::string rules_dir = agent.dir() + "/rules";
+  fs::create_directories(rules_dir);
+  fs::copy_file(std::string(INVAR_SOURCE_DIR) + "/drift/rules/defaults/rules.yaml", rules_dir + "/rules.yaml",
+                fs::copy_options::overwrite_existing);
+  WriteFile(rules_dir + "/rules.local.yaml",
+            "- rule: Drift write in container\n"
+            "  enabled: false\n"
+            "  override:\n"
+            "    enabled: replace\n");
+  const std::string metrics = "127.0.0.1:" + std::to_string(20000 + (getpid() + 1) % 10000);
+  agent.Start({"--default-rules", rules_dir + "/rules.yaml", "--metrics-listen", metrics});
+  ASSERT_TRUE(agent.WaitLog("rules: 3 enabled of 4 loaded from " + rules_dir + "/rules.yaml, " + rules_dir +
+                            "/rules.local.yaml"))
+      << Describe(agent);
+  PodSpec pod{.pod = "quiet-0", .ns = "prod", .name = "app", .pod_uid = "u-quiet", .extra_annotations = {}};
+  ASSERT_TRUE(f.Run("quiet", {"sleep", "100000"}, pod));
+  ASSERT_TRUE(agent.WaitWatching("quiet"));
+  ASSERT_EQ(f.ExecArgv("quiet", {"/bin/touch", "/tmp/not-alerted"}).exit_code, 0);
+  // The write reaches the dispatcher, matches no enabled rule and is counted as such.
+  bool unmatched = false;
+  for (int i = 0; i < 400 && !unmatched; ++i) {
+    auto m = invar::testing::RunCommand({"curl", "-s", "-m", "5", "http://" + metrics + "/metrics"});
+    std::smatch sm;
+    unmatched = std::regex_search(m.output, sm, std::regex(R"(invar_drift_unmatched_events_total ([0-9.e+]+))")) &&
+                std::stod(sm[1]) >= 1;
+    if (!unmatched) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(unmatched) << Describe(agent);
+  EXPECT_EQ(agent.Count([](const json& j) { return j["rule"] == "Drift write in container"; }), 0) << Describe(agent);
+  // The other defaults still fire.
+  ASSERT_EQ(f.Exec("quiet", "sleep 0.2; true").exit_code, 0);
+  EXPECT_TRUE(agent.WaitAlert([](const json& j) {
+    return j["rule"] == "Shell spawned in container" && j["output_fields"]["container.full_id"] == "quiet";
+  })) << Describe(agent);
+  // The drift is still recorded (rules decide alerts, not what is drift): the
+  // state file holds the path, so `invar report` and restarts still see it.
+  bool recorded = false;
+  for (const auto& e : fs::recursive_directory_iterator(agent.state_dir())) {
+    if (e.is_regular_file() && ReadAll(e.path().string()).find("/tmp/not-alerted") != std::string::npos) {
+      recorded = true;
+    }
+  }
+  EXPECT_TRUE(recorded);
+  EXPECT_EQ(agent.Stop(), 0);
+  f.Remove("quiet");
 }
 
 }  // namespace

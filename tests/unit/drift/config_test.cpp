@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// The agent's YAML config file.
+// The agent's YAML config file and which rules files it loads.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "invar/agent/agent.h"
 
@@ -41,6 +45,55 @@ TEST(AgentConfig, RejectsBadFilesWithClearErrors) {
   EXPECT_TRUE(MergeConfigYaml("", &c).ok());
   std::string deep(5000, '[');
   EXPECT_FALSE(MergeConfigYaml("allow: " + deep, &c).ok());
+}
+
+TEST(AgentConfig, RulesKeys) {
+  AgentConfig c;
+  ASSERT_TRUE(MergeConfigYaml("rules: [/etc/invar/extra.yaml]\ndefault_rules: /opt/rules.yaml\nrule_matching: all\n", &c)
+                  .ok());
+  EXPECT_EQ(c.rules_files, std::vector<std::string>{"/etc/invar/extra.yaml"});
+  EXPECT_EQ(c.default_rules_file, "/opt/rules.yaml");
+  EXPECT_EQ(c.rule_matching, "all");
+  EXPECT_NE(MergeConfigYaml("rule_matching: some\n", &c).message().find("first or all"), std::string::npos);
+}
+
+class RulesFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("invar-rulesfiles-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_ + "/etc");
+    std::filesystem::create_directories(dir_ + "/extra.d");
+    for (const char* f : {"/etc/rules.yaml", "/one.yaml", "/extra.d/b.yaml", "/extra.d/a.yml", "/extra.d/notes.txt"}) {
+      std::ofstream(dir_ + f) << "[]\n";
+    }
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST_F(RulesFiles, DefaultsThenLocalThenEachRulesArgumentInOrder) {
+  AgentConfig c;
+  c.default_rules_file = dir_ + "/etc/rules.yaml";
+  c.rules_files = {dir_ + "/one.yaml", dir_ + "/extra.d", dir_ + "/missing.yaml"};
+  auto files = RulesFilesToLoad(c);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  // No rules.local.yaml yet; a missing -r file stays (the engine reports it).
+  EXPECT_EQ(*files, (std::vector<std::string>{dir_ + "/etc/rules.yaml", dir_ + "/one.yaml", dir_ + "/extra.d/a.yml",
+                                              dir_ + "/extra.d/b.yaml", dir_ + "/missing.yaml"}));
+  std::ofstream(dir_ + "/etc/rules.local.yaml") << "[]\n";
+  files = RulesFilesToLoad(c);
+  ASSERT_TRUE(files.ok());
+  ASSERT_GE(files->size(), 2u);
+  EXPECT_EQ((*files)[1], dir_ + "/etc/rules.local.yaml");
+}
+
+TEST_F(RulesFiles, WithoutDefaultRulesFlagFindsTheShippedDefaults) {
+  AgentConfig c;  // the build tree: no share/invar beside the test binary, so the source defaults
+  auto files = RulesFilesToLoad(c);
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ASSERT_FALSE(files->empty());
+  EXPECT_TRUE(std::filesystem::is_regular_file((*files)[0])) << (*files)[0];
+  EXPECT_EQ(std::filesystem::path((*files)[0]).filename(), "rules.yaml");
 }
 
 }  // namespace

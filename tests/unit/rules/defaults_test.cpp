@@ -109,9 +109,9 @@ TEST(Defaults, FormatsTheShellAlertAsFalcoDoes) {
   std::vector<Match> m;
   ASSERT_EQ(l.engine->Evaluate(e, &m), 1u);
   EXPECT_EQ(l.engine->FormatOutput(m[0], e),
-            "Shell spawned in container (user=root user_uid=0 container_id=3d9b3f12ef50 container_name=web "
-            "shell=bash parent=containerd-shim command=bash pid=4242 image=docker.io/library/busybox "
-            "k8s_ns=default k8s_pod=web-0)");
+            "Shell spawned (root,container_id=3d9b3f12ef50) (shell=bash parent=containerd-shim cmdline=bash "
+            "pid=4242 uid=0 container_name=web image=docker.io/library/busybox:1.36 k8s.ns=default k8s.pod=web-0 "
+            "action=<NA>)");
 }
 
 TEST(Defaults, LocalFileExtendsTheExclusionLists) {

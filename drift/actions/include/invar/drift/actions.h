@@ -51,6 +51,16 @@ bool PathAllowed(const ContainerPolicy& policy, const std::string& path);
 // it is empty. `cgroup_root` is host /sys/fs/cgroup (with --host-root).
 Status KillContainer(const Container& c, const std::string& cgroup_root);
 
+// What the agent reads about a pod from the API: annotations (policy),
+// labels and the controller owner (alert enrichment: k8s.pod.labels,
+// k8s.pod.owner.kind/name).
+struct PodMetadata {
+  std::map<std::string, std::string> annotations;
+  std::map<std::string, std::string> labels;
+  std::string owner_kind;  // the ownerReference with controller: true ("" when none)
+  std::string owner_name;
+};
+
 class PodActions {
  public:
   PodActions() = default;
@@ -68,6 +78,15 @@ class PodActions {
   // The pod's annotations from the API (cache), nullopt when unknown.
   virtual std::optional<std::map<std::string, std::string>> PodAnnotations(const std::string& ns,
                                                                            const std::string& pod) = 0;
+  // Annotations, labels and owner in one read; nullopt when unknown. The
+  // default knows only the annotations.
+  virtual std::optional<PodMetadata> GetPodMetadata(const std::string& ns, const std::string& pod) {
+    auto a = PodAnnotations(ns, pod);
+    if (!a) return std::nullopt;
+    PodMetadata m;
+    m.annotations = std::move(*a);
+    return m;
+  }
 };
 
 // No cluster: logs what it would have done; PodAnnotations is always nullopt.

@@ -24,7 +24,13 @@ struct AgentConfig {
   std::string state_dir = "/var/lib/invar/agent";
   std::string action = "flag";              // flag | kill | prevent
   std::vector<std::string> allow_globs;     // container paths never reported
-  std::vector<std::string> rules_files;     // --rules (Falco rule files; used when the rule engine is built in)
+  // Rules: the defaults file (--default-rules; else share/invar/rules/rules.yaml
+  // beside the binary's prefix, else the source tree's drift/rules/defaults),
+  // then rules.local.yaml beside it when present, then each -r/--rules file or
+  // directory (its *.yaml/*.yml files, sorted), in order, as Falco loads them.
+  std::string default_rules_file;           // --default-rules
+  std::vector<std::string> rules_files;     // -r/--rules (repeatable)
+  std::string rule_matching = "first";      // first | all (Falco's rule_matching)
   std::string output = "text";              // text | json
   std::string output_file;                  // also write alerts here (reopened on SIGHUP)
   bool stdout_output = true;
@@ -51,10 +57,16 @@ void AddAgentOptions(CLI::App& app, AgentConfig* config);
 
 // Merges a YAML config file into `config`: keys action, allow (list),
 // output, output_file, http_output, metrics_listen, state_dir, host_root,
-// containerd_state, rules (list), rescan_seconds, poll_ms, delete_pod_on_kill.
+// containerd_state, rules (list), default_rules, rule_matching, rescan_seconds,
+// poll_ms, delete_pod_on_kill.
 // Keys set on the command line (listed in `explicit_keys`) are kept.
 Status MergeConfigYaml(const std::string& yaml_text, AgentConfig* config,
                        const std::vector<std::string>& explicit_keys = {});
+
+// The rules files the agent loads, in order (see AgentConfig). Fails when no
+// defaults file can be found or a -r directory cannot be read; a missing -r
+// file is left in the list (the engine reports it as LOAD_ERR_FILE_READ).
+Result<std::vector<std::string>> RulesFilesToLoad(const AgentConfig& config);
 
 // Runs the agent until SIGTERM/SIGINT. Returns 0 on a clean stop, 1 when
 // startup fails, 2 on a configuration error.

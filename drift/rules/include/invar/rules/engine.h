@@ -80,6 +80,11 @@ struct EngineOptions {
   // Evaluate only the rules whose condition can match the event's evt.type
   // (Falco's evttype index). Off only to measure what the index buys.
   bool index_by_event_type = true;
+  // Fields every JSON alert carries in output_fields besides the ones its
+  // rule's output names (the agent adds its invar.* and identity fields, as
+  // Falco adds its own with `json_include_output_property`). Resolved at
+  // load: an unknown name is a LOAD_ERR_VALIDATE error.
+  std::vector<std::string> json_extra_fields;
 };
 
 class Engine {
@@ -114,7 +119,8 @@ class Engine {
   std::string FormatText(const Match& match, const Event& event) const;
   // Falco's JSON alert: {"hostname","output","output_fields","priority","rule","source","tags","time"};
   // time in RFC 3339 UTC with nanoseconds; output_fields holds every field of the template
-  // (null when missing). Always valid UTF-8 JSON.
+  // (null when missing), then EngineOptions::json_extra_fields the template
+  // does not name. Always valid UTF-8 JSON; one line.
   std::string FormatJson(const Match& match, const Event& event, std::string_view hostname) const;
 
   // Every loaded rule (enabled or not), in load order.

@@ -36,13 +36,19 @@ struct Event {
 
   // --- container.* / k8s.* -----------------------------------------------------
   std::string container_id = "host";            // container.id: 12-char short id, "host" outside containers
+  std::optional<std::string> container_full_id; // container.full_id: the runtime's full id
   std::optional<std::string> container_name;    // container.name
   std::optional<std::string> image_repository;  // container.image.repository ("docker.io/library/busybox")
   std::optional<std::string> image_tag;         // container.image.tag ("1.36"); absent when pinned by digest only
   std::optional<std::string> k8s_ns_name;       // k8s.ns.name
   std::optional<std::string> k8s_pod_name;      // k8s.pod.name
+  std::optional<std::string> k8s_pod_uid;       // k8s.pod.uid
   // k8s.pod.labels (and k8s.pod.label[key]); absent when not enriched.
   std::optional<std::map<std::string, std::string>> k8s_pod_labels;
+  // k8s.pod.owner.kind / k8s.pod.owner.name: the controller ownerReference
+  // ("ReplicaSet", "web-7d9f"); absent when not enriched or not owned.
+  std::optional<std::string> k8s_pod_owner_kind;
+  std::optional<std::string> k8s_pod_owner_name;
 
   // --- proc.* / user.* ----------------------------------------------------------
   std::optional<std::string> proc_name;      // proc.name: comm (<= 15 chars, as the kernel gives it)
@@ -57,6 +63,11 @@ struct Event {
   // --- fd.* -------------------------------------------------------------------
   std::optional<std::string> fd_name;  // fd.name: absolute path inside the container; fd.directory/fd.filename derive from it
   std::optional<bool> fd_is_upper_layer;  // fd.is_upper_layer: the file lives in the overlay upperdir
+  std::optional<std::string> fs_path_source;  // fs.path.source: rename/link source path, when known
+
+  // --- invar.* (the agent's own) ------------------------------------------------
+  std::optional<std::string> invar_op;      // invar.op: create, write, truncate, delete, rename, chmod, ..., exec, shell
+  std::optional<std::string> invar_action;  // invar.action: what the agent does about it: flag, kill, prevent
 };
 
 }  // namespace invar::rules

@@ -24,7 +24,11 @@ class Sink {
   Sink(const Sink&) = delete;
   Sink& operator=(const Sink&) = delete;
 
+  // Reads alert.text or alert.json, per the sink's format (HTTP: json).
   virtual void Write(const Alert& alert) = 0;
+  // True when Write() reads alert.json (else alert.text): the agent renders
+  // only what some sink reads.
+  virtual bool wants_json() const = 0;
   virtual void Reopen() {}
   // Alerts dropped because the sink could not keep up.
   virtual std::uint64_t dropped() const { return 0; }
