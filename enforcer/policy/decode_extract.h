@@ -76,6 +76,18 @@ struct Sink {
   virtual void OnError(DecodeError e) = 0;
 };
 
+// The Sink both file decoders use: appends to a DecodeResult.
+class ResultSink final : public Sink {
+ public:
+  explicit ResultSink(DecodeResult& r) : r_(r) {}
+  void OnWorkload(Workload w) override { r_.workloads.push_back(std::move(w)); }
+  void OnSkipped(SkippedObject s) override { r_.skipped.push_back(std::move(s)); }
+  void OnError(DecodeError e) override { r_.errors.push_back(std::move(e)); }
+
+ private:
+  DecodeResult& r_;
+};
+
 // Key comparison against a literal: the length check and a fixed-size
 // memcmp inline to a couple of loads (string_view::operator== did not inline
 // inside the large lambdas and showed up in profiles).
@@ -83,6 +95,11 @@ template <size_t N>
 inline bool Is(std::string_view key, const char (&literal)[N]) {
   return key.size() == N - 1 && std::memcmp(key.data(), literal, N - 1) == 0;
 }
+
+// Path segments stored for error messages (PathStack). A namespace-scope
+// constant rather than a static member: decode_json_avx2.cpp is compiled with
+// -fno-weak, where GCC cannot give an inline variable one definition.
+constexpr int kMaxPathSegments = 128;
 
 // One path segment: a literal key or an array index.
 struct Segment {
@@ -193,23 +210,22 @@ class Extractor {
   }
 
   // The path of the value being read, for error messages. A fixed array:
-  // pushing and popping is on the hot path. Segments beyond kMaxSegments
+  // pushing and popping is on the hot path. Segments beyond kMaxPathSegments
   // (only reachable through max_depth > 64) are counted, not stored.
   class PathStack {
    public:
-    static constexpr int kMaxSegments = 128;
     void Push(Segment s) {
-      if (size_ < kMaxSegments) segments_[size_] = s;
+      if (size_ < kMaxPathSegments) segments_[size_] = s;
       ++size_;
     }
     void Pop() { --size_; }
     void Clear() { size_ = 0; }
     std::span<const Segment> view() const {
-      return {segments_.data(), static_cast<size_t>(size_ < kMaxSegments ? size_ : kMaxSegments)};
+      return {segments_.data(), static_cast<size_t>(size_ < kMaxPathSegments ? size_ : kMaxPathSegments)};
     }
 
    private:
-    std::array<Segment, kMaxSegments> segments_;
+    std::array<Segment, kMaxPathSegments> segments_;
     int size_ = 0;
   };
 

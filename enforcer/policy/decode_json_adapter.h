@@ -4,6 +4,13 @@
 // simdjson without being parsed. A top-level object can be iterated twice
 // (object::reset) for the rare object whose `kind` follows its `spec`.
 // Private to enforcer/policy; thread-compatible (one per parse).
+//
+// The adapter is compiled once per simdjson implementation a translation unit
+// builds as its builtin (`fallback` with the default flags, `haswell` in
+// decode_json_avx2.cpp, see decode_json_kernel.h): it lives in an inline
+// namespace named after that implementation, so the two copies are distinct
+// classes (kernel_fallback::JsonAdapter, kernel_haswell::JsonAdapter) and
+// the linker can never merge one with the other.
 #pragma once
 
 #include <simdjson.h>
@@ -15,7 +22,13 @@
 
 #include "decode_extract.h"
 
+#define INVAR_JSON_KERNEL_NS_CAT(a, b) a##b
+#define INVAR_JSON_KERNEL_NS_EXPAND(impl) INVAR_JSON_KERNEL_NS_CAT(kernel_, impl)
+// kernel_fallback, kernel_haswell, ...: the simdjson builtin of this TU.
+#define INVAR_JSON_ADAPTER_NS INVAR_JSON_KERNEL_NS_EXPAND(SIMDJSON_BUILTIN_IMPLEMENTATION)
+
 namespace invar::policy::decode_internal {
+inline namespace INVAR_JSON_ADAPTER_NS {
 
 class JsonAdapter {
  public:
@@ -172,4 +185,5 @@ class JsonAdapter {
   bool syntax_ = false;
 };
 
+}  // namespace INVAR_JSON_ADAPTER_NS
 }  // namespace invar::policy::decode_internal

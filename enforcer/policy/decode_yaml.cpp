@@ -52,6 +52,7 @@ namespace invar::policy {
 namespace {
 
 using decode_internal::JType;
+using decode_internal::ResultSink;
 
 // The JSON value a scalar becomes under go-yaml v2 resolution.
 struct Scalar {
@@ -379,17 +380,6 @@ class YamlAdapter {
   std::string error_;
   int error_line_ = 0;
   bool fatal_ = false;
-};
-
-class ResultSink final : public decode_internal::Sink {
- public:
-  explicit ResultSink(DecodeResult& r) : r_(r) {}
-  void OnWorkload(Workload w) override { r_.workloads.push_back(std::move(w)); }
-  void OnSkipped(SkippedObject s) override { r_.skipped.push_back(std::move(s)); }
-  void OnError(DecodeError e) override { r_.errors.push_back(std::move(e)); }
-
- private:
-  DecodeResult& r_;
 };
 
 // A piece of the stream between document markers.

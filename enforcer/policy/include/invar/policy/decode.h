@@ -16,6 +16,12 @@
 
 namespace invar::policy {
 
+// Which build of the JSON decoder runs (see docs/decoders.md, "Runtime
+// dispatch"). kAuto picks once per process: kAvx2 when the binary has it and
+// the CPU has AVX2, BMI1/2, PCLMUL, LZCNT and POPCNT (AMD/Intel since 2013),
+// else kGeneric, which runs on any x86-64. Both give identical results.
+enum class JsonKernel { kAuto, kGeneric, kAvx2 };
+
 // Limits that keep hostile input bounded.
 struct DecodeLimits {
   size_t max_bytes = 64u << 20;   // per input
@@ -24,6 +30,9 @@ struct DecodeLimits {
   // YAML nodes the decoder may visit per document, counting every alias
   // expansion: bounds "billion laughs" documents (a 5 KB Pod visits ~300).
   size_t max_yaml_nodes = 1000000;
+  // Not a limit: the JSON kernel to use. Tests and benchmarks force one;
+  // forcing kAvx2 where it is unavailable falls back to kGeneric.
+  JsonKernel json_kernel = JsonKernel::kAuto;
 };
 
 struct DecodeError {
@@ -52,5 +61,26 @@ DecodeResult DecodeJson(std::string_view json, std::string_view file = "", const
 DecodeResult DecodeYaml(std::string_view yaml, std::string_view file = "", const DecodeLimits& limits = {});
 // Sniffs: a first non-space byte of '{' or '[' means JSON, anything else YAML.
 DecodeResult Decode(std::string_view data, std::string_view file = "", const DecodeLimits& limits = {});
+
+// The admission hot path from bytes: decodes the object at JSON Pointer
+// `pointer` (RFC 6901; "" is the root, "/request/object" the object of an
+// AdmissionReview) of `json` into a Workload, through the dispatched kernel.
+// `readable` is how many bytes may be read from json.data(): when it is at
+// least json.size() + 64 (simdjson's padding; e.g. a std::string's capacity)
+// the bytes are parsed in place, else they are copied once. Errors as
+// DecodeObject() (json_object.h): InvalidArgument with the path, NotFound for
+// kinds without a pod spec or a missing pointer. Uses a parser per thread
+// (kept between calls for objects up to 1 MiB). Thread-safe.
+struct ObjectDecodeOptions {
+  std::string_view pointer;
+  int max_depth = 256;
+  JsonKernel kernel = JsonKernel::kAuto;
+};
+Result<Workload> DecodeObjectJson(std::string_view json, size_t readable, const ObjectDecodeOptions& options = {});
+
+// The kernel kAuto resolves to in this process ("avx2" or "generic"), and
+// whether `kernel` can run here (kAvx2: built in and supported by the CPU).
+std::string_view ActiveJsonKernel();
+bool JsonKernelAvailable(JsonKernel kernel);
 
 }  // namespace invar::policy
