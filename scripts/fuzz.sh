@@ -1,24 +1,55 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Builds the libFuzzer targets with clang and runs each for a fixed time.
+# Builds every libFuzzer target (invar_add_fuzzer, anywhere under tests/) with
+# clang and runs each for a fixed time, from a copy of its seed corpus.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 20)
+# Environment:
+#   INVAR_FUZZ_BUILD_DIR  build directory (default build/fuzz, the `fuzz`
+#                         preset); another directory is configured with the
+#                         preset's settings
+#   INVAR_FUZZ_JOBS       parallel compile jobs (default: nproc)
+# Exit status: 0 when every target ran its time without a finding; 1 if any
+# crashed, leaked, timed out or hit a sanitizer (its artifact is copied to
+# <build>/fuzz-artifacts/); 2 if the build failed or no target was found.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-20}
+build=${INVAR_FUZZ_BUILD_DIR:-build/fuzz}
+jobs=${INVAR_FUZZ_JOBS:-$(nproc)}
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
-cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j"$(nproc)" --target invar_fuzzers
+
+if [ "$build" = build/fuzz ]; then
+  cmake --preset fuzz >/dev/null || exit 2
+else
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINVAR_FUZZ=ON -DINVAR_BENCH=OFF \
+    -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang >/dev/null || exit 2
+fi
+cmake --build "$build" -j"$jobs" --target invar_fuzzers || exit 2
+
+# Fuzzers live next to the tests that declare them (tests/fuzz/, tests/unit/admission/, ...).
+mapfile -t fuzzers < <(find "$build/tests" -type f -perm -u+x -name 'fuzz_*' ! -name '*_replay' | sort)
+if [ "${#fuzzers[@]}" -eq 0 ]; then
+  echo "no fuzz targets found under $build/tests" >&2
+  exit 2
+fi
+artifacts="$build/fuzz-artifacts"
 status=0
-for f in build/fuzz/tests/fuzz/fuzz_*; do
-  [ -x "$f" ] || continue
+for f in "${fuzzers[@]}"; do
   name=$(basename "$f")
   corpus="tests/fuzz/corpus/${name#fuzz_}"
   work=$(mktemp -d)
   [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
-  echo "== $name for ${secs}s"
-  if ! "$f" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 "$work" 2>&1 | tail -n 12; then
+  mkdir -p "$work/.artifacts"
+  echo "== $name for ${secs}s (seeds: $([ -d "$corpus" ] && echo "$corpus" || echo none))"
+  if ! "$f" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+      -artifact_prefix="$work/.artifacts/" "$work" >"$work/.log" 2>&1; then
     status=1
+    mkdir -p "$artifacts"
+    cp -r "$work/.artifacts/." "$artifacts/" 2>/dev/null || true
+    grep -E "ERROR|SUMMARY|==[0-9]+==" "$work/.log" | head -n 20 || true
+    echo "!! $name failed; artifacts in $artifacts"
   fi
+  tail -n 12 "$work/.log"
   rm -rf "$work"
 done
 exit $status

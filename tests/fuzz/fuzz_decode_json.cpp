@@ -2,8 +2,10 @@
 // libFuzzer entry point for the JSON decoder: DecodeJson() over the input as
 // a file, and DecodeObject() (the admission hot path) over its first value.
 // Checks the decoder's promises besides "no crash": every workload has a
-// kind and a spec path, every error a message, and DecodeObject agrees with
-// DecodeJson on whether a single object decodes.
+// kind and a spec path, every error a message; the generic and AVX2 builds
+// of the decoder (runtime dispatch, decode_json_kernel.h) give the same
+// result, both for DecodeJson and for DecodeObjectJson, which must also agree
+// with DecodeObject() on an on-demand value.
 #include <simdjson.h>
 
 #include <cstddef>
@@ -28,7 +30,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   DecodeLimits limits;
   limits.max_bytes = 1u << 20;
   limits.max_depth = 64;
+  limits.json_kernel = JsonKernel::kGeneric;
   DecodeResult r = DecodeJson(input, "fuzz.json", limits);
+  if (JsonKernelAvailable(JsonKernel::kAvx2)) {
+    limits.json_kernel = JsonKernel::kAvx2;
+    DecodeResult r2 = DecodeJson(input, "fuzz.json", limits);
+    Check(r.workloads == r2.workloads);
+    Check(r.skipped.size() == r2.skipped.size() && r.errors.size() == r2.errors.size());
+    for (size_t i = 0; i < r.errors.size(); ++i) {
+      Check(r.errors[i].message == r2.errors[i].message && r.errors[i].where == r2.errors[i].where);
+    }
+  }
   for (const auto& w : r.workloads) {
     Check(!w.kind.empty());
     Check(!w.spec_path.empty());
@@ -45,6 +57,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   simdjson::ondemand::value value;
   if (doc.get_value().get(value) != simdjson::SUCCESS) return 0;
   invar::Result<Workload> w = DecodeObject(value, limits.max_depth);
+  for (JsonKernel kernel : {JsonKernel::kGeneric, JsonKernel::kAvx2}) {
+    ObjectDecodeOptions options;
+    options.max_depth = limits.max_depth;
+    options.kernel = kernel;
+    invar::Result<Workload> b = DecodeObjectJson(input, input.size(), options);
+    Check(b.ok() == w.ok());
+    if (b.ok()) Check(*b == *w);
+    if (!b.ok()) Check(b.status().message() == w.status().message());
+  }
   if (w.ok()) {
     Check(!w->kind.empty());
     Check(!w->spec_path.empty());
