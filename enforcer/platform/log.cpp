@@ -9,6 +9,8 @@
 #include <mutex>
 #include <regex>
 
+#include "invar/platform/json_escape.h"
+
 namespace invar::log {
 namespace {
 
@@ -27,27 +29,6 @@ spdlog::level::level_enum ToSpd(Level l) {
     case Level::kOff: return spdlog::level::off;
   }
   return spdlog::level::info;
-}
-
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 8);
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
 }
 
 spdlog::logger& Logger() {
@@ -92,7 +73,10 @@ Level CurrentLevel() { return g_level.load(std::memory_order_relaxed); }
 void Write(Level level, std::string_view message) {
   std::string safe = Redact(message);
   if (g_format.load() == Format::kJson) {
-    Logger().log(ToSpd(level), "\"msg\":\"{}\"}}", JsonEscape(safe));
+    std::string msg = "\"msg\":";
+    AppendJsonString(msg, safe);
+    msg += '}';
+    Logger().log(ToSpd(level), "{}", msg);
   } else {
     Logger().log(ToSpd(level), "{}", safe);
   }

@@ -97,6 +97,23 @@ TEST(ReviewCodec, BoundsSizeAndNesting) {
   EXPECT_TRUE(DecodeReview(in_string).ok()) << DecodeReview(in_string).status().ToString();
 }
 
+TEST(ReviewCodec, NestingBoundSeesThroughEscapedQuotes) {
+  const std::string head = R"("uid":"u","operation":"DELETE","resource":{"resource":"pods"},)";
+  // An escaped quote does not end the string: its brackets still do not count.
+  std::string escaped = MinimalReview(head + R"("x":"\"\\\")" + std::string(300, '{') + R"(\\")");
+  EXPECT_TRUE(DecodeReview(escaped).ok()) << DecodeReview(escaped).status().ToString();
+  // A string ending in an escaped backslash does end: the brackets after it count.
+  std::string deep = MinimalReview(head + R"("s":"a\\","x":)" + std::string(200, '[') + std::string(200, ']'));
+  auto r = DecodeReview(deep);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("nesting deeper than 128"), std::string::npos) << r.status().message();
+  // Exactly at the limit passes (the review object and request add two levels).
+  std::string at_limit = MinimalReview(head + R"("x":)" + std::string(126, '[') + std::string(126, ']'));
+  EXPECT_TRUE(DecodeReview(at_limit).ok()) << DecodeReview(at_limit).status().ToString();
+  std::string over = MinimalReview(head + R"("x":)" + std::string(127, '[') + std::string(127, ']'));
+  EXPECT_FALSE(DecodeReview(over).ok());
+}
+
 TEST(ReviewCodec, EncodesTheResponseInTheVersionAsked) {
   ReviewResponse res;
   res.version = ReviewVersion::kV1beta1;

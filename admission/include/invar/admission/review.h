@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "invar/platform/json_escape.h"
 #include "invar/platform/status.h"
 
 namespace invar::admission {
@@ -77,12 +78,16 @@ struct ReviewLimits {
 // wrong apiVersion or kind, missing request, request.uid, request.operation,
 // or request.object on CREATE/UPDATE/CONNECT, wrong field types, nesting
 // deeper than limits.max_depth. ResourceExhausted (-> 413) over max_bytes.
-Result<ReviewRequest> DecodeReview(std::string_view body, const ReviewLimits& limits = {});
+// `readable_bytes`: how many bytes from body.data() may be read (a
+// std::string's capacity); with at least kReviewPadding past the body it is
+// parsed in place, otherwise it is copied first.
+inline constexpr size_t kReviewPadding = 64;  // simdjson::SIMDJSON_PADDING
+Result<ReviewRequest> DecodeReview(std::string_view body, const ReviewLimits& limits = {}, size_t readable_bytes = 0);
 
 // The AdmissionReview JSON for `response` (apiVersion from response.version).
 std::string EncodeReview(const ReviewResponse& response);
 
 // Appends `s` to `out` as a JSON string literal (quotes included).
-void AppendJsonString(std::string& out, std::string_view s);
+using ::invar::AppendJsonString;
 
 }  // namespace invar::admission
