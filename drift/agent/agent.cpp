@@ -187,8 +187,13 @@ void Dispatch(AgentState& s, DriftEvent e) {
       }
       if (auto st = s.store->Append(w.c->id, e.path, e.op); !st.ok()) log::Warn("state: {}", st.ToString());
     }
-    if (e.action.empty()) e.action = std::string(ActionName(w.policy.action));
-    if (w.policy.action == Action::kPrevent && e.action != "prevent") e.action = "flag";
+    // prevent acts only on the execs the exec source denied ("prevent");
+    // everything else in a prevent container is flagged.
+    if (w.policy.action == Action::kPrevent) {
+      if (e.action != "prevent") e.action = "flag";
+    } else if (e.action.empty()) {
+      e.action = std::string(ActionName(w.policy.action));
+    }
     w.count++;
     if (w.first_change.empty()) {
       // The first change, as `invar report` reads it back (docs/report.md).

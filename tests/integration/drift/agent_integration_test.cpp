@@ -503,7 +503,7 @@ TEST_F(Agent, CustomRuleFileFiresOnARealContainerInFalcosExactFormat) {
   ASSERT_TRUE(agent.WaitLog("rules: 5 enabled of 5 loaded from")) << Describe(agent);
   ASSERT_TRUE(f.Run("rshell", {"sleep", "100000"}));
   ASSERT_TRUE(agent.WaitWatching("rshell"));
-  ASSERT_EQ(f.ExecArgv("rshell", {"/bin/bash", "-c", "sleep 0.2; true"}).exit_code, 0);
+  ASSERT_EQ(f.ExecArgv("rshell", {"/bin/bash", "-c", "sleep 1; true"}).exit_code, 0);
   auto a = agent.WaitAlert([](const json& j) { return j["rule"] == "run_shell_in_container"; });
   ASSERT_TRUE(a.has_value()) << Describe(agent);
   // Falco's text line, exactly: "21:46:11.008102763: Warning Shell spawned (root,container_id=3d9b3f12ef50)".
@@ -532,10 +532,12 @@ TEST_F(Agent, CustomRuleFileFiresOnARealContainerInFalcosExactFormat) {
   EXPECT_TRUE(agent.WaitAlert([](const json& j) {
     return j["rule"] == "Shell spawned in container" && j["output_fields"]["container.full_id"] == "rshell";
   })) << Describe(agent);
-  // sh is not bash: the custom rule stays quiet for it.
-  ASSERT_EQ(f.Exec("rshell", "sleep 0.2; true").exit_code, 0);
+  // sh is not bash: the custom rule stays quiet for it. (The shell lives a
+  // second so the agent reads its comm from /proc even on a loaded machine.)
+  ASSERT_EQ(f.Exec("rshell", "sleep 1; true").exit_code, 0);
   ASSERT_TRUE(agent.WaitAlert([](const json& j) {
-    return j["rule"] == "Shell spawned in container" && j["output_fields"]["proc.name"] == "sh";
+    return j["rule"] == "Shell spawned in container" && j["output_fields"]["proc.name"] == "sh" &&
+           j["output_fields"]["container.full_id"] == "rshell";
   })) << Describe(agent);
   EXPECT_EQ(agent.Count([](const json& j) { return j["rule"] == "run_shell_in_container"; }), 1);
   EXPECT_EQ(agent.Stop(), 0);
@@ -607,7 +609,7 @@ TEST_F(Agent, LocalRulesFileDisablesADefaultRuleButNotTheAction) {
   ASSERT_TRUE(unmatched) << Describe(agent);
   EXPECT_EQ(agent.Count([](const json& j) { return j["rule"] == "Drift write in container"; }), 0) << Describe(agent);
   // The other defaults still fire.
-  ASSERT_EQ(f.Exec("quiet", "sleep 0.2; true").exit_code, 0);
+  ASSERT_EQ(f.Exec("quiet", "sleep 1; true").exit_code, 0);
   EXPECT_TRUE(agent.WaitAlert([](const json& j) {
     return j["rule"] == "Shell spawned in container" && j["output_fields"]["container.full_id"] == "quiet";
   })) << Describe(agent);
