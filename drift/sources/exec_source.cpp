@@ -9,14 +9,23 @@
 // (Unwatch, Stop, or the agent dying) makes the kernel allow what is pending.
 // After an allowed exec the thread waits settle_ms and reads /proc/<pid>/comm
 // to see what started (busybox applets are known only by argv[0]).
+// Decision latency (read of the event -> answer written) goes to
+// on_decision and into a ring of the last kLatencySamples raw samples whose
+// p50/p99/max the thread logs when it stops (scripts/bench/drift.sh reads it).
+// The thread runs SCHED_FIFO (options.realtime_priority) when allowed.
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
+#include <cstdint>
 #include <chrono>
 #include <cstring>
 #include <deque>
@@ -32,6 +41,8 @@
 
 namespace invar::drift {
 namespace {
+
+constexpr std::size_t kLatencySamples = 16384;
 
 struct Group {
   std::shared_ptr<const Container> c;
@@ -66,6 +77,13 @@ class ExecSource final : public EventSource {
     if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0) return ErrnoStatus("epoll_ctl");
     stop_ = false;
     thread_ = std::thread([this] { Loop(); });
+    if (opts_.realtime_priority > 0) {
+      sched_param sp{};
+      sp.sched_priority = opts_.realtime_priority;
+      if (int rc = pthread_setschedparam(thread_.native_handle(), SCHED_FIFO, &sp); rc != 0) {
+        log::Info("exec decisions at normal priority (SCHED_FIFO {}: {})", opts_.realtime_priority, std::strerror(rc));
+      }
+    }
     return Status::Ok();
   }
 
@@ -75,6 +93,7 @@ class ExecSource final : public EventSource {
       std::uint64_t one = 1;
       [[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof one);
       thread_.join();
+      LogLatency();
     }
     std::lock_guard<std::mutex> lock(mu_);
     groups_.clear();  // closing the groups allows anything pending
@@ -135,18 +154,8 @@ class ExecSource final : public EventSource {
     return out;
   }
 
-  void Decide(Group& g, const fanotify_event_metadata* md) {
-    const auto t0 = std::chrono::steady_clock::now();
-    // The process still runs its previous program: an earlier exec of this
-    // pid that is still pending is finished with what it is now.
-    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-      if (it->pid == md->pid) {
-        Pending prev = std::move(*it);
-        pending_.erase(it);
-        Finish(prev, /*settled=*/true);
-        break;
-      }
-    }
+  // `t0`: when the event was read.
+  void Decide(Group& g, const fanotify_event_metadata* md, std::chrono::steady_clock::time_point t0) {
     char buf[PATH_MAX];
     std::string path;
     ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(md->fd)).c_str(), buf, sizeof buf - 1);
@@ -176,8 +185,19 @@ class ExecSource final : public EventSource {
       if (::write(g.fan.get(), &r, sizeof r) != sizeof r) {
         log::Error("fanotify: answering exec permission failed: {}", std::strerror(errno));
       }
-      if (cb_.on_decision) {
-        cb_.on_decision(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      const auto took = std::chrono::steady_clock::now() - t0;
+      RecordLatency(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
+      if (cb_.on_decision) cb_.on_decision(std::chrono::duration<double>(took).count());
+    }
+    // The process ran its previous program until now: an earlier exec of
+    // this pid still pending is finished with what it is now (after the
+    // answer: its /proc reads are not on the exec's path).
+    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+      if (it->pid == md->pid) {
+        Pending prev = std::move(*it);
+        pending_.erase(it);
+        Finish(prev, /*settled=*/true);
+        break;
       }
     }
     if (allowed_glob || !follow) return;
@@ -252,10 +272,11 @@ class ExecSource final : public EventSource {
           for (;;) {
             ssize_t len = ::read(g.fan.get(), buf, sizeof buf);
             if (len <= 0) break;
+            const auto t0 = std::chrono::steady_clock::now();
             auto* md = reinterpret_cast<const fanotify_event_metadata*>(buf);
             while (FAN_EVENT_OK(md, len)) {
               if (md->fd >= 0) {
-                Decide(g, md);
+                Decide(g, md, t0);
                 ::close(md->fd);
               } else if (md->mask & FAN_Q_OVERFLOW) {
                 log::Warn("exec source: queue overflow for {}", g.c->ShortId());
@@ -267,10 +288,12 @@ class ExecSource final : public EventSource {
       }
       const std::uint64_t now = NowNs();
       for (auto it = pending_.begin(); it != pending_.end();) {
-        // Done when the exec went through (comm changed), was denied, or timed out.
+        // Done when the exec went through (comm changed), was denied, the
+        // process is gone (nothing more to learn: waiting for due_ns only kept
+        // re-reading /proc), or timed out.
         const std::string comm = it->denied ? std::string() : Comm(it->pid);
         const bool changed = !comm.empty() && comm != it->pre_comm;
-        if (it->denied || changed || it->due_ns <= now) {
+        if (it->denied || changed || comm.empty() || it->due_ns <= now) {
           try {
             Finish(*it, changed);
           } catch (const std::exception& ex) {
@@ -284,6 +307,24 @@ class ExecSource final : public EventSource {
     }
   }
 
+  void RecordLatency(std::int64_t ns) {
+    if (latency_.size() < kLatencySamples) {
+      latency_.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(ns, 0, UINT32_MAX)));
+    } else {
+      latency_[decisions_ % kLatencySamples] = static_cast<std::uint32_t>(std::clamp<std::int64_t>(ns, 0, UINT32_MAX));
+    }
+    ++decisions_;
+  }
+
+  void LogLatency() {
+    if (latency_.empty()) return;
+    std::vector<std::uint32_t> v = latency_;
+    std::sort(v.begin(), v.end());
+    auto q = [&](double f) { return v[std::min(v.size() - 1, static_cast<std::size_t>(f * static_cast<double>(v.size())))] / 1e3; };
+    log::Info("exec decisions: {} answered; last {}: p50 {:.1f} us, p90 {:.1f} us, p99 {:.1f} us, max {:.1f} us",
+              decisions_, v.size(), q(0.5), q(0.9), q(0.99), v.back() / 1e3);
+  }
+
   ExecSourceOptions opts_;
   SourceCallbacks cb_;
   UniqueFd ep_;
@@ -295,6 +336,8 @@ class ExecSource final : public EventSource {
   std::unordered_map<std::string, std::uint64_t> ids_;
   std::uint64_t next_key_ = 0;
   std::deque<Pending> pending_;  // decision thread only
+  std::vector<std::uint32_t> latency_;  // decision thread (then Stop): ns, ring of kLatencySamples
+  std::uint64_t decisions_ = 0;
 };
 
 }  // namespace

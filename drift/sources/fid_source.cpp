@@ -9,6 +9,14 @@
 // outside containers cost one hash lookup. Overlay internals (the work dir,
 // copy-ups, whiteouts moved in from work/work) are turned back into what the
 // process in the container did.
+//
+// Cost control (docs/agent.md, Performance): the kernel merges events queued
+// on the same object while the reader sleeps batch_delay_ms; a file written
+// twice gets an ignore mark; a directory the container created gets an ignore
+// mark for the events of its files (FAN_MARK_IGNORE, 6.0+), which the reader
+// also drops in user space until the mark lands, and a periodic sweep of such
+// directories (mtime changed) reports the files in them.
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -18,6 +26,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <mutex>
@@ -45,6 +54,14 @@ constexpr std::size_t kDirCacheMax = 65536;
 constexpr std::size_t kBaselineMax = 200000;
 constexpr std::size_t kIgnoreMarksMax = 8192;
 constexpr std::size_t kReadBuffer = 256 * 1024;
+constexpr std::size_t kCoalescedMax = 8192;
+// Ignored below a directory the container created: everything about its
+// files. Not FAN_ONDIR (subdirectories are still reported, and coalesced in
+// turn) and not FAN_RENAME (moves in and out are still reported).
+constexpr std::uint64_t kCoalesceIgnoreMask =
+    FAN_CREATE | FAN_DELETE | FAN_CLOSE_WRITE | FAN_MODIFY | FAN_ATTRIB | FAN_EVENT_ON_CHILD;
+// A file's ctime may trail the clock by a tick on coarse-timestamp filesystems.
+constexpr std::uint64_t kSweepSlackNs = 50'000'000;
 
 enum class Where : std::uint8_t { kOutside, kUpper, kWork };
 
@@ -52,6 +69,18 @@ struct DirInfo {
   Where where = Where::kOutside;
   std::shared_ptr<const Container> c;
   std::string rel;  // container path of the directory ("/" for the upperdir itself)
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+// A directory created by the container: its files' events are not wanted.
+struct Coalesced {
+  dev_t dev = 0;
+  std::string id;      // container id
+  std::string fsid;    // fsid bytes (key of mount_fds_)
+  std::string handle;  // file_handle bytes (header + f_handle)
+  timespec mtime{};    // at the last sweep
+  std::uint64_t swept_ns = 0;  // 0: never swept
 };
 
 struct Name {
@@ -125,6 +154,8 @@ class FidSource final : public EventSource {
       }
     }
     generation_++;
+    unwatched_.push_back(id);
+    unwatched_pending_ = true;
   }
 
  private:
@@ -162,6 +193,11 @@ class FidSource final : public EventSource {
         char buf[PATH_MAX];
         ssize_t len = ::readlink(("/proc/self/fd/" + std::to_string(d.get())).c_str(), buf, sizeof buf - 1);
         if (len > 0) info = MapDir(std::string(buf, static_cast<std::size_t>(len)));
+        struct stat st {};
+        if (info.where == Where::kUpper && ::fstat(d.get(), &st) == 0) {
+          info.dev = st.st_dev;
+          info.ino = st.st_ino;
+        }
         log::Trace("fanotify: dir {} -> {}", std::string(buf, static_cast<std::size_t>(std::max<ssize_t>(len, 0))),
                    info.where == Where::kUpper ? info.c->ShortId() + ":" + info.rel : "-");
       } else {
@@ -244,6 +280,9 @@ class FidSource final : public EventSource {
       const DirInfo dst = Resolve(to);
       if (md->mask & FAN_ONDIR) dirs_.clear();  // a renamed directory invalidates cached paths
       if (dst.where != Where::kUpper) return;
+      // A file moved between directories the container created: nothing
+      // the image had; the sweep reports it under its new name.
+      if (!(md->mask & FAN_ONDIR) && IsCoalesced(dst) && src.where == Where::kUpper && IsCoalesced(src)) return;
       const std::string cpath = dst.rel == "/" ? "/" + to.name : dst.rel + "/" + to.name;
       const std::string host = HostPath(dst.c->upperdir, cpath);
       auto up = Lstat(host);
@@ -257,11 +296,15 @@ class FidSource final : public EventSource {
       auto op = ClassifyAppeared(up, LowerStat(*dst.c, cpath));
       if (up && op) Remember(host, *up);  // copy-ups keep the image's stat as baseline
       if (op) Emit(dst, to.name, *op, pid);
+      if (op == Operation::kCreate && up && S_ISDIR(up->st_mode)) Coalesce(*dst.c, host, *up, to.fsid);
       return;
     }
     if (!one.present) return;
     const DirInfo dir = Resolve(one);
     if (dir.where != Where::kUpper) return;
+    // A file event in a directory the container created (queued before its
+    // ignore mark landed, or on a kernel without FAN_MARK_IGNORE).
+    if (!(md->mask & FAN_ONDIR) && IsCoalesced(dir)) return;
     if (one.name == "." || one.name.empty()) {
       // An event on a directory itself: attribute changes of directories are
       // overlay bookkeeping (copy-up, impure/opaque xattrs, timestamps) unless
@@ -276,6 +319,7 @@ class FidSource final : public EventSource {
       auto op = ClassifyAppeared(up, LowerStat(*dir.c, cpath));
       if (up && op) Remember(host, *up);  // copy-ups keep the image's stat as baseline
       if (op) Emit(dir, one.name, *op, pid);
+      if (op == Operation::kCreate && up && S_ISDIR(up->st_mode)) Coalesce(*dir.c, host, *up, one.fsid);
       if (op == Operation::kCreate && up && S_ISREG(up->st_mode) && !(md->mask & FAN_CLOSE_WRITE)) {
         // Its first close-write is part of the creation: skip it cheaply.
         if (just_created_.size() > kBaselineMax) just_created_.clear();
@@ -318,8 +362,8 @@ class FidSource final : public EventSource {
         // Second close-write on the same file: it is known to have drifted;
         // stop the kernel from queueing more of them (FAN_MARK_IGNORE, 6.0+).
         if (!written_once_.insert(host).second && ignore_marks_ < kIgnoreMarksMax) {
-          if (fanotify_mark(fan_.get(), FAN_MARK_ADD | FAN_MARK_IGNORE_SURV, FAN_CLOSE_WRITE | FAN_MODIFY,
-                            AT_FDCWD, host.c_str()) == 0) {
+          if (fanotify_mark(fan_.get(), FAN_MARK_ADD | FAN_MARK_IGNORE_SURV | FAN_MARK_DONT_FOLLOW,
+                            FAN_CLOSE_WRITE | FAN_MODIFY, AT_FDCWD, host.c_str()) == 0) {
             ++ignore_marks_;
           }
         }
@@ -345,6 +389,18 @@ class FidSource final : public EventSource {
         return;
       }
       if (stop_) break;
+      if (!coalesced_.empty() || unwatched_pending_.load()) {
+        const std::uint64_t now = NowNs();
+        if (now - last_sweep_ns_ >= static_cast<std::uint64_t>(opts_.coalesce_sweep_ms) * 1000000ull) {
+          last_sweep_ns_ = now;
+          unwatched_pending_ = false;
+          try {
+            Sweep();
+          } catch (const std::exception& ex) {
+            log::Error("fanotify: sweep failed: {}", ex.what());
+          }
+        }
+      }
       if (n <= 0 || !(fds[0].revents & POLLIN)) continue;
       for (;;) {
         ssize_t len = ::read(fan_.get(), buf, kReadBuffer);
@@ -378,6 +434,129 @@ class FidSource final : public EventSource {
     }
   }
 
+  bool IsCoalesced(const DirInfo& d) const {
+    if (d.ino == 0 || coalesced_.empty()) return false;
+    auto it = coalesced_.find(d.ino);
+    return it != coalesced_.end() && it->second.dev == d.dev;
+  }
+
+  // `host` (a directory the container just created, stat `st`) has drifted as
+  // a whole: stop the events about its files. Without a file handle it could
+  // not be swept, so it is then left alone (its events keep coming).
+  void Coalesce(const Container& c, const std::string& host, const struct stat& st, const __kernel_fsid_t& fsid) {
+    if (!opts_.coalesce_new_dirs || coalesced_.size() >= kCoalescedMax) return;
+    union {
+      file_handle fh;
+      char bytes[sizeof(file_handle) + MAX_HANDLE_SZ];
+    } h{};
+    h.fh.handle_bytes = MAX_HANDLE_SZ;
+    int mount_id = 0;
+    if (::name_to_handle_at(AT_FDCWD, host.c_str(), &h.fh, &mount_id, 0) != 0) {
+      CoalesceFailed("name_to_handle_at", host);
+      return;
+    }
+    struct stat now {};
+    if (::lstat(host.c_str(), &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) return;  // replaced
+    if (ignore_dirs_ && fanotify_mark(fan_.get(),
+                                      FAN_MARK_ADD | FAN_MARK_IGNORE_SURV | FAN_MARK_DONT_FOLLOW | FAN_MARK_ONLYDIR,
+                                      kCoalesceIgnoreMask, AT_FDCWD, host.c_str()) != 0) {
+      if (errno == EINVAL) {
+        ignore_dirs_ = false;  // kernel without FAN_MARK_IGNORE: user-space dropping only
+        log::Info("fanotify: no FAN_MARK_IGNORE on this kernel; events in new directories dropped in user space");
+      } else {
+        CoalesceFailed("fanotify_mark(FAN_MARK_IGNORE)", host);
+        return;
+      }
+    }
+    Coalesced e;
+    e.dev = st.st_dev;
+    e.id = c.id;
+    e.fsid.assign(reinterpret_cast<const char*>(&fsid), sizeof fsid);
+    e.handle.assign(h.bytes, sizeof(file_handle) + h.fh.handle_bytes);
+    coalesced_[st.st_ino] = std::move(e);
+  }
+
+  void CoalesceFailed(const char* what, const std::string& host) {
+    const int err = errno;
+    if (!coalesce_warned_) log::Warn("fanotify: {} on {}: {}; its files stay reported one by one", what, host, std::strerror(err));
+    coalesce_warned_ = true;
+  }
+
+  // Reports the files (not subdirectories: they are reported and coalesced
+  // themselves) that appeared in coalesced directories since the last sweep.
+  // Through file handles, so a renamed directory is still found.
+  void Sweep() {
+    std::vector<std::string> gone;
+    std::unordered_map<std::string, int> mounts;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      gone.swap(unwatched_);
+      mounts = mount_fds_;
+    }
+    if (!gone.empty()) {
+      for (auto it = coalesced_.begin(); it != coalesced_.end();) {
+        it = std::find(gone.begin(), gone.end(), it->second.id) != gone.end() ? coalesced_.erase(it) : std::next(it);
+      }
+    }
+    for (auto it = coalesced_.begin(); it != coalesced_.end();) {
+      auto m = mounts.find(it->second.fsid);
+      UniqueFd d;
+      if (m != mounts.end()) {
+        std::string handle = it->second.handle;  // open_by_handle_at wants it writable
+        d.Reset(open_by_handle_at(m->second, reinterpret_cast<file_handle*>(handle.data()),
+                                  O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      }
+      if (!d) {
+        it = coalesced_.erase(it);  // removed (ESTALE) or its filesystem is no longer watched
+        continue;
+      }
+      SweepOne(it->second, d.get());
+      ++it;
+    }
+  }
+
+  void SweepOne(Coalesced& e, int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return;
+    if (e.swept_ns != 0 && st.st_mtim.tv_sec == e.mtime.tv_sec && st.st_mtim.tv_nsec == e.mtime.tv_nsec) return;
+    char buf[PATH_MAX];
+    ssize_t len = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), buf, sizeof buf - 1);
+    if (len <= 0) return;
+    const DirInfo dir = MapDir(std::string(buf, static_cast<std::size_t>(len)));
+    if (dir.where != Where::kUpper || dir.c->id != e.id) return;
+    const std::uint64_t now = NowNs();
+    const std::uint64_t since = e.swept_ns > kSweepSlackNs ? e.swept_ns - kSweepSlackNs : 0;
+    int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) return;
+    DIR* dp = ::fdopendir(dup);
+    if (!dp) {
+      ::close(dup);
+      return;
+    }
+    while (dirent* de = ::readdir(dp)) {
+      if (de->d_type == DT_DIR) continue;
+      const std::string_view name = de->d_name;
+      if (name == "." || name == "..") continue;
+      struct stat fst {};
+      if (::fstatat(fd, de->d_name, &fst, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(fst.st_mode)) continue;
+      const std::uint64_t ctime = static_cast<std::uint64_t>(fst.st_ctim.tv_sec) * 1000000000ull +
+                                  static_cast<std::uint64_t>(fst.st_ctim.tv_nsec);
+      if (ctime < since) continue;  // reported by an earlier sweep
+      auto op = ClassifyAppeared(fst, std::nullopt);
+      if (!op) continue;
+      DriftEvent ev;
+      ev.time_ns = now;
+      ev.container = dir.c;
+      ev.path = dir.rel == "/" ? "/" + std::string(name) : dir.rel + "/" + std::string(name);
+      ev.op = *op;
+      ev.origin = EventOrigin::kScan;
+      if (cb_.on_event) cb_.on_event(std::move(ev));
+    }
+    ::closedir(dp);
+    e.mtime = st.st_mtim;
+    e.swept_ns = now;
+  }
+
   FidSourceOptions opts_;
   SourceCallbacks cb_;
   UniqueFd fan_;
@@ -391,6 +570,8 @@ class FidSource final : public EventSource {
   std::unordered_map<std::string, std::shared_ptr<const Container>> by_upper_;
   std::unordered_map<std::string, std::shared_ptr<const Container>> by_work_;
   std::atomic<std::uint64_t> generation_{0};
+  std::vector<std::string> unwatched_;  // container ids whose coalesced dirs the reader forgets
+  std::atomic<bool> unwatched_pending_{false};
 
   // Reader thread only.
   std::uint64_t seen_generation_ = 0;
@@ -401,6 +582,10 @@ class FidSource final : public EventSource {
   std::size_t ignore_marks_ = 0;
   std::unordered_map<pid_t, std::optional<ProcessInfo>> proc_cache_;
   std::uint64_t proc_cache_time_ = 0;
+  std::unordered_map<ino_t, Coalesced> coalesced_;
+  bool ignore_dirs_ = true;  // FAN_MARK_IGNORE on directories works here
+  bool coalesce_warned_ = false;
+  std::uint64_t last_sweep_ns_ = 0;
 };
 
 }  // namespace

@@ -57,12 +57,25 @@ struct FidSourceOptions {
   bool report_modify = false;  // add FAN_MODIFY (costly; close-write and the scan cover writes)
   int batch_delay_ms = 5;      // sleep after each non-empty read so the kernel merges events
   bool ignore_marks = true;    // FAN_MARK_IGNORE close-write on files written twice
+  // Directories the container creates (absent from the image) are reported
+  // when created; then a kernel ignore mark (FAN_MARK_IGNORE, 6.0+) stops the
+  // events on their files, and a sweep every coalesce_sweep_ms reports the
+  // files present in them (origin scan). Subdirectories, renames in and out,
+  // and execs (exec source) are still reported as they happen. See docs/agent.md.
+  bool coalesce_new_dirs = true;
+  int coalesce_sweep_ms = 1000;
 };
 std::unique_ptr<EventSource> NewFanotifyFidSource(FidSourceOptions options, SourceCallbacks callbacks);
 
 struct ExecSourceOptions {
   std::string proc_dir = "/proc";
   int settle_ms = 50;  // longest wait after an allowed exec for its comm to change (shell detection)
+  // SCHED_FIFO priority of the decision thread (0: normal scheduling). Every
+  // exec in a prevent-mode container waits for this thread: on a busy node a
+  // normal-priority thread is preempted mid-decision (p99 in milliseconds).
+  // Set by Start() while the agent still holds CAP_SYS_NICE; without it the
+  // thread keeps normal scheduling and the agent logs why.
+  int realtime_priority = 1;
 };
 std::unique_ptr<EventSource> NewFanotifyExecSource(ExecSourceOptions options, SourceCallbacks callbacks);
 
