@@ -10,6 +10,8 @@
 #
 #   scripts/bench/drift.sh [--rounds 5] [--files 20000] [--idle 200]
 #   AGENT=/path/to/invar-agent-binary (default: build/drift test agent, or `invar agent`)
+#   AGENT_BASE=/path/to/older-agent: adds mode detect-base (that binary, detect) to the rounds
+#   MODES="none detect ...": the modes to run (default: none detect prevent inotify audit [detect-base])
 set -euo pipefail
 
 ROUNDS=5
@@ -43,6 +45,7 @@ WATCH_PID=""
 cleanup() {
   set +e
   [[ -n $WATCH_PID ]] && kill "$WATCH_PID" 2>/dev/null
+  [[ -n ${PROFILER_PID:-} ]] && kill -INT "$PROFILER_PID" 2>/dev/null && wait "$PROFILER_PID" 2>/dev/null
   [[ -n $AGENT_PID ]] && kill "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null
   if [[ -n ${UPPER:-} ]]; then auditctl -W "$UPPER" -p wa >/dev/null 2>&1; fi
   if [[ -n $AUDITD_STARTED ]]; then kill "$AUDITD_STARTED" 2>/dev/null; auditctl -e 0 >/dev/null 2>&1; fi
@@ -104,23 +107,44 @@ EXEC_SEQ=0
 MPORT=$((19000 + $$ % 1000))
 cexec() { EXEC_SEQ=$((EXEC_SEQ + 1)); $CTR tasks exec --exec-id "b$EXEC_SEQ" "$BENCH" "$@"; }
 
-start_agent() {  # mode
+start_agent() {  # mode [binary]
   rm -rf "$W/agent-state"; : >"$W/alerts.json"
   # shellcheck disable=SC2086
-  $AGENT --containerd-state "$W/state/io.containerd.runtime.v2.task" --state-dir "$W/agent-state" \
+  ${2:-$AGENT} --containerd-state "$W/state/io.containerd.runtime.v2.task" --state-dir "$W/agent-state" \
     --action "$1" --output json --output-file "$W/alerts.json" --no-stdout --ready-file "$W/ready" \
-    --rescan-seconds 0 --metrics-listen "127.0.0.1:$MPORT" 2>"$W/agent.log" &
+    --rescan-seconds 0 --metrics-listen "127.0.0.1:$MPORT" ${AGENT_ARGS:-} 2>"$W/agent.log" &
   AGENT_PID=$!
   for _ in $(seq 200); do grep -q "watching container ${BENCH:0:12}" "$W/agent.log" 2>/dev/null && break; sleep 0.05; done
 }
 stop_agent() {
+  AGENT_ALERTS=$(wc -l <"$W/alerts.json")
   AGENT_CPU_TICKS=$(awk '{print $14+$15}' "/proc/$AGENT_PID/stat")
   AGENT_HWM=$(awk '/VmHWM/{print $2}' "/proc/$AGENT_PID/status")
   kill "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID=""
+  [[ -n ${KEEP_LOG:-} ]] && cat "$W/agent.log" >>"$KEEP_LOG"
+}
+
+# PROFILE=perf|strace (with PROFILE_DIR=dir): profile the agent during each
+# detect/prevent workload run (perf record -g / strace -c -f); off by default
+# because either one slows the agent down.
+PROFILER_PID=""
+start_profiler() {  # tag
+  [[ -z ${PROFILE:-} ]] && return 0
+  mkdir -p "${PROFILE_DIR:=$ROOT/build/drift-profile}"
+  case $PROFILE in
+    perf) perf record -q -F 1999 -g -p "$AGENT_PID" -o "$PROFILE_DIR/perf-$1.data" >/dev/null 2>&1 & ;;
+    strace) strace -c -f -p "$AGENT_PID" -o "$PROFILE_DIR/strace-$1.txt" >/dev/null 2>&1 & ;;
+  esac
+  PROFILER_PID=$!
+  sleep 0.5
+}
+stop_profiler() {
+  [[ -z $PROFILER_PID ]] && return 0
+  kill -INT "$PROFILER_PID" 2>/dev/null; wait "$PROFILER_PID" 2>/dev/null || true; PROFILER_PID=""
 }
 
 declare -A TIMES CPU HWM
-MODES=${MODES:-"none detect prevent inotify audit"}
+MODES=${MODES:-"none detect prevent inotify audit${AGENT_BASE:+ detect-base}"}
 if ! command -v auditctl >/dev/null; then MODES=${MODES/ audit/}; fi
 
 workload() {
@@ -143,10 +167,12 @@ for r in $(seq "$ROUNDS"); do
   for m in $MODES; do
     case $m in
       none) ms=$(workload) ;;
-      detect|prevent)
-        start_agent "$( [[ $m == detect ]] && echo flag || echo prevent )"
+      detect|prevent|detect-base)
+        start_agent "$( [[ $m == prevent ]] && echo prevent || echo flag )" "$( [[ $m == detect-base ]] && echo "$AGENT_BASE" )"
+        start_profiler "$m-$r"
         ms=$(workload)
         sleep 0.3
+        stop_profiler
         stop_agent
         CPU[$m]="${CPU[$m]:-} $AGENT_CPU_TICKS"; HWM[$m]="${HWM[$m]:-} $AGENT_HWM" ;;
       inotify)
@@ -160,7 +186,8 @@ for r in $(seq "$ROUNDS"); do
         auditctl -W "$UPPER" -p wa >/dev/null ;;
     esac
     TIMES[$m]="${TIMES[$m]:-} $ms"
-    echo "round $r $m ${ms} ms" >&2
+    echo "round $r $m ${ms} ms${AGENT_ALERTS:+ ($AGENT_ALERTS alerts, agent CPU $AGENT_CPU_TICKS ticks)}" >&2
+    AGENT_ALERTS=""
   done
 done
 
@@ -218,6 +245,8 @@ for r in 1 2 3; do
   start_agent prevent; E1="$E1 $(exec_loop)"
   curl -s "http://127.0.0.1:$MPORT/metrics" >"$W/metrics.txt" || true
   stop_agent
+  # Exact percentiles from the exec source's raw samples (logged when it stops).
+  grep -o 'exec decisions: .*' "$W/agent.log" | sed "s/^/run $r: /" >>"$W/decisions.txt" || true
 done
 e0=$(echo "$E0" | median); e1=$(echo "$E1" | median)
 awk -v a="$e0" -v b="$e1" 'BEGIN{printf "exec latency: %.1f us per exec without agent, %.1f us in prevent mode: %+.1f us added per exec\n", a/2000, b/2000, (b-a)/2000}'
@@ -228,6 +257,10 @@ awk -F'[{}" ]+' '/^invar_drift_exec_decision_seconds_bucket/ {le[n]=$3; c[n]=$NF
         p50="-"; p99="-";
         for (i = 0; i < n; i++) { if (p50 == "-" && c[i] >= 0.5*total) p50=le[i]; if (p99 == "-" && c[i] >= 0.99*total) p99=le[i] }
         printf "exec decision in the agent (%d decisions, last prevent run): p50 <= %s s, p99 <= %s s (histogram bucket bounds)\n", total, p50, p99 }' "$W/metrics.txt"
+if [[ -s $W/decisions.txt ]]; then
+  echo "exec decision in the agent, exact (event read -> answer written, per prevent run):"
+  sed 's/^/  /' "$W/decisions.txt"
+fi
 
 # --- RSS with idle containers.
 if [[ $IDLE -gt 0 ]]; then
