@@ -550,6 +550,50 @@ TEST_F(WebhookServerTest, HealthReadinessAndMetrics) {
   EXPECT_LT(expiry, now + 25 * 3600);
 }
 
+TEST_F(WebhookServerTest, KeepAliveConnectionAnswersReviewsOfChangingSizes) {
+  // One connection reuses its body and response buffers: bodies that grow,
+  // shrink and grow again must each get their own, complete answer.
+  StartServer();
+  auto c = Connect();
+  const size_t pads[] = {0, 3000, 10, 40000, 0, 5000, 200000, 1, 64, 63, 65, 7000};
+  for (size_t i = 0; i < std::size(pads); ++i) {
+    ReviewArgs a;
+    a.uid = "uid-" + std::to_string(i);
+    bool good = i % 2 == 0;
+    a.object = Pod("web", "prod", good ? GoodPodSpec() : BadPodSpec());
+    a.object["metadata"]["annotations"]["pad"] = std::string(pads[i], 'p');
+    HttpResponse r = c->Request("POST", "/validate", Review(a));
+    ASSERT_EQ(r.status, 200) << i << ": " << r.body;
+    EXPECT_EQ(r.headers["content-type"], "application/json");
+    EXPECT_EQ(r.headers.count("connection"), 0u) << "HTTP/1.1 keep-alive is the default";
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["response"]["uid"], a.uid);
+    EXPECT_EQ(j["response"]["allowed"], good) << i;
+  }
+}
+
+TEST_F(WebhookServerTest, HeadGetsHeadersOnlyAndConnectionCloseIsHonoured) {
+  StartServer();
+  auto c = Connect();
+  // Pipelined: the bytes after HEAD's headers are the next response's start.
+  ASSERT_TRUE(c->SendRaw("HEAD /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                         "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"));
+  HttpResponse head = c->ReadResponse();
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.headers["content-length"], "3");
+  EXPECT_EQ(head.body, "HTT") << "HEAD must not carry a body";
+  std::string rest = "HTT";
+  for (int i = 0; i < 200 && rest.find("ok\n") == std::string::npos; ++i) {
+    std::string more = c->ReadRawSome();
+    if (more.empty()) break;
+    rest += more;
+  }
+  EXPECT_NE(rest.find("HTTP/1.1 200 OK\r\n"), std::string::npos) << rest;
+  EXPECT_NE(rest.find("Connection: close\r\n"), std::string::npos) << rest;
+  EXPECT_NE(rest.find("\r\n\r\nok\n"), std::string::npos) << rest;
+  EXPECT_TRUE(c->WaitForClose(5)) << "the server keeps a connection the client asked to close";
+}
+
 TEST_F(WebhookServerTest, ConfigReloadKeepsOldConfigOnError) {
   StartServer();
   ReviewArgs a;

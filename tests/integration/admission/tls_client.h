@@ -167,6 +167,14 @@ class TlsClient {
     return ReadResponse();
   }
 
+  // Whatever arrives next (buffered bytes first); "" on EOF or error.
+  std::string ReadRawSome() {
+    if (in_.empty() && !Fill()) return "";
+    std::string out;
+    out.swap(in_);
+    return out;
+  }
+
   // True when the server closed the connection (EOF) before `seconds`.
   bool WaitForClose(int seconds) {
     SetTimeout(seconds);
