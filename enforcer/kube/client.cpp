@@ -21,6 +21,7 @@
 #include <atomic>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "invar/kube/client.h"
 #include "invar/platform/log.h"
@@ -676,7 +677,22 @@ class CpprestKubeClient final : public KubeClient {
     req.headers().add("Accept", "application/json");
     req.headers().add("User-Agent", user_agent_);
     if (!authorization.empty()) req.headers().add("Authorization", authorization);
-    if (!call.content_type.empty()) req.set_body(call.body, call.content_type);
+    if (!call.content_type.empty()) {
+      // The body goes in as bytes over a byte container. cpprest's
+      // set_body(std::string, type) wraps a container_buffer<std::string>
+      // (a basic_streambuf<char>) in an istream of unsigned char through
+      // streambuf's converting constructor, which static_pointer_casts the
+      // buffer via void* to basic_streambuf<unsigned char> and then calls
+      // virtual functions on it: a call through a pointer to an unrelated
+      // type, undefined behaviour that UBSan's vptr check stops on
+      // (astreambuf.h, streambuf(const streambuf<AlterCharType>&);
+      // microsoft/cpprestsdk#472, open). A vector<unsigned char> buffer is
+      // a basic_streambuf<unsigned char>: no cast. Same bytes, same
+      // Content-Type and Content-Length on the wire.
+      std::vector<unsigned char> bytes(call.body.begin(), call.body.end());
+      const auto length = static_cast<utility::size64_t>(bytes.size());
+      req.set_body(concurrency::streams::bytestream::open_istream(std::move(bytes)), length, call.content_type);
+    }
     return req;
   }
 
