@@ -163,6 +163,14 @@ void Enqueue(AgentState& s, DriftEvent e) {
 
 void Dispatch(AgentState& s, DriftEvent e) {
   if (!e.container) return;
+  // The container's own entrypoint (runc execs it as the init pid) is not a
+  // shell spawned in the container, even when it is `sh -c ...`: as Falco's
+  // rule excludes container entrypoints. Otherwise every shell-entrypoint
+  // container would drift at start (and be killed in kill mode).
+  if (e.op == Operation::kShell && !e.exe_upper_layer && e.process && e.container->init_pid > 0 &&
+      e.process->pid == e.container->init_pid) {
+    return;
+  }
   ContainerPolicy policy;
   std::shared_ptr<const PodMeta> pod_meta;
   bool kill_now = false;

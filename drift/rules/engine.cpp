@@ -68,9 +68,13 @@ std::unique_ptr<Engine> Engine::Load(const std::vector<RulesFile>& files, LoadRe
     }
     internal::FieldRef ref;
     ref.info = info;
+    impl->json_extra_keys.push_back(ref.ToString());
     impl->json_extra.push_back(std::move(ref));
   }
   for (const auto& out : impl->outputs) {
+    std::vector<std::string> keys;
+    for (const auto& f : out.fields) keys.push_back(f.ToString());
+    impl->output_keys.push_back(std::move(keys));
     std::vector<std::uint8_t> extra;
     for (std::size_t i = 0; i < impl->json_extra.size(); ++i) {
       bool named = false;
@@ -167,8 +171,8 @@ namespace {
 
 // One output field, typed as Falco types it in output_fields: numbers and
 // booleans as JSON values, everything else (transformed values too) as strings.
-void WriteField(internal::JsonObjectWriter* w, const internal::FieldRef& f, const Event& event, std::string* scratch) {
-  const std::string key = f.ToString();
+void WriteField(internal::JsonObjectWriter* w, std::string_view key, const internal::FieldRef& f, const Event& event,
+                std::string* scratch) {
   if (f.transformer == internal::Transformer::kNone && f.info->type == internal::FieldType::kInt) {
     std::int64_t v = 0;
     if (internal::GetInt(event, f.info->id, &v)) {
@@ -213,11 +217,11 @@ std::string Engine::FormatJson(const Match& match, const Event& event, std::stri
   {
     internal::JsonObjectWriter fields(&out);
     std::string scratch;
-    for (const auto& f : impl_->outputs.at(match.index).fields) WriteField(&fields, f, event, &scratch);
-    if (match.index < impl_->json_extra_for.size()) {
-      for (std::uint8_t i : impl_->json_extra_for[match.index]) {
-        WriteField(&fields, impl_->json_extra[i], event, &scratch);
-      }
+    const auto& out_fields = impl_->outputs.at(match.index).fields;
+    const auto& keys = impl_->output_keys.at(match.index);
+    for (std::size_t k = 0; k < out_fields.size(); ++k) WriteField(&fields, keys[k], out_fields[k], event, &scratch);
+    for (std::uint8_t i : impl_->json_extra_for.at(match.index)) {
+      WriteField(&fields, impl_->json_extra_keys[i], impl_->json_extra[i], event, &scratch);
     }
     fields.Close();
   }

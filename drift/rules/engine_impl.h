@@ -25,6 +25,8 @@ struct Engine::Impl {
   // EngineOptions::json_extra_fields, resolved; json_extra_for[i]: the indexes
   // into json_extra that rule i's template does not already name.
   std::vector<internal::FieldRef> json_extra;
+  std::vector<std::string> json_extra_keys;             // parallel to json_extra
+  std::vector<std::vector<std::string>> output_keys;    // output_keys[i][k]: outputs[i].fields[k].ToString()
   std::vector<std::vector<std::uint8_t>> json_extra_for;
   std::unordered_map<std::string, std::uint32_t, internal::SvHash, internal::SvEq> type_index;  // evt.type -> bucket
   // buckets[i]: the enabled rules that can match evt.type i, in load order, each with its
