@@ -73,9 +73,9 @@ Level CurrentLevel() { return g_level.load(std::memory_order_relaxed); }
 void Write(Level level, std::string_view message) {
   std::string safe = Redact(message);
   if (g_format.load() == Format::kJson) {
+    // The pattern set in Init() supplies the braces around this field.
     std::string msg = "\"msg\":";
     AppendJsonString(msg, safe);
-    msg += '}';
     Logger().log(ToSpd(level), "{}", msg);
   } else {
     Logger().log(ToSpd(level), "{}", safe);

@@ -26,6 +26,23 @@ TEST(Redact, LeavesOrdinaryTextAlone) {
   EXPECT_EQ(Redact("pod default/web denied: 3 checks failed"), "pod default/web denied: 3 checks failed");
 }
 
+TEST(JsonLog, WritesOneValidJsonObjectPerLine) {
+  Init(Level::kInfo, Format::kJson);
+  ::testing::internal::CaptureStderr();
+  Info("pod {} denied: \"quoted\"\n\tnext\x01 \\ end", "default/web");
+  std::string line = ::testing::internal::GetCapturedStderr();
+  Init(Level::kInfo, Format::kText);
+  ASSERT_FALSE(line.empty());
+  EXPECT_EQ(line.back(), '\n');
+  line.pop_back();
+  EXPECT_EQ(line.find('\n'), std::string::npos) << line;
+  // Exactly one closing brace: the object ends with the escaped message.
+  const std::string tail = R"("msg":"pod default/web denied: \"quoted\"\n\tnext\u0001 \\ end"})";
+  ASSERT_GE(line.size(), tail.size());
+  EXPECT_EQ(line.substr(line.size() - tail.size()), tail) << line;
+  EXPECT_EQ(line.rfind(R"({"time":")", 0), 0u) << line;
+}
+
 TEST(Level, ParsesNames) {
   Level l;
   ASSERT_TRUE(ParseLevel("debug", &l));
