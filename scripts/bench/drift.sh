@@ -121,7 +121,7 @@ stop_agent() {
   AGENT_CPU_TICKS=$(awk '{print $14+$15}' "/proc/$AGENT_PID/stat")
   AGENT_HWM=$(awk '/VmHWM/{print $2}' "/proc/$AGENT_PID/status")
   kill "$AGENT_PID"; wait "$AGENT_PID" || true; AGENT_PID=""
-  [[ -n ${KEEP_LOG:-} ]] && cat "$W/agent.log" >>"$KEEP_LOG"
+  if [[ -n ${KEEP_LOG:-} ]]; then cat "$W/agent.log" >>"$KEEP_LOG"; fi
 }
 
 # PROFILE=perf|strace (with PROFILE_DIR=dir): profile the agent during each
@@ -159,7 +159,9 @@ if [[ $MODES == *audit* ]] && ! pgrep -x auditd >/dev/null; then
   auditd -n >/dev/null 2>&1 &
   AUDITD_STARTED=$!
   sleep 1
-  auditctl -e 1 >/dev/null
+  # Enabled only around the audit rounds below: an enabled audit subsystem
+  # slows every syscall of every process, which skewed the other modes.
+  auditctl -e 0 >/dev/null
 fi
 
 echo "drift bench: $ROUNDS interleaved rounds, $FILES files, containerd root on tmpfs ($W)" >&2
@@ -181,9 +183,11 @@ for r in $(seq "$ROUNDS"); do
         ms=$(workload)
         kill "$WATCH_PID"; wait "$WATCH_PID" 2>/dev/null || true; WATCH_PID="" ;;
       audit)
+        if [[ -n $AUDITD_STARTED ]]; then auditctl -e 1 >/dev/null; fi
         auditctl -w "$UPPER" -p wa >/dev/null
         ms=$(workload)
-        auditctl -W "$UPPER" -p wa >/dev/null ;;
+        auditctl -W "$UPPER" -p wa >/dev/null
+        if [[ -n $AUDITD_STARTED ]]; then auditctl -e 0 >/dev/null; fi ;;
     esac
     TIMES[$m]="${TIMES[$m]:-} $ms"
     echo "round $r $m ${ms} ms${AGENT_ALERTS:+ ($AGENT_ALERTS alerts, agent CPU $AGENT_CPU_TICKS ticks)}" >&2
