@@ -18,7 +18,6 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <functional>
 #include <mutex>
 #include <prometheus/counter.h>
@@ -26,6 +25,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
