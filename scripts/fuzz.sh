@@ -8,6 +8,8 @@
 #                         preset); another directory is configured with the
 #                         preset's settings
 #   INVAR_FUZZ_JOBS       parallel compile jobs (default: nproc)
+#   INVAR_FUZZ_TARGETS    space-separated fuzzer names to build and run
+#                         (default: every target of invar_fuzzers)
 # Exit status: 0 when every target ran its time without a finding; 1 if any
 # crashed, leaked, timed out or hit a sanitizer (its artifact is copied to
 # <build>/fuzz-artifacts/); 2 if the build failed or no target was found.
@@ -24,10 +26,19 @@ else
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINVAR_FUZZ=ON -DINVAR_BENCH=OFF \
     -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang >/dev/null || exit 2
 fi
-cmake --build "$build" -j"$jobs" --target invar_fuzzers || exit 2
+targets=${INVAR_FUZZ_TARGETS:-invar_fuzzers}
+# shellcheck disable=SC2086  # a list of target names
+cmake --build "$build" -j"$jobs" --target $targets || exit 2
 
 # Fuzzers live next to the tests that declare them (tests/fuzz/, tests/unit/admission/, ...).
 mapfile -t fuzzers < <(find "$build/tests" -type f -perm -u+x -name 'fuzz_*' ! -name '*_replay' | sort)
+if [ -n "${INVAR_FUZZ_TARGETS:-}" ]; then
+  selected=()
+  for f in "${fuzzers[@]}"; do
+    case " $INVAR_FUZZ_TARGETS " in *" $(basename "$f") "*) selected+=("$f") ;; esac
+  done
+  fuzzers=("${selected[@]+"${selected[@]}"}")
+fi
 if [ "${#fuzzers[@]}" -eq 0 ]; then
   echo "no fuzz targets found under $build/tests" >&2
   exit 2
