@@ -10,7 +10,7 @@
 #include "invar/drift/kube_pod_actions.h"
 #include "invar/kube/client.h"
 #include "invar/testing/api_server.h"
-#include "invar/testing/pki.h"
+#include "invar/testing/test_cluster.h"
 
 namespace invar::drift {
 namespace {
@@ -20,18 +20,10 @@ using invar::testing::Json;
 class KubeActions : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto ca = invar::testing::TestCa::Create();
-    ASSERT_TRUE(ca.ok());
-    ca_ = std::make_unique<invar::testing::TestCa>(std::move(*ca));
-    auto cert = ca_->IssueServer();
-    ASSERT_TRUE(cert.ok());
-    invar::testing::ApiServerOptions o;
-    o.server_cert_pem = cert->cert_pem;
-    o.server_key_pem = cert->key_pem;
-    o.client_ca_pem = ca_->cert_pem();
-    o.tokens["agent-token"] = "system:serviceaccount:invar:agent";
-    server_ = std::make_unique<invar::testing::TestApiServer>(o);
-    ASSERT_TRUE(server_->Start().ok());
+    auto cluster = invar::testing::TestCluster::Start({"agent-token", "system:serviceaccount:invar:agent"});
+    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+    cluster_ = std::move(*cluster);
+    server_ = &cluster_->server();
     server_->AddNamespace("prod");
     server_->Put("v1", "pods",
                  Json{{"apiVersion", "v1"},
@@ -39,18 +31,13 @@ class KubeActions : public ::testing::Test {
                       {"metadata", {{"name", "api-1"}, {"namespace", "prod"},
                                     {"annotations", {{"invar.dev/drift-action", "kill"}}}}},
                       {"spec", {{"nodeName", "node-1"}, {"containers", Json::array({{{"name", "c"}, {"image", "x"}}})}}}});
-    kube::RestConfig rc;
-    rc.server = server_->url();
-    rc.ca_data = ca_->cert_pem();
-    rc.bearer_token = "agent-token";
-    rc.request_timeout = std::chrono::seconds(10);
-    auto client = kube::NewKubeClient(rc);
+    auto client = kube::NewKubeClient(cluster_->TokenConfig());
     ASSERT_TRUE(client.ok()) << client.status().ToString();
     actions_ = NewKubePodActions(std::move(*client), "node-1");
   }
   void TearDown() override {
-    actions_.reset();
-    server_->Stop();
+    actions_.reset();  // drains the action queue while the server still answers
+    cluster_.reset();
   }
   template <typename Pred>
   bool Eventually(Pred p) {
@@ -61,8 +48,8 @@ class KubeActions : public ::testing::Test {
     return false;
   }
 
-  std::unique_ptr<invar::testing::TestCa> ca_;
-  std::unique_ptr<invar::testing::TestApiServer> server_;
+  std::unique_ptr<invar::testing::TestCluster> cluster_;
+  invar::testing::TestApiServer* server_ = nullptr;  // owned by cluster_
   std::unique_ptr<PodActions> actions_;
 };
 

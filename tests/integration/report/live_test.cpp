@@ -8,17 +8,14 @@
 #include "invar/report/live.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
 #include "invar/kube/client.h"
 #include "invar/policy/profile.h"
 #include "invar/testing/api_server.h"
-#include "invar/testing/pki.h"
+#include "invar/testing/test_cluster.h"
 
 namespace invar::report {
 namespace {
@@ -53,29 +50,19 @@ Json Owner(const std::string& api, const std::string& kind, const std::string& n
 class LiveReport : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto ca = invar::testing::TestCa::Create();
-    ASSERT_TRUE(ca.ok());
-    ca_ = std::make_unique<invar::testing::TestCa>(std::move(*ca));
-    auto cert = ca_->IssueServer();
-    ASSERT_TRUE(cert.ok());
-    invar::testing::ApiServerOptions o;
-    o.server_cert_pem = cert->cert_pem;
-    o.server_key_pem = cert->key_pem;
-    o.client_ca_pem = ca_->cert_pem();
-    o.tokens[kToken] = "reporter";
-    server_ = std::make_unique<invar::testing::TestApiServer>(o);
-    ASSERT_TRUE(server_->Start().ok());
+    auto cluster = invar::testing::TestCluster::Start({kToken, "reporter"});
+    ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+    cluster_ = std::move(*cluster);
+    server_ = &cluster_->server();
     Populate();
-    kube::RestConfig c;
-    c.server = server_->url();
-    c.ca_data = ca_->cert_pem();
-    c.bearer_token = kToken;
-    c.request_timeout = std::chrono::seconds(10);
-    auto client = kube::NewKubeClient(c);
+    auto client = kube::NewKubeClient(cluster_->TokenConfig());
     ASSERT_TRUE(client.ok()) << client.status().ToString();
     client_ = std::move(*client);
   }
-  void TearDown() override { server_->Stop(); }
+  void TearDown() override {
+    client_.reset();
+    cluster_.reset();
+  }
 
   void Populate() {
     server_->AddNamespace("shop", {{"invar.dev/enforce", "immutable"}});
@@ -174,8 +161,8 @@ class LiveReport : public ::testing::Test {
     return nullptr;
   }
 
-  std::unique_ptr<invar::testing::TestCa> ca_;
-  std::unique_ptr<invar::testing::TestApiServer> server_;
+  std::unique_ptr<invar::testing::TestCluster> cluster_;
+  invar::testing::TestApiServer* server_ = nullptr;  // owned by cluster_
   std::unique_ptr<kube::KubeClient> client_;
   policy::ProfileSet profiles_;
 };
@@ -310,19 +297,9 @@ TEST(DriftAnnotation, TolerantParsing) {
 }
 
 TEST_F(LiveReport, CliEndToEndThroughAKubeconfig) {
-  std::string dir =
-      std::filesystem::temp_directory_path() / ("invar-report-live-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::string ca_path = dir + "/ca.crt";
-  ASSERT_TRUE(invar::testing::WriteFile(ca_path, ca_->cert_pem()).ok());
-  std::string kubeconfig = dir + "/config";
-  std::string doc =
-      "apiVersion: v1\nkind: Config\ncurrent-context: test\nclusters:\n- name: test\n  cluster:\n"
-      "    server: " +
-      server_->url() + "\n    certificate-authority: " + ca_path +
-      "\nusers:\n- name: reporter\n  user:\n    token: " + kToken +
-      "\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: reporter\n    namespace: shop\n";
-  ASSERT_TRUE(invar::testing::WriteFile(kubeconfig, doc).ok());
+  auto kubeconfig_path = cluster_->WriteKubeconfig("shop");
+  ASSERT_TRUE(kubeconfig_path.ok()) << kubeconfig_path.status().ToString();
+  const std::string& kubeconfig = *kubeconfig_path;
 
   auto table = report::testing::RunCli({"report", "--kubeconfig", kubeconfig});
   EXPECT_EQ(table.exit_code, 1) << table.err;
@@ -348,10 +325,9 @@ TEST_F(LiveReport, CliEndToEndThroughAKubeconfig) {
   for (const auto& e : a["execs"]) flagged += e["flagged"].get<bool>() ? 1 : 0;
   EXPECT_EQ(flagged, 3);  // shop only: payments is not immutable in this cluster
 
-  auto bad = report::testing::RunCli({"report", "--kubeconfig", dir + "/missing"});
+  auto bad = report::testing::RunCli({"report", "--kubeconfig", cluster_->dir() + "/missing"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("connecting to the cluster"), std::string::npos) << bad.err;
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
