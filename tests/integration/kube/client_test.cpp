@@ -129,6 +129,34 @@ TEST_F(ClientTest, CreateAssignsServerFieldsAndDuplicateIsAlreadyExists) {
   EXPECT_EQ(server_->Requests().size(), 2u);  // POST is not retried on 409
 }
 
+// The body goes to cpprest as a byte stream (see BuildRequest): every byte,
+// UTF-8 included, and a Content-Length that matches, also for a body larger
+// than one socket write.
+TEST_F(ClientTest, RequestBodyIsSentByteForByteWithItsLength) {
+  auto client = Client(TokenConfig());
+  Json pod = Pod("default", "big-pod");
+  const std::string note = "caf\xc3\xa9 \xe2\x9c\x93 " + std::string(200 * 1024, 'x');
+  pod["metadata"]["annotations"] = {{"invar.dev/note", note}};
+  auto created = client->Create(Resource::Pods(), "default", pod);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ((*created)["metadata"]["annotations"]["invar.dev/note"], note);
+  auto reqs = server_->Requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "POST");
+  EXPECT_EQ(reqs[0].headers["content-length"], std::to_string(reqs[0].body.size()));
+  EXPECT_EQ(reqs[0].headers.count("transfer-encoding"), 0u);
+  EXPECT_EQ(Json::parse(reqs[0].body), pod);
+
+  auto patched = client->Patch(Resource::Pods(), "default", "big-pod", PatchType::kMerge,
+                               {{"metadata", {{"annotations", {{"invar.dev/note", "\xc3\xa9t\xc3\xa9"}}}}}});
+  ASSERT_TRUE(patched.ok()) << patched.status().ToString();
+  EXPECT_EQ((*patched)["metadata"]["annotations"]["invar.dev/note"], "\xc3\xa9t\xc3\xa9");
+  reqs = server_->Requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[1].body, R"({"metadata":{"annotations":{"invar.dev/note":"été"}}})");
+  EXPECT_EQ(reqs[1].headers["content-length"], std::to_string(reqs[1].body.size()));
+}
+
 TEST_F(ClientTest, CreateInMissingNamespaceIsNotFound) {
   auto client = Client(TokenConfig());
   auto created = client->Create(Resource::Pods(), "ghost", Pod("ghost", "p"));
