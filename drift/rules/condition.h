@@ -96,7 +96,7 @@ struct Compiled {
 
 // Limits that keep hostile rule files from exhausting the stack or memory:
 // nesting through macros, and the size of a condition after macro expansion.
-inline constexpr int kMaxCompileDepth = 2000;
+inline constexpr int kMaxCompileDepth = 1000;
 inline constexpr std::uint64_t kMaxExpandedSize = 1u << 20;
 
 // Returns the compiled macro, or nullptr when `name` is not visible; sets

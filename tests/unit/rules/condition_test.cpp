@@ -309,7 +309,7 @@ TEST(Condition, LongMacroChainsAreRejectedNotCrashed) {
             std::to_string(i) + "\n";
   }
   yaml += "- rule: r\n  desc: d\n  condition: evt.type = execve and m19999\n  output: o\n  priority: INFO\n";
-  EXPECT_EQ(FirstError(yaml), "condition nesting exceeds 2000 levels after macro expansion");
+  EXPECT_EQ(FirstError(yaml), "condition nesting exceeds 1000 levels after macro expansion");
 }
 
 TEST(Condition, ExponentialMacroExpansionIsRejected) {
