@@ -40,6 +40,9 @@ void AddAgentOptions(CLI::App& app, AgentConfig* c) {
       ->capture_default_str();
   app.add_option("--batch-delay-ms", c->batch_delay_ms, "fanotify read batching delay")->capture_default_str();
   app.add_flag("--report-modify", c->report_modify, "also subscribe to FAN_MODIFY (costly)");
+  app.add_flag("!--no-coalesce-new-dirs", c->coalesce_new_dirs,
+               "report every file event in directories the container created as it happens "
+               "(default: the directory at once, its files by a 1 s sweep)");
   app.add_flag("--delete-pod-on-kill", c->delete_pod_on_kill, "kill action also deletes the pod");
   app.add_flag("!--no-harden", c->harden, "skip dropping capabilities and seccomp (debugging only)");
   app.add_option("--seccomp-action", c->seccomp_action, "errno, kill or log")

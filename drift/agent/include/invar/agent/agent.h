@@ -40,6 +40,9 @@ struct AgentConfig {
   int poll_ms = 250;                        // container discovery period
   int rescan_s = 300;                       // periodic upperdir scan; 0: only at start and on overflow
   int batch_delay_ms = 5;
+  // Coalesce directories the container creates (kernel ignore mark on their
+  // files, a 1 s sweep reports them); off: every file event is reported live.
+  bool coalesce_new_dirs = true;
   bool report_modify = false;
   bool delete_pod_on_kill = false;
   bool harden = true;                       // drop capabilities + seccomp after setup
