@@ -8,6 +8,8 @@
 #include <cmath>
 #include <set>
 
+#include "invar/policy/applicability.h"
+
 namespace invar::report {
 namespace {
 
@@ -73,12 +75,10 @@ ResourceResult EvaluateWorkload(const policy::Workload& workload, const policy::
   r.profile = profile.name;
   r.pss_version = profile.version.ToString();
   r.profile_source = std::move(profile_source);
-  for (const auto& check : policy::Catalogue()) {
-    // A PSS check newer than the profile's policy version does not exist
-    // at that version: it neither passes nor fails there.
-    bool exists = !check.pss || check.since_minor <= profile.version.Effective();
-    if (exists && profile.Runs(check)) r.applicable.push_back(&check);
-  }
+  // Checks that do not exist at the profile's version, that a restricted
+  // revision overrides, or that PSA relaxes for this pod (Windows, hostUsers:
+  // false) neither pass nor fail: they are not in the score.
+  r.applicable = policy::ApplicableChecks(workload, profile);
   r.findings = policy::Evaluate(workload, profile).findings;
   return r;
 }
