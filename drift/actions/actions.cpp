@@ -68,6 +68,59 @@ bool PathAllowed(const ContainerPolicy& policy, const std::string& path) {
   return false;
 }
 
+std::string_view RuleActionModeName(RuleActionMode mode) {
+  switch (mode) {
+    case RuleActionMode::kEscalate: return "escalate";
+    case RuleActionMode::kOverride: return "override";
+    case RuleActionMode::kIgnore: return "ignore";
+  }
+  return "escalate";
+}
+
+Result<RuleActionMode> ParseRuleActionMode(std::string_view s) {
+  if (s == "escalate") return RuleActionMode::kEscalate;
+  if (s == "override") return RuleActionMode::kOverride;
+  if (s == "ignore") return RuleActionMode::kIgnore;
+  return Status::InvalidArgument("unknown rule_actions \"" + std::string(s) + "\" (want escalate, override or ignore)");
+}
+
+int ActionStrength(Action a) {
+  switch (a) {
+    case Action::kFlag: return 0;
+    case Action::kPrevent: return 1;
+    case Action::kKill: return 2;
+  }
+  return 0;
+}
+
+EventAction ResolveEventAction(RuleActionMode mode, Action container, std::optional<Action> rule, bool denied) {
+  Action target = container;
+  if (rule && mode == RuleActionMode::kEscalate) {
+    target = ActionStrength(*rule) > ActionStrength(container) ? *rule : container;
+  } else if (rule && mode == RuleActionMode::kOverride) {
+    target = *rule;
+  }
+  EventAction out;
+  // What the target means for this event: only kill acts beyond the event; a
+  // deny has happened (or not) before any rule ran.
+  out.action = target == Action::kKill ? Action::kKill : denied ? Action::kPrevent : Action::kFlag;
+  if (!rule || *rule == out.action) return out;
+  if (mode == RuleActionMode::kIgnore) {
+    out.reason = "rule actions are ignored (rule_actions: ignore)";
+  } else if (*rule == Action::kPrevent && out.action == Action::kFlag) {
+    out.reason = container == Action::kPrevent
+                     ? "prevent denies only the exec of a file not from the image, before rules run: acted as flag"
+                     : "the container is not in prevent mode (no exec permission check): prevent acted as flag";
+  } else if (denied && out.action == Action::kPrevent) {
+    out.reason = mode == RuleActionMode::kEscalate
+                     ? "the container's action prevent is stronger (rule_actions: escalate)"
+                     : "the exec was denied before rules ran (container action prevent); a rule cannot undo it";
+  } else {
+    out.reason = "the container's action " + std::string(ActionName(container)) + " is stronger (rule_actions: escalate)";
+  }
+  return out;
+}
+
 Status KillContainer(const Container& c, const std::string& cgroup_root) {
   if (c.cgroup.empty()) return Status::FailedPrecondition("no cgroup known for " + c.ShortId());
   if (c.cgroup.rfind("pids:", 0) != 0) {

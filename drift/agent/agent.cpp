@@ -20,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
@@ -131,6 +132,17 @@ struct AgentState {
   bool need_json = false;  // some sink reads Alert::json
   rules::Event rule_event;            // dispatcher thread only; reused per event
   std::vector<rules::Match> matches;  // dispatcher thread only
+  RuleActionMode rule_actions = RuleActionMode::kEscalate;
+  // The last exec evaluated (dispatcher thread only): its op=shell twin for
+  // the same execve reuses the decision.
+  struct LastExec {
+    bool valid = false;
+    std::string container_id;
+    pid_t pid = 0;
+    std::string path;
+    EventAction act;
+    rules::Action requested = rules::Action::kNone;
+  } last_exec;
   Metrics metrics;
   UniqueFd signals;
 
@@ -161,6 +173,17 @@ void Enqueue(AgentState& s, DriftEvent e) {
   s.q_cv.notify_one();
 }
 
+// The rule's request, as the actions library's type (nullopt: none).
+std::optional<Action> RuleRequest(rules::Action a) {
+  switch (a) {
+    case rules::Action::kFlag: return Action::kFlag;
+    case rules::Action::kPrevent: return Action::kPrevent;
+    case rules::Action::kKill: return Action::kKill;
+    case rules::Action::kNone: break;
+  }
+  return std::nullopt;
+}
+
 void Dispatch(AgentState& s, DriftEvent e) {
   if (!e.container) return;
   // The container's own entrypoint (runc execs it as the init pid) is not a
@@ -173,7 +196,6 @@ void Dispatch(AgentState& s, DriftEvent e) {
   }
   ContainerPolicy policy;
   std::shared_ptr<const PodMeta> pod_meta;
-  bool kill_now = false;
   bool first = false;
   std::uint64_t count = 0;
   std::string first_change;
@@ -195,13 +217,6 @@ void Dispatch(AgentState& s, DriftEvent e) {
       }
       if (auto st = s.store->Append(w.c->id, e.path, e.op); !st.ok()) log::Warn("state: {}", st.ToString());
     }
-    // prevent acts only on the execs the exec source denied ("prevent");
-    // everything else in a prevent container is flagged.
-    if (w.policy.action == Action::kPrevent) {
-      if (e.action != "prevent") e.action = "flag";
-    } else if (e.action.empty()) {
-      e.action = std::string(ActionName(w.policy.action));
-    }
     w.count++;
     if (w.first_change.empty()) {
       // The first change, as `invar report` reads it back (docs/report.md).
@@ -217,41 +232,94 @@ void Dispatch(AgentState& s, DriftEvent e) {
     }
     count = w.count;
     first_change = w.first_change;
-    if (w.policy.action == Action::kKill && !w.killed) {
-      w.killed = true;
-      kill_now = true;
-    }
   }
+  // The exec source answered a prevent container's exec before any rule ran:
+  // "prevent" on the event means it was denied.
+  const bool denied = policy.action == Action::kPrevent && e.action == "prevent";
+  // What the container's policy alone does with this event (what rules see as
+  // invar.action): prevent containers deny the execs the exec source denied
+  // and flag everything else.
+  e.action = std::string(ActionName(policy.action == Action::kPrevent && !denied ? Action::kFlag : policy.action));
+
   // Rules: one evaluation per event. The exec source reports an upper-layer
   // shell twice (op exec, then op shell) for the same execve; both map to the
-  // same rules::Event, so only the first is evaluated (no duplicate alert).
+  // same rules::Event, so the second is not evaluated again (no duplicate
+  // alert) and gets the first's action.
   std::string event_message;
   s.matches.clear();
-  if (!(e.op == Operation::kShell && e.exe_upper_layer)) {
+  EventAction act;
+  rules::Action requested = rules::Action::kNone;
+  const bool duplicate = e.op == Operation::kShell && e.exe_upper_layer && e.process && s.last_exec.valid &&
+                         s.last_exec.container_id == e.container->id && s.last_exec.pid == e.process->pid &&
+                         s.last_exec.path == e.path;
+  if (duplicate) {
+    act = s.last_exec.act;
+    requested = s.last_exec.requested;
+  } else {
     FillRuleEvent(e, pod_meta.get(), &s.rule_event);
     s.rules->Evaluate(s.rule_event, &s.matches);
+    requested = rules::StrongestRuleAction(s.matches);
+    act = ResolveEventAction(s.rule_actions, policy.action, RuleRequest(requested), denied);
+    if (e.op == Operation::kExec) {
+      s.last_exec.valid = e.process.has_value();
+      s.last_exec.container_id = e.container->id;
+      s.last_exec.pid = e.process ? e.process->pid : 0;
+      s.last_exec.path = e.path;
+      s.last_exec.act = act;
+      s.last_exec.requested = requested;
+    }
+  }
+  const std::string effective(ActionName(act.action));
+  if (!act.reason.empty() && !s.matches.empty()) {
+    log::Debug("{} {} in {}: action {} (rule asked {}): {}", OperationName(e.op), e.path, e.container->ShortId(),
+               effective, rules::ActionName(requested), act.reason);
+  }
+  if (!s.matches.empty()) {
+    // Outputs show what is done and what the rules asked for.
+    s.rule_event.invar_action = effective;
+    if (requested != rules::Action::kNone) {
+      s.rule_event.invar_rule_action = std::string(rules::ActionName(requested));
+    } else {
+      s.rule_event.invar_rule_action.reset();
+    }
+    if (!act.reason.empty()) {
+      s.rule_event.invar_action_reason = act.reason;
+    } else {
+      s.rule_event.invar_action_reason.reset();
+    }
     for (const rules::Match& m : s.matches) {
       Alert a;
       a.rule = m.rule->name;
       a.priority = std::string(rules::PriorityName(m.rule->priority));
-      a.action = e.action;
+      a.action = effective;
       if (s.need_text) a.text = s.rules->FormatText(m, s.rule_event);
       if (s.need_json) a.json = s.rules->FormatJson(m, s.rule_event, s.cfg.node_name);
       for (auto& sink : s.sinks) sink->Write(a);
       s.metrics.events->Add({{"rule", a.rule}, {"action", a.action}}).Increment();
       if (first && event_message.empty()) event_message = s.rules->FormatOutput(m, s.rule_event);
     }
-    if (s.matches.empty()) {
-      s.metrics.unmatched->Increment();
-      log::Debug("no rule matched {} {} in {}", OperationName(e.op), e.path, e.container->ShortId());
+  } else if (!duplicate) {
+    s.metrics.unmatched->Increment();
+    log::Debug("no rule matched {} {} in {}", OperationName(e.op), e.path, e.container->ShortId());
+  }
+  bool kill_now = false;
+  if (act.action == Action::kKill) {
+    std::lock_guard<std::mutex> lock(s.watched_mu);
+    auto it = s.watched.find(e.container->id);
+    if (it != s.watched.end() && !it->second.killed) {
+      it->second.killed = true;
+      kill_now = true;
     }
   }
   const Container& c = *e.container;
   if (kill_now) {
     if (auto st = KillContainer(c, s.cfg.host_root + "/sys/fs/cgroup"); !st.ok()) {
       log::Error("kill {}: {}", c.ShortId(), st.ToString());
-    } else {
+    } else if (policy.action == Action::kKill) {
       log::Info("killed container {} ({}/{}) for drift", c.ShortId(), c.pod_namespace, c.pod);
+    } else {
+      log::Info("killed container {} ({}/{}) for drift: rule action kill (container action {}, rule_actions {})",
+                c.ShortId(), c.pod_namespace, c.pod, ActionName(policy.action), RuleActionModeName(s.rule_actions));
     }
     if (s.cfg.delete_pod_on_kill && !c.pod.empty()) (void)s.pods->DeletePod(c.pod_namespace, c.pod);
   }
@@ -376,6 +444,12 @@ StepResult StepConfig(AgentState& s) {
     return StepResult::kFail;
   }
   s.default_action = *a;
+  auto ra = ParseRuleActionMode(s.cfg.rule_actions);
+  if (!ra.ok()) {
+    log::Error("{}", ra.status().message());
+    return StepResult::kFail;
+  }
+  s.rule_actions = *ra;
   if (s.cfg.node_name.empty()) {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
@@ -551,7 +625,8 @@ StepResult StepHarden(AgentState& s) {
 
 StepResult StepRun(AgentState& s) {
   if (!s.cfg.ready_file.empty()) std::ofstream(s.cfg.ready_file) << "ready\n";
-  log::Info("agent running (action={}, node={})", s.cfg.action, s.cfg.node_name);
+  log::Info("agent running (action={}, rule_actions={}, node={})", s.cfg.action, RuleActionModeName(s.rule_actions),
+            s.cfg.node_name);
   for (;;) {
     pollfd p{s.signals.get(), POLLIN, 0};
     ::poll(&p, 1, s.cfg.poll_ms);

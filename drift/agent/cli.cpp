@@ -23,7 +23,7 @@ int RunFromCli(const CLI::App& app, AgentConfig config) {
     std::vector<std::string> explicit_keys;
     for (const char* k : {"action", "output", "output_file", "http_output", "metrics_listen", "state_dir", "host_root",
                           "containerd_state", "node_name", "poll_ms", "delete_pod_on_kill", "default_rules",
-                          "rule_matching"}) {
+                          "rule_matching", "rule_actions"}) {
       std::string flag = std::string("--") + k;
       for (char& ch : flag) {
         if (ch == '_') ch = '-';

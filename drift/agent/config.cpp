@@ -27,6 +27,11 @@ void AddAgentOptions(CLI::App& app, AgentConfig* c) {
   app.add_option("--rule-matching", c->rule_matching, "first: one alert per event (the first matching rule); all")
       ->check(CLI::IsMember({"first", "all"}))
       ->capture_default_str();
+  app.add_option("--rule-actions", c->rule_actions,
+                 "what a rule's invar.action.* tag does: escalate (the stronger of it and the container's action), "
+                 "override (the rule's action replaces the container's), ignore")
+      ->check(CLI::IsMember({"escalate", "override", "ignore"}))
+      ->capture_default_str();
   app.add_option("--output", c->output, "alert format: text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -71,7 +76,7 @@ Status MergeConfigYaml(const std::string& yaml_text, AgentConfig* c, const std::
     if (!root.IsMap()) return Status::InvalidArgument("agent config: top level must be a mapping");
     static const char* kKnown[] = {"action", "allow", "output", "output_file", "http_output", "metrics_listen",
                                    "state_dir", "host_root", "containerd_state", "rules", "default_rules",
-                                   "rule_matching", "rescan_seconds",
+                                   "rule_matching", "rule_actions", "rescan_seconds",
                                    "poll_ms", "delete_pod_on_kill", "node_name"};
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string k = it->first.as<std::string>();
@@ -97,6 +102,11 @@ Status MergeConfigYaml(const std::string& yaml_text, AgentConfig* c, const std::
     Set(root, "rule_matching", &c->rule_matching, explicit_keys);
     if (c->rule_matching != "first" && c->rule_matching != "all") {
       return Status::InvalidArgument("agent config: rule_matching must be first or all");
+    }
+    Set(root, "rule_actions", &c->rule_actions, explicit_keys);
+    if (c->rule_actions != "escalate" && c->rule_actions != "override" && c->rule_actions != "ignore") {
+      return Status::InvalidArgument("agent config: rule_actions must be escalate, override or ignore, not \"" +
+                                     c->rule_actions + "\"");
     }
     Set(root, "output", &c->output, explicit_keys);
     if (c->output != "text" && c->output != "json") {

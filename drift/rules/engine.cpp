@@ -49,6 +49,12 @@ std::string_view ActionName(Action action) {
   return "none";
 }
 
+Action StrongestRuleAction(const std::vector<Match>& matches) {
+  Action a = Action::kNone;
+  for (const Match& m : matches) a = StrongerAction(a, m.rule->action);
+  return a;
+}
+
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 

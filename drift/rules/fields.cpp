@@ -10,7 +10,7 @@
 namespace invar::rules::internal {
 namespace {
 
-constexpr std::array<FieldInfo, 32> kFields = {{
+constexpr std::array<FieldInfo, 34> kFields = {{
     {"evt.type", FieldId::kEvtType, FieldType::kString, false, "the operation: execve, open, openat, write, unlink, rename, chmod, ..."},
     {"evt.dir", FieldId::kEvtDir, FieldType::kString, false, "'<' (exit) or '>' (enter); always '<' for the agent's events"},
     {"evt.time", FieldId::kEvtTime, FieldType::kInt, false, "event time, ns since the epoch; prints as HH:MM:SS.nnnnnnnnn"},
@@ -42,7 +42,9 @@ constexpr std::array<FieldInfo, 32> kFields = {{
     {"k8s.pod.owner.name", FieldId::kK8sPodOwnerName, FieldType::kString, false, "name of the pod's controller"},
     {"fs.path.source", FieldId::kFsPathSource, FieldType::kString, false, "rename: the previous path, when known"},
     {"invar.op", FieldId::kInvarOp, FieldType::kString, false, "the agent's operation: create, write, truncate, delete, rename, chmod, chown, link, symlink, xattr, exec, shell"},
-    {"invar.action", FieldId::kInvarAction, FieldType::kString, false, "what the agent does about the event: flag, kill or prevent"},
+    {"invar.action", FieldId::kInvarAction, FieldType::kString, false, "what the agent does about the event: flag, kill or prevent (in conditions: the container's action; in outputs: the effective one, after the rule's request)"},
+    {"invar.rule_action", FieldId::kInvarRuleAction, FieldType::kString, false, "the action the matching rules ask for with an invar.action.* tag (outputs only; absent in conditions)"},
+    {"invar.action_reason", FieldId::kInvarActionReason, FieldType::kString, false, "why invar.action differs from invar.rule_action (outputs only; absent in conditions)"},
 }};
 
 const std::string* Opt(const std::optional<std::string>& v) { return v ? &*v : nullptr; }
@@ -104,6 +106,8 @@ bool GetRawString(const Event& e, const FieldRef& f, std::string_view* out) {
     case FieldId::kFsPathSource: s = Opt(e.fs_path_source); break;
     case FieldId::kInvarOp: s = Opt(e.invar_op); break;
     case FieldId::kInvarAction: s = Opt(e.invar_action); break;
+    case FieldId::kInvarRuleAction: s = Opt(e.invar_rule_action); break;
+    case FieldId::kInvarActionReason: s = Opt(e.invar_action_reason); break;
     case FieldId::kFdDirectory: {
       if (!e.fd_name) return false;
       std::string_view name = *e.fd_name;
@@ -186,6 +190,8 @@ StringAccessor AccessorFor(FieldId id) {
     case FieldId::kFsPathSource: a.optional = &Event::fs_path_source; break;
     case FieldId::kInvarOp: a.optional = &Event::invar_op; break;
     case FieldId::kInvarAction: a.optional = &Event::invar_action; break;
+    case FieldId::kInvarRuleAction: a.optional = &Event::invar_rule_action; break;
+    case FieldId::kInvarActionReason: a.optional = &Event::invar_action_reason; break;
     default: break;
   }
   return a;

@@ -50,6 +50,8 @@ enum class FieldId : std::uint8_t {
   kFsPathSource,
   kInvarOp,
   kInvarAction,
+  kInvarRuleAction,
+  kInvarActionReason,
 };
 
 struct FieldInfo {

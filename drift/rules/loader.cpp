@@ -543,9 +543,28 @@ class Loader {
     macros_.Define(std::move(v), id);
   }
 
+  // Tags; an invar.action.* tag must name an action the agent has. A bad one
+  // is reported on the tag's line and the rule is still defined (so later
+  // overrides of it do not cascade into more errors), but the load fails.
   std::set<std::string> ReadTags(const YAML::Node& item, const Ctx& ctx) {
     if (!item["tags"].IsDefined()) return {};
     auto v = DecodeSeq(item, "tags", ctx);
+    constexpr std::string_view kActionPrefix = "invar.action.";
+    std::size_t k = 0;
+    for (const auto& tag : v) {
+      const std::string_view t(tag);
+      if (t.substr(0, kActionPrefix.size()) == kActionPrefix && t != "invar.action.flag" &&
+          t != "invar.action.kill" && t != "invar.action.prevent") {
+        const YAML::Node tags = item["tags"];
+        Ctx tctx = At(tags, ctx);
+        if (tags.IsSequence() && k < tags.size()) tctx = At(tags[k], ctx);
+        Error("LOAD_ERR_VALIDATE",
+              "Unknown action tag '" + tag +
+                  "': an invar.action tag must be invar.action.flag, invar.action.kill or invar.action.prevent",
+              tctx);
+      }
+      ++k;
+    }
     return {v.begin(), v.end()};
   }
 
@@ -902,8 +921,8 @@ class Loader {
 };
 
 Action ActionFromTags(const std::set<std::string>& tags) {
-  if (tags.count("invar.action.prevent")) return Action::kPrevent;
   if (tags.count("invar.action.kill")) return Action::kKill;
+  if (tags.count("invar.action.prevent")) return Action::kPrevent;
   if (tags.count("invar.action.flag")) return Action::kFlag;
   return Action::kNone;
 }

@@ -68,6 +68,9 @@ void FillRuleEvent(const DriftEvent& e, const PodMeta* pod, rules::Event* out) {
   out->origin = e.origin == EventOrigin::kScan ? rules::Origin::kScan : rules::Origin::kFanotify;
   Set(&out->invar_op, OperationName(e.op));
   SetOrClear(&out->invar_action, e.action);
+  // Set by the agent after evaluation (the rules' request and the effective action).
+  out->invar_rule_action.reset();
+  out->invar_action_reason.reset();
 
   const Container* c = e.container.get();
   if (c != nullptr) {
@@ -127,7 +130,7 @@ void FillRuleEvent(const DriftEvent& e, const PodMeta* pod, rules::Event* out) {
 
 std::vector<std::string> AgentJsonFields() {
   return {"evt.time",          "evt.type",     "invar.op",           "invar.origin",
-          "invar.action",      "container.id", "container.full_id",  "container.name",
+          "invar.action",      "invar.rule_action", "invar.action_reason", "container.id", "container.full_id",  "container.name",
           "container.image.repository",        "container.image.tag", "k8s.ns.name",
           "k8s.pod.name",      "k8s.pod.uid",  "k8s.pod.labels",     "k8s.pod.owner.kind",
           "k8s.pod.owner.name", "fd.name",     "fs.path.source",     "proc.pid",

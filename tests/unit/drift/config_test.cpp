@@ -57,6 +57,22 @@ TEST(AgentConfig, RulesKeys) {
   EXPECT_NE(MergeConfigYaml("rule_matching: some\n", &c).message().find("first or all"), std::string::npos);
 }
 
+TEST(AgentConfig, RuleActionsKey) {
+  AgentConfig c;
+  EXPECT_EQ(c.rule_actions, "escalate");
+  ASSERT_TRUE(MergeConfigYaml("rule_actions: override\n", &c).ok());
+  EXPECT_EQ(c.rule_actions, "override");
+  ASSERT_TRUE(MergeConfigYaml("rule_actions: ignore\n", &c).ok());
+  EXPECT_EQ(c.rule_actions, "ignore");
+  // --rule-actions on the command line wins over the file.
+  c.rule_actions = "escalate";
+  ASSERT_TRUE(MergeConfigYaml("rule_actions: ignore\n", &c, {"rule_actions"}).ok());
+  EXPECT_EQ(c.rule_actions, "escalate");
+  auto st = MergeConfigYaml("rule_actions: obey\n", &c);
+  EXPECT_EQ(st.code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(st.message(), "agent config: rule_actions must be escalate, override or ignore, not \"obey\"");
+}
+
 class RulesFiles : public ::testing::Test {
  protected:
   void SetUp() override {

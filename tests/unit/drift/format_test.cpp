@@ -276,7 +276,7 @@ TEST(DefaultRules, EveryFileOperationRaisesTheDriftWriteAlert) {
     Rendered r = Render(*engine, Sample(op));
     ASSERT_EQ(r.rules, std::vector<std::string>{"Drift write in container"}) << OperationName(op);
     EXPECT_NE(r.text[0].find("Error File changed in container after start (op=" + std::string(OperationName(op)) +
-                             " file=/tmp/x source=fanotify proc=bash pid=42"),
+                             " file=/tmp/x oldpath=<NA> source=fanotify proc=bash pid=42"),
               std::string::npos)
         << r.text[0];
   }
@@ -288,6 +288,49 @@ TEST(DefaultRules, EveryFileOperationRaisesTheDriftWriteAlert) {
   ASSERT_EQ(r.rules.size(), 1u);
   EXPECT_NE(r.text[0].find("source=scan proc=<NA> pid=<NA>"), std::string::npos) << r.text[0];
   EXPECT_TRUE(r.json[0]["output_fields"]["proc.name"].is_null());
+}
+
+TEST(DefaultRules, RenameAlertNamesTheSourcePath) {
+  auto engine = Defaults();
+  ASSERT_TRUE(engine);
+  DriftEvent d = Sample(Operation::kRename);
+  d.old_path = "/tmp/a";
+  d.path = "/tmp/b";
+  Rendered r = Render(*engine, d);
+  ASSERT_EQ(r.rules, std::vector<std::string>{"Drift write in container"});
+  EXPECT_NE(r.text[0].find("(op=rename file=/tmp/b oldpath=/tmp/a source=fanotify proc=bash"), std::string::npos)
+      << r.text[0];
+  EXPECT_EQ(r.json[0]["output_fields"]["fs.path.source"], "/tmp/a");
+}
+
+TEST(DefaultRules, JsonCarriesTheEffectiveAndTheRequestedAction) {
+  // The agent evaluates with the container's action, then sets the effective
+  // action, the rules' request and the reason before formatting.
+  auto engine = Defaults();
+  ASSERT_TRUE(engine);
+  DriftEvent d = Sample(Operation::kExec);
+  d.process->exe = "/tmp/x";
+  rules::Event e;
+  FillRuleEvent(d, nullptr, &e);
+  std::vector<rules::Match> m;
+  engine->Evaluate(e, &m);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(rules::StrongestRuleAction(m), rules::Action::kPrevent);
+  const nlohmann::json before = nlohmann::json::parse(engine->FormatJson(m[0], e, "n"));
+  EXPECT_TRUE(before["output_fields"]["invar.rule_action"].is_null());
+  EXPECT_TRUE(before["output_fields"]["invar.action_reason"].is_null());
+  e.invar_action = "flag";
+  e.invar_rule_action = "prevent";
+  e.invar_action_reason = "the container is not in prevent mode (no exec permission check): prevent acted as flag";
+  const nlohmann::json after = nlohmann::json::parse(engine->FormatJson(m[0], e, "n"));
+  EXPECT_EQ(after["output_fields"]["invar.action"], "flag");
+  EXPECT_EQ(after["output_fields"]["invar.rule_action"], "prevent");
+  EXPECT_EQ(after["output_fields"]["invar.action_reason"], *e.invar_action_reason);
+  EXPECT_NE(engine->FormatText(m[0], e).find(" action=flag)"), std::string::npos);
+  // Reusing the event for the next one clears what the agent set.
+  FillRuleEvent(Sample(Operation::kWrite), nullptr, &e);
+  EXPECT_FALSE(e.invar_rule_action.has_value());
+  EXPECT_FALSE(e.invar_action_reason.has_value());
 }
 
 TEST(DefaultRules, UpperLayerShellIsOneEventMatchingBothRulesWithRuleMatchingAll) {

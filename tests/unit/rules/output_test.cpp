@@ -189,9 +189,114 @@ TEST(Actions, TagNamesTheAction) {
   ASSERT_TRUE(l.result.ok());
   ASSERT_EQ(l.engine->rules().size(), 3u);
   EXPECT_EQ(l.engine->rules()[0].action, Action::kKill);
-  EXPECT_EQ(l.engine->rules()[1].action, Action::kPrevent);
+  EXPECT_EQ(l.engine->rules()[1].action, Action::kPrevent);  // flag < prevent
   EXPECT_EQ(l.engine->rules()[2].action, Action::kNone);
   EXPECT_EQ(ActionName(Action::kPrevent), "prevent");
+}
+
+TEST(Actions, KillIsTheStrongestTagOfARule) {
+  Loaded l = LoadYaml(R"(
+- rule: a
+  desc: d
+  condition: evt.type = execve
+  output: o
+  priority: info
+  tags: [invar.action.prevent, invar.action.kill, invar.action.flag]
+)");
+  ASSERT_TRUE(l.result.ok()) << l.result.ToText();
+  EXPECT_EQ(l.engine->rules()[0].action, Action::kKill);
+  EXPECT_EQ(StrongerAction(Action::kFlag, Action::kPrevent), Action::kPrevent);
+  EXPECT_EQ(StrongerAction(Action::kKill, Action::kPrevent), Action::kKill);
+  EXPECT_EQ(StrongerAction(Action::kNone, Action::kFlag), Action::kFlag);
+  EXPECT_EQ(StrongerAction(Action::kNone, Action::kNone), Action::kNone);
+}
+
+TEST(Actions, StrongestRequestAmongMatchingRules) {
+  // rule_matching all: every rule matches an exec; the event's request is the strongest.
+  Loaded l = LoadYaml(R"(
+- rule: wants flag
+  desc: d
+  condition: evt.type = execve
+  output: o
+  priority: info
+  tags: [invar.action.flag]
+- rule: wants prevent
+  desc: d
+  condition: evt.type = execve and proc.name = bash
+  output: o
+  priority: info
+  tags: [invar.action.prevent]
+- rule: no tag
+  desc: d
+  condition: evt.type = execve
+  output: o
+  priority: info
+- rule: wants kill
+  desc: d
+  condition: evt.type = execve and proc.name = sh
+  output: o
+  priority: info
+  tags: [invar.action.kill]
+)");
+  ASSERT_TRUE(l.engine) << l.result.ToText();
+  std::vector<Match> m;
+  l.engine->Evaluate(ExecEvent("bash"), &m);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(StrongestRuleAction(m), Action::kPrevent);
+  m.clear();
+  l.engine->Evaluate(ExecEvent("sh"), &m);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(StrongestRuleAction(m), Action::kKill);
+  m.clear();
+  l.engine->Evaluate(ExecEvent("ls"), &m);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(StrongestRuleAction(m), Action::kFlag);
+  m.clear();
+  EXPECT_EQ(StrongestRuleAction(m), Action::kNone);
+}
+
+TEST(Actions, UnknownActionTagIsALoadErrorWithFileLineAndItem) {
+  Loaded l = LoadFiles({{"actions.yaml", R"(- rule: deny it
+  desc: d
+  condition: evt.type = execve
+  output: o
+  priority: info
+  tags: [container,
+         invar.action.deny]
+- rule: shouting
+  desc: d
+  condition: evt.type = execve
+  output: o
+  priority: info
+  tags:
+    - invar.action.KILL
+    - invar.action.
+- rule: fine
+  desc: d
+  condition: evt.type = execve
+  output: o
+  priority: info
+  tags: [invar.actionable, invar.action.kill]
+- rule: fine
+  tags: [invar.action.nuke]
+  override:
+    tags: append
+)"}});
+  EXPECT_FALSE(l.engine);
+  EXPECT_EQ(l.result.ToText(),
+            "actions.yaml:7:10: error: rule 'deny it': LOAD_ERR_VALIDATE (Error validating rule/macro/list/exception "
+            "objects): Unknown action tag 'invar.action.deny': an invar.action tag must be invar.action.flag, "
+            "invar.action.kill or invar.action.prevent\n"
+            "actions.yaml:14:7: error: rule 'shouting': LOAD_ERR_VALIDATE (Error validating rule/macro/list/exception "
+            "objects): Unknown action tag 'invar.action.KILL': an invar.action tag must be invar.action.flag, "
+            "invar.action.kill or invar.action.prevent\n"
+            "actions.yaml:15:7: error: rule 'shouting': LOAD_ERR_VALIDATE (Error validating rule/macro/list/exception "
+            "objects): Unknown action tag 'invar.action.': an invar.action tag must be invar.action.flag, "
+            "invar.action.kill or invar.action.prevent\n"
+            "actions.yaml:23:10: error: rule 'fine': LOAD_ERR_VALIDATE (Error validating rule/macro/list/exception "
+            "objects): Unknown action tag 'invar.action.nuke': an invar.action tag must be invar.action.flag, "
+            "invar.action.kill or invar.action.prevent\n");
+  EXPECT_EQ(l.result.messages().size(), 4u);
 }
 
 }  // namespace

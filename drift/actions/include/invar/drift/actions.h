@@ -46,6 +46,41 @@ ContainerPolicy ResolvePolicy(Action default_action, const std::vector<std::stri
 // True when `path` matches any glob.
 bool PathAllowed(const ContainerPolicy& policy, const std::string& path);
 
+// Rule-requested actions. A rule names the action it wants with a tag
+// invar.action.flag|kill|prevent; the agent's `rule_actions` setting says how
+// that request combines with the container's action (config or
+// invar.dev/drift-action):
+//   kEscalate  the stronger of the two (flag < prevent < kill): a rule can
+//              raise the container's action, never lower it (default);
+//   kOverride  the rule's action, when it names one, replaces the container's
+//              (a rule tagged flag only alerts in a kill container);
+//   kIgnore    the container's action; the request is only reported.
+enum class RuleActionMode { kEscalate, kOverride, kIgnore };
+std::string_view RuleActionModeName(RuleActionMode mode);
+Result<RuleActionMode> ParseRuleActionMode(std::string_view s);  // "escalate" | "override" | "ignore"
+
+// flag 0 < prevent 1 < kill 2.
+int ActionStrength(Action a);
+
+// What the agent does about one event, and why it is not what the rule asked.
+struct EventAction {
+  Action action = Action::kFlag;
+  std::string reason;  // "" when the rule's request (if any) is what is done
+};
+
+// The effective action for one event. `container`: the container's action;
+// `rule`: the strongest action the matching rules ask for (nullopt: none, or
+// no rule matched); `denied`: the exec source denied this exec (only in a
+// prevent container, before any rule ran).
+//
+// prevent means "deny the exec": the decision is made in the exec permission
+// path, before rules run, and only in containers whose action is prevent
+// (they alone have permission marks). So a target of prevent is `prevent`
+// only for an exec that was denied and `flag` for everything else; and a
+// denied exec stays `prevent` even when a rule asks for flag (it cannot be
+// undone). kill kills the container (once).
+EventAction ResolveEventAction(RuleActionMode mode, Action container, std::optional<Action> rule, bool denied);
+
 // SIGKILLs every process of the container: cgroup v2 cgroup.kill when the
 // cgroup is unified, else each pid of the v1 pids cgroup's cgroup.procs until
 // it is empty. `cgroup_root` is host /sys/fs/cgroup (with --host-root).

@@ -31,6 +31,9 @@ struct AgentConfig {
   std::string default_rules_file;           // --default-rules
   std::vector<std::string> rules_files;     // -r/--rules (repeatable)
   std::string rule_matching = "first";      // first | all (Falco's rule_matching)
+  // How a matching rule's invar.action.* tag combines with the container's
+  // action: escalate (the stronger), override (the rule's), ignore.
+  std::string rule_actions = "escalate";    // --rule-actions
   std::string output = "text";              // text | json
   std::string output_file;                  // also write alerts here (reopened on SIGHUP)
   bool stdout_output = true;
@@ -60,7 +63,7 @@ void AddAgentOptions(CLI::App& app, AgentConfig* config);
 
 // Merges a YAML config file into `config`: keys action, allow (list),
 // output, output_file, http_output, metrics_listen, state_dir, host_root,
-// containerd_state, rules (list), default_rules, rule_matching, rescan_seconds,
+// containerd_state, rules (list), default_rules, rule_matching, rule_actions, rescan_seconds,
 // poll_ms, delete_pod_on_kill.
 // Keys set on the command line (listed in `explicit_keys`) are kept.
 Status MergeConfigYaml(const std::string& yaml_text, AgentConfig* config,

@@ -40,10 +40,14 @@ bool ParsePriority(std::string_view text, Priority* out);
 // Capitalized as in Falco's output: "Warning", "Critical", "Informational".
 std::string_view PriorityName(Priority priority);
 
-// The action a rule asks for with a tag invar.action.{flag,kill,prevent}. When
-// several are tagged the strongest wins (prevent > kill > flag).
-enum class Action : std::uint8_t { kNone, kFlag, kKill, kPrevent };
-std::string_view ActionName(Action action);  // "none", "flag", "kill", "prevent"
+// The action a rule asks for with a tag invar.action.{flag,kill,prevent} (any
+// other invar.action.* tag is a load error). Ordered by strength: flag <
+// prevent < kill (kill ends the workload; prevent only denies one exec). When
+// a rule carries several, the strongest wins.
+enum class Action : std::uint8_t { kNone, kFlag, kPrevent, kKill };
+std::string_view ActionName(Action action);  // "none", "flag", "prevent", "kill"
+// The stronger of two requests (kNone is weaker than any action).
+constexpr Action StrongerAction(Action a, Action b) { return static_cast<int>(a) >= static_cast<int>(b) ? a : b; }
 
 // What a loaded rule is, after every override and append.
 struct RuleInfo {
@@ -64,6 +68,10 @@ struct Match {
   const RuleInfo* rule = nullptr;
   std::uint32_t index = 0;  // the rule's index in Engine::rules()
 };
+
+// The strongest action the matched rules ask for (with rule_matching all,
+// several rules may match); kNone when none names one.
+Action StrongestRuleAction(const std::vector<Match>& matches);
 
 struct RulesFile {
   std::string name;     // shown in messages ("/etc/invar/rules.local.yaml")

@@ -67,7 +67,15 @@ struct Event {
 
   // --- invar.* (the agent's own) ------------------------------------------------
   std::optional<std::string> invar_op;      // invar.op: create, write, truncate, delete, rename, chmod, ..., exec, shell
-  std::optional<std::string> invar_action;  // invar.action: what the agent does about it: flag, kill, prevent
+  // invar.action: what the agent does about it: flag, kill, prevent. The
+  // agent evaluates rules with the container's action here, then sets the
+  // effective action (after the matching rules' requests) before formatting.
+  std::optional<std::string> invar_action;
+  // invar.rule_action: the action the matching rules asked for (their
+  // invar.action.* tags); invar.action_reason: why invar.action differs from
+  // it. Both set by the agent after evaluation, for outputs.
+  std::optional<std::string> invar_rule_action;
+  std::optional<std::string> invar_action_reason;
 };
 
 }  // namespace invar::rules

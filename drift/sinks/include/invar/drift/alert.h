@@ -26,7 +26,7 @@ namespace invar::drift {
 struct Alert {
   std::string rule;      // the rule's name ("Shell spawned in container")
   std::string priority;  // Falco's spelling ("Warning")
-  std::string action;    // invar.action: "flag", "kill", "prevent"
+  std::string action;    // invar.action, the effective action: "flag", "kill", "prevent"
   std::string text;      // the Falco text line, no newline ("" when no sink wants text)
   std::string json;      // the Falco JSON alert, one line ("" when no sink wants JSON)
 };
@@ -45,7 +45,9 @@ struct PodMeta {
 //                 delete->unlink, rename->rename, chmod->chmod, chown->chown, link->link,
 //                 symlink->symlink, xattr->setxattr, exec and shell->execve; evt.dir "<"
 //   evt.time      e.time_ns;  invar.origin fanotify|scan;  invar.op OperationName(op)
-//   invar.action  e.action ("" -> absent)
+//   invar.action  e.action ("" -> absent); invar.rule_action and
+//                 invar.action_reason are cleared (the agent sets them after
+//                 evaluating the rules, for outputs)
 //   container.*   id (12 chars; "host" without a container), full_id, name, image
 //                 repository and tag (split from io.kubernetes.cri.image-name)
 //   k8s.*         ns/pod name and uid from the CRI annotations; labels and owner from `pod`
