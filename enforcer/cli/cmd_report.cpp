@@ -271,11 +271,15 @@ void RegisterReport(CLI::App& app, RunFn* run) {
       "win).\n"
       "Without -f/-k/--audit-log, or with any client flag, the live cluster is read.\n"
       "See docs/report.md.");
+  // Repeatable options take one value per occurrence, as kubectl's do: in
+  // `-f a b`, `b` is an unexpected argument (an error), not a second file.
   cmd->add_option("-f,--filename", flags->files,
-                  "Manifest FILE, DIR (its *.yaml, *.yml, *.json) or - for stdin; repeatable");
+                  "Manifest FILE, DIR (its *.yaml, *.yml, *.json) or - for stdin; repeatable")
+      ->allow_extra_args(false);
   cmd->add_flag("-R,--recursive", flags->recursive, "Recurse into subdirectories of -f DIR");
   cmd->add_option("-k,--kustomize", flags->kustomizations,
-                  "Render DIR with `kubectl kustomize` and report on it; repeatable");
+                  "Render DIR with `kubectl kustomize` and report on it; repeatable")
+      ->allow_extra_args(false);
   auto* profile = cmd->add_option(
       "--profile", flags->profile,
       "Profile: privileged|baseline|restricted|immutable or one from --config (default immutable)");
@@ -291,7 +295,8 @@ void RegisterReport(CLI::App& app, RunFn* run) {
   cmd->add_flag("--no-color", flags->no_color,
                 "No ANSI colours (also NO_COLOR, and when stdout is not a terminal)");
   cmd->add_option("--audit-log", flags->audit_logs,
-                  "Kubernetes audit log (JSON lines, plain or gzip); repeatable");
+                  "Kubernetes audit log (JSON lines, plain or gzip); repeatable")
+      ->allow_extra_args(false);
   cmd->add_option("--immutable-namespaces", flags->immutable_namespaces,
                   "Comma-separated namespaces in immutable mode, for --audit-log without a cluster");
   std::vector<CLI::Option*> client_opts = {

@@ -58,6 +58,20 @@ TEST(ReportCli, MissingFileExitsTwo) {
   EXPECT_EQ(j["errors"].size(), 1u);
 }
 
+TEST(ReportCli, RepeatableOptionsTakeOneValueEach) {
+  // As with kubectl, `-f a b` is a usage error, not two files.
+  auto two = RunCli({"report", "-f", kFx + "/compliant.yaml", kFx + "/manifests/nested/job.json"});
+  EXPECT_EQ(two.exit_code, 2);
+  EXPECT_NE(two.err.find("job.json"), std::string::npos) << two.err;
+  EXPECT_TRUE(two.out.empty()) << two.out;
+  auto repeated = RunCli({"report", "-f", kFx + "/compliant.yaml", "-f", kFx + "/manifests/nested/job.json",
+                          "--fail-on", "high", "-o", "json"});
+  EXPECT_EQ(repeated.exit_code, 0) << repeated.err;
+  EXPECT_EQ(nlohmann::json::parse(repeated.out)["resources"].size(), 2u) << repeated.out;
+  auto logs = RunCli({"report", "--audit-log", kFx + "/audit/audit.log", kFx + "/audit/audit.log"});
+  EXPECT_EQ(logs.exit_code, 2) << logs.out;
+}
+
 TEST(ReportCli, UnknownOutputAndProfileAreUsageErrors) {
   auto o = RunCli({"report", "-f", kFx + "/compliant.yaml", "-o", "xml"});
   EXPECT_EQ(o.exit_code, 2);
