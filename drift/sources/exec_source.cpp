@@ -2,17 +2,34 @@
 // The exec fanotify source (see source.h). One FAN_CLASS_CONTENT group per
 // container, FAN_MARK_FILESYSTEM on its overlay (reached as
 // /proc/<init pid>/root, which works from any mount namespace), all groups
-// polled by one decision thread through epoll. A decision is: readlink of the
-// event's own fd (never an open on the marked overlay, which would raise a
-// permission event this thread would have to answer itself), one lstat of the
-// same path in the host upperdir, a write of the answer. Closing a group
-// (Unwatch, Stop, or the agent dying) makes the kernel allow what is pending.
-// After an allowed exec the thread waits settle_ms and reads /proc/<pid>/comm
-// to see what started (busybox applets are known only by argv[0]).
-// Decision latency (read of the event -> answer written) goes to
-// on_decision and into a ring of the last kLatencySamples raw samples whose
-// p50/p99/max the thread logs when it stops (scripts/bench/drift.sh reads it).
-// The thread runs SCHED_FIFO (options.realtime_priority) when allowed.
+// polled by one decision thread through epoll.
+//
+// A decision starts with fstat() of the event's own fd (never an open on the
+// marked overlay, which would raise a permission event this thread would have
+// to answer itself) and a lookup in the image's executable index
+// (image_index.h: inode number + ctime of every executable in the lowerdirs,
+// built at Watch and shared per image). An unchanged image file is allowed
+// right away, with no path lookup. Anything else (an upper file, a copied-up
+// image file, an image without an index) takes the path lookup: readlink of
+// the event fd, fstatat of the same path in the host upperdir (through an fd
+// on the upperdir), compare. Then the answer is written.
+//
+// Shell detection: after an allowed exec of a shell or busybox (whose applet
+// is known only from the exec'd name) the thread waits up to settle_ms for
+// /proc/<pid>/comm to change, then reads the process. The comm before the
+// exec is the one /proc read on the answer's path: afterwards the exec may
+// already have replaced it, and a busybox applet that exits within a
+// millisecond would then be misnamed (docs/agent.md, Performance, has the
+// numbers). Follow-ups run only when no fanotify fd is readable: before each
+// /proc access the thread polls epoll with a zero timeout and answers what is
+// waiting first.
+//
+// Closing a group (Unwatch, Stop, or the agent dying) makes the kernel allow
+// what is pending. Decision latency (read of the event -> answer written) goes
+// to on_decision and into a ring of the last kLatencySamples raw samples whose
+// p50/p99/max the thread logs when it stops, with the same for each step of
+// the decision (scripts/bench/drift.sh prints them). The thread runs
+// SCHED_FIFO (options.realtime_priority) when allowed.
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -23,16 +40,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <charconv>
+#include <chrono>
 #include <climits>
 #include <cstdint>
-#include <chrono>
 #include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
+#include "invar/drift/image_index.h"
 #include "invar/drift/procinfo.h"
 #include "invar/drift/source.h"
 #include "invar/drift/upper.h"
@@ -43,11 +63,14 @@ namespace invar::drift {
 namespace {
 
 constexpr std::size_t kLatencySamples = 16384;
+constexpr std::size_t kStepSamples = 4096;
 
 struct Group {
   std::shared_ptr<const Container> c;
   WatchOptions opts;
   UniqueFd fan;
+  UniqueFd upper;                               // O_PATH fd on the host upperdir (path lookups)
+  std::shared_ptr<const ImageExecIndex> index;  // null: every decision takes the path lookup
 };
 
 struct Pending {
@@ -59,11 +82,61 @@ struct Pending {
   std::string path;
   bool upper;
   bool denied;
+  bool superseded = false;  // the pid exec'd again: it ran this program until then
+  bool done = false;
 };
+
+// Raw samples (ns) of one quantity: the first kStepSamples of a run, or a
+// ring of the last `cap`. Decision thread only (then Stop).
+class Samples {
+ public:
+  explicit Samples(std::size_t cap) : cap_(cap) {}
+  void Add(std::int64_t ns) {
+    const auto v = static_cast<std::uint32_t>(std::clamp<std::int64_t>(ns, 0, UINT32_MAX));
+    if (v_.size() < cap_) {
+      v_.push_back(v);
+    } else {
+      v_[n_ % cap_] = v;
+    }
+    ++n_;
+  }
+  std::uint64_t count() const { return n_; }
+  // "p50 X us, p99 Y us, max Z us" over the kept samples ("" when none).
+  std::string Summary(bool with_p90 = false) const {
+    if (v_.empty()) return {};
+    std::vector<std::uint32_t> v = v_;
+    std::sort(v.begin(), v.end());
+    auto q = [&](double f) {
+      return v[std::min(v.size() - 1, static_cast<std::size_t>(f * static_cast<double>(v.size())))] / 1e3;
+    };
+    char buf[160];
+    if (with_p90) {
+      std::snprintf(buf, sizeof buf, "p50 %.1f us, p90 %.1f us, p99 %.1f us, max %.1f us", q(0.5), q(0.9), q(0.99),
+                    v.back() / 1e3);
+    } else {
+      std::snprintf(buf, sizeof buf, "p50 %.1f us, p99 %.1f us, max %.1f us", q(0.5), q(0.99), v.back() / 1e3);
+    }
+    return buf;
+  }
+  std::size_t kept() const { return v_.size(); }
+
+ private:
+  std::size_t cap_;
+  std::vector<std::uint32_t> v_;
+  std::uint64_t n_ = 0;
+};
+
+// The steps of a decision, timed one after the other from the read of the
+// event (kWait: behind earlier events of the same read()).
+enum Step { kWait, kIndex, kReadlink, kUpperStat, kComm, kAnswer, kSteps };
+constexpr std::array<const char*, kSteps> kStepNames = {"wait in batch", "fstat+index", "readlink",
+                                                       "upper fstatat", "comm", "answer write"};
 
 class ExecSource final : public EventSource {
  public:
-  ExecSource(ExecSourceOptions o, SourceCallbacks cb) : opts_(std::move(o)), cb_(std::move(cb)) {}
+  ExecSource(ExecSourceOptions o, SourceCallbacks cb) : opts_(std::move(o)), cb_(std::move(cb)) {
+    for (std::size_t i = 0; i < kSteps; ++i) steps_.emplace_back(kStepSamples);
+  }
   ~ExecSource() override { Stop(); }
 
   Status Start() override {
@@ -71,6 +144,9 @@ class ExecSource final : public EventSource {
     if (!ep_) return ErrnoStatus("epoll_create1");
     wake_.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!wake_) return ErrnoStatus("eventfd");
+    // /proc/<pid>/comm is opened relative to this (one path component less to resolve).
+    proc_.Reset(::open(opts_.proc_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!proc_) return ErrnoStatus("open " + opts_.proc_dir);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = 0;
@@ -104,6 +180,14 @@ class ExecSource final : public EventSource {
     auto g = std::make_unique<Group>();
     g->c = c;
     g->opts = options;
+    if (!c->upperdir.empty()) g->upper.Reset(::open(c->upperdir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    // Before the mark: a walk of a large image takes a while, and until the
+    // group exists no exec of this container waits for it.
+    if (auto index = index_cache_.Get(*c); index.ok()) {
+      g->index = *index;
+    } else {
+      log::Info("exec decisions for {} take the path lookup: {}", c->ShortId(), index.status().ToString());
+    }
     g->fan.Reset(fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC));
     if (!g->fan) return ErrnoStatus("fanotify_init(FAN_CLASS_CONTENT)");
     const std::string root = opts_.proc_dir + "/" + std::to_string(c->init_pid) + "/root";
@@ -144,9 +228,12 @@ class ExecSource final : public EventSource {
   }
 
   std::string Comm(pid_t pid) const {
-    char buf[64];
-    UniqueFd fd(::open((opts_.proc_dir + "/" + std::to_string(pid) + "/comm").c_str(), O_RDONLY | O_CLOEXEC));
+    char rel[32];
+    auto r = std::to_chars(rel, rel + 16, pid);
+    std::memcpy(r.ptr, "/comm", 6);
+    UniqueFd fd(::openat(proc_.get(), rel, O_RDONLY | O_CLOEXEC));
     if (!fd) return {};
+    char buf[64];
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n <= 0) return {};
     std::string out(buf, static_cast<std::size_t>(n));
@@ -154,56 +241,84 @@ class ExecSource final : public EventSource {
     return out;
   }
 
-  // `t0`: when the event was read.
-  void Decide(Group& g, const fanotify_event_metadata* md, std::chrono::steady_clock::time_point t0) {
+  // The container path of the event's file (readlink of its fd).
+  static std::string EventPath(const Group& g, int fd) {
+    char link[32] = "/proc/self/fd/";
+    auto r = std::to_chars(link + 14, link + 30, fd);
+    *r.ptr = '\0';
     char buf[PATH_MAX];
     std::string path;
-    ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(md->fd)).c_str(), buf, sizeof buf - 1);
+    ssize_t n = ::readlink(link, buf, sizeof buf - 1);
     if (n > 0) path.assign(buf, static_cast<std::size_t>(n));
     // Marked through /proc/<pid>/root, the overlay is seen from the container's
     // mount namespace: the path is already the container's; from the host view
     // it carries the rootfs prefix.
     if (!g.c->rootfs.empty() && path.rfind(g.c->rootfs + "/", 0) == 0) path = path.substr(g.c->rootfs.size());
+    return path;
+  }
+
+  // `t0`: when the event was read.
+  void Decide(Group& g, const fanotify_event_metadata* md, std::chrono::steady_clock::time_point t0) {
+    auto lap = t0;
+    auto step = [&](Step s) {
+      const auto now = std::chrono::steady_clock::now();
+      steps_[s].Add(std::chrono::duration_cast<std::chrono::nanoseconds>(now - lap).count());
+      lap = now;
+    };
+    step(kWait);
+    struct stat ev {};
+    const bool have_stat = ::fstat(md->fd, &ev) == 0;
+    const auto match =
+        g.index && have_stat ? g.index->Find(ev) : ImageExecIndex::Match::kUnknown;
+    step(kIndex);
+    std::string path;
     bool upper = false;
-    if (!path.empty() && path[0] == '/') {
-      struct stat up {}, ev {};
-      if (::lstat(HostPath(g.c->upperdir, path).c_str(), &up) == 0 && S_ISREG(up.st_mode) &&
-          ::fstat(md->fd, &ev) == 0 && ev.st_size == up.st_size) {
-        upper = true;
+    bool allowed_glob = false;
+    bool follow = match == ImageExecIndex::Match::kImageShell;
+    if (match == ImageExecIndex::Match::kUnknown) {
+      path = EventPath(g, md->fd);
+      step(kReadlink);
+      if (!path.empty() && path[0] == '/') {
+        struct stat up {};
+        const int rc = g.upper ? ::fstatat(g.upper.get(), path.c_str() + 1, &up, AT_SYMLINK_NOFOLLOW)
+                               : ::lstat(HostPath(g.c->upperdir, path).c_str(), &up);
+        upper = rc == 0 && S_ISREG(up.st_mode) && have_stat && ev.st_size == up.st_size;
+        step(kUpperStat);
       }
+      // Follow-up needed only for drift execs and for what may be a shell (a
+      // shell binary, or busybox whose applet is known only from argv[0]).
+      allowed_glob = upper && Allowed(g.opts, path);
+      const std::string_view base = std::string_view(path).substr(path.rfind('/') + 1);
+      follow = (upper && !allowed_glob) || IsShellName(base) || base == "busybox";
     }
-    const bool allowed_glob = upper && Allowed(g.opts, path);
     const bool deny = g.opts.prevent && upper && !allowed_glob;
-    // Follow-up needed only for drift execs and for what may be a shell (a
-    // shell binary, or busybox whose applet is known only from argv[0]);
-    // then the comm before the exec is read now, before the answer lets it change.
-    const std::string base = path.substr(path.rfind('/') + 1);
-    const bool follow = (upper && !allowed_glob) || IsShellName(base) || base == "busybox";
-    const std::string pre_comm = follow && !deny ? Comm(md->pid) : std::string();
+    // The comm before the exec, read before the answer lets it change.
+    std::string pre_comm;
+    if (follow && !deny) {
+      pre_comm = Comm(md->pid);
+      step(kComm);
+    }
     if (md->mask & FAN_OPEN_EXEC_PERM) {
       fanotify_response r{md->fd, deny ? static_cast<std::uint32_t>(FAN_DENY) : static_cast<std::uint32_t>(FAN_ALLOW)};
       if (::write(g.fan.get(), &r, sizeof r) != sizeof r) {
         log::Error("fanotify: answering exec permission failed: {}", std::strerror(errno));
       }
+      step(kAnswer);
       const auto took = std::chrono::steady_clock::now() - t0;
-      RecordLatency(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
+      latency_.Add(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count());
       if (cb_.on_decision) cb_.on_decision(std::chrono::duration<double>(took).count());
     }
-    // The process ran its previous program until now: an earlier exec of
-    // this pid still pending is finished with what it is now (after the
-    // answer: its /proc reads are not on the exec's path).
-    for (auto it = pending_.begin(); it != pending_.end(); ++it) {
-      if (it->pid == md->pid) {
-        Pending prev = std::move(*it);
-        pending_.erase(it);
-        Finish(prev, /*settled=*/true);
-        break;
-      }
+    // The process ran its previous program until now: an earlier exec of this
+    // pid still pending is finished (by FollowUp, once nothing waits for an
+    // answer) as settled.
+    for (auto& p : pending_) {
+      if (p.pid == md->pid) p.superseded = true;
     }
     if (allowed_glob || !follow) return;
+    if (path.empty()) path = EventPath(g, md->fd);  // an image shell: its name, after the answer
     const std::uint64_t now = NowNs();
-    pending_.push_back({now + static_cast<std::uint64_t>(opts_.settle_ms) * 1000000ull, pre_comm, now, g.c, md->pid,
-                        path, upper, deny});
+    pending_.push_back({now + static_cast<std::uint64_t>(opts_.settle_ms) * 1000000ull, std::move(pre_comm), now, g.c,
+                        md->pid, std::move(path), upper, deny});
   }
 
   // `settled`: the process runs the exec'd program now (its comm changed, or
@@ -252,8 +367,71 @@ class ExecSource final : public EventSource {
     if (shell) emit(Operation::kShell);
   }
 
-  void Loop() {
+  // Reads and decides every event of the ready fds in `evs`.
+  void HandleReady(const epoll_event* evs, int n) {
     alignas(fanotify_event_metadata) char buf[16384];
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int i = 0; i < n; ++i) {
+      auto it = groups_.find(evs[i].data.u64);
+      if (it == groups_.end()) continue;
+      Group& g = *it->second;
+      for (;;) {
+        ssize_t len = ::read(g.fan.get(), buf, sizeof buf);
+        if (len <= 0) break;
+        const auto t0 = std::chrono::steady_clock::now();
+        auto* md = reinterpret_cast<const fanotify_event_metadata*>(buf);
+        while (FAN_EVENT_OK(md, len)) {
+          if (md->fd >= 0) {
+            Decide(g, md, t0);
+            ::close(md->fd);
+          } else if (md->mask & FAN_Q_OVERFLOW) {
+            log::Warn("exec source: queue overflow for {}", g.c->ShortId());
+          }
+          md = FAN_EVENT_NEXT(md, len);
+        }
+      }
+    }
+  }
+
+  // Answers whatever waits now (zero-timeout poll): called before each piece
+  // of follow-up work, so /proc reads never delay a waiting exec.
+  void AnswerWaiting() {
+    epoll_event evs[64];
+    const int n = ::epoll_wait(ep_.get(), evs, 64, 0);
+    if (n > 0) HandleReady(evs, n);
+  }
+
+  // The pending follow-ups: done when the exec went through (comm changed),
+  // was denied, the pid exec'd again, the process is gone (nothing more to
+  // learn), or settle_ms passed.
+  void FollowUp() {
+    const std::uint64_t now = NowNs();
+    // By index: AnswerWaiting() may append (never removes) entries.
+    for (std::size_t i = 0; i < pending_.size(); ++i) {
+      if (pending_[i].done) continue;
+      AnswerWaiting();
+      Pending& p = pending_[i];
+      bool settled = p.superseded;
+      bool finish = p.superseded || p.denied;
+      if (!finish) {
+        const std::string comm = Comm(p.pid);
+        settled = !comm.empty() && comm != p.pre_comm;
+        finish = settled || comm.empty() || p.due_ns <= now;
+      }
+      if (!finish) continue;
+      AnswerWaiting();
+      Pending q = std::move(pending_[i]);
+      pending_[i].done = true;
+      try {
+        Finish(q, settled);
+      } catch (const std::exception& ex) {
+        log::Error("exec source: {}", ex.what());
+      }
+    }
+    std::erase_if(pending_, [](const Pending& p) { return p.done; });
+  }
+
+  void Loop() {
     epoll_event evs[64];
     while (!stop_) {
       int timeout = pending_.empty() ? 1000 : 1;
@@ -263,81 +441,37 @@ class ExecSource final : public EventSource {
         return;
       }
       if (stop_) break;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        for (int i = 0; i < n; ++i) {
-          auto it = groups_.find(evs[i].data.u64);
-          if (it == groups_.end()) continue;
-          Group& g = *it->second;
-          for (;;) {
-            ssize_t len = ::read(g.fan.get(), buf, sizeof buf);
-            if (len <= 0) break;
-            const auto t0 = std::chrono::steady_clock::now();
-            auto* md = reinterpret_cast<const fanotify_event_metadata*>(buf);
-            while (FAN_EVENT_OK(md, len)) {
-              if (md->fd >= 0) {
-                Decide(g, md, t0);
-                ::close(md->fd);
-              } else if (md->mask & FAN_Q_OVERFLOW) {
-                log::Warn("exec source: queue overflow for {}", g.c->ShortId());
-              }
-              md = FAN_EVENT_NEXT(md, len);
-            }
-          }
-        }
-      }
-      const std::uint64_t now = NowNs();
-      for (auto it = pending_.begin(); it != pending_.end();) {
-        // Done when the exec went through (comm changed), was denied, the
-        // process is gone (nothing more to learn: waiting for due_ns only kept
-        // re-reading /proc), or timed out.
-        const std::string comm = it->denied ? std::string() : Comm(it->pid);
-        const bool changed = !comm.empty() && comm != it->pre_comm;
-        if (it->denied || changed || comm.empty() || it->due_ns <= now) {
-          try {
-            Finish(*it, changed);
-          } catch (const std::exception& ex) {
-            log::Error("exec source: {}", ex.what());
-          }
-          it = pending_.erase(it);
-        } else {
-          ++it;
-        }
-      }
+      if (n > 0) HandleReady(evs, n);
+      FollowUp();
     }
-  }
-
-  void RecordLatency(std::int64_t ns) {
-    if (latency_.size() < kLatencySamples) {
-      latency_.push_back(static_cast<std::uint32_t>(std::clamp<std::int64_t>(ns, 0, UINT32_MAX)));
-    } else {
-      latency_[decisions_ % kLatencySamples] = static_cast<std::uint32_t>(std::clamp<std::int64_t>(ns, 0, UINT32_MAX));
-    }
-    ++decisions_;
   }
 
   void LogLatency() {
-    if (latency_.empty()) return;
-    std::vector<std::uint32_t> v = latency_;
-    std::sort(v.begin(), v.end());
-    auto q = [&](double f) { return v[std::min(v.size() - 1, static_cast<std::size_t>(f * static_cast<double>(v.size())))] / 1e3; };
-    log::Info("exec decisions: {} answered; last {}: p50 {:.1f} us, p90 {:.1f} us, p99 {:.1f} us, max {:.1f} us",
-              decisions_, v.size(), q(0.5), q(0.9), q(0.99), v.back() / 1e3);
+    if (latency_.kept() == 0) return;
+    std::string steps;
+    for (std::size_t i = 0; i < kSteps; ++i) {
+      if (steps_[i].count() == 0) continue;
+      steps += fmt::format("; {} (n {}): {}", kStepNames[i], steps_[i].count(), steps_[i].Summary());
+    }
+    log::Info("exec decisions: {} answered; last {}: {}", latency_.count(), latency_.kept(), latency_.Summary(true));
+    log::Info("exec decision steps (first {} samples each){}", kStepSamples, steps);
   }
 
   ExecSourceOptions opts_;
   SourceCallbacks cb_;
   UniqueFd ep_;
   UniqueFd wake_;
+  UniqueFd proc_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
+  ImageExecIndexCache index_cache_;  // thread-safe; used by Watch
   std::mutex mu_;  // guards groups_, ids_ (Watch/Unwatch vs the decision thread)
   std::unordered_map<std::uint64_t, std::unique_ptr<Group>> groups_;
   std::unordered_map<std::string, std::uint64_t> ids_;
   std::uint64_t next_key_ = 0;
   std::deque<Pending> pending_;  // decision thread only
-  std::vector<std::uint32_t> latency_;  // decision thread (then Stop): ns, ring of kLatencySamples
-  std::uint64_t decisions_ = 0;
+  Samples latency_{kLatencySamples};  // decision thread (then Stop): read -> answer, ns
+  std::vector<Samples> steps_;        // decision thread (then Stop): per Step, ns
 };
 
 }  // namespace

@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: Apache-2.0
+// Exec decisions in prevent mode on real containers, real fanotify: the
+// image-index fast path (drift/sources/image_index.h) must allow unchanged
+// image binaries and must never let an upper-layer file through, including
+// the cases where overlayfs reports the image file's inode number for an
+// upper file (a copied-up image binary, a hard link of an image binary made
+// in the container). Shell detection of busybox applets keeps working. Waits
+// are bounded polls; nothing asserts on timing.
+// GCC 12 reports a false -Wrestrict on std::string concatenation (GCC PR 105329).
+#pragma GCC diagnostic ignored "-Wrestrict"
+#include <gtest/gtest.h>
+
+#include "agent_process.h"
+
+namespace {
+
+using invar::testing::AgentProcess;
+using invar::testing::ContainerdFixture;
+using invar::testing::Describe;
+using invar::testing::json;
+using invar::testing::Op;
+using invar::testing::ReadAll;
+
+class ExecDecision : public ::testing::Test {
+ protected:
+  ContainerdFixture& f = ContainerdFixture::Instance();
+};
+
+// EPERM inside the container and a prevent alert for `path`.
+void ExpectDenied(AgentProcess& agent, const std::string& id, const invar::testing::CommandResult& r,
+                  const std::string& path) {
+  EXPECT_NE(r.output.find("Operation not permitted"), std::string::npos) << path << ": " << r.output;
+  EXPECT_EQ(r.output.find("hello"), std::string::npos) << path << ": " << r.output;
+  auto a = agent.WaitAlert(Op(id, "exec", path));
+  ASSERT_TRUE(a.has_value()) << "no exec alert for " << path << "\n" << Describe(agent);
+  EXPECT_EQ((*a)["output_fields"]["invar.action"], "prevent") << (*a).dump();
+  EXPECT_EQ((*a)["output_fields"]["proc.is_exe_upper_layer"], true) << (*a).dump();
+}
+
+TEST_F(ExecDecision, ImageBinariesRunAndEveryUpperLayerBinaryIsDenied) {
+  AgentProcess agent("decide");
+  agent.Start({"--action", "prevent"});
+  ASSERT_TRUE(f.Run("decide", {"sleep", "100000"}));
+  ASSERT_TRUE(agent.WaitWatching("decide")) << Describe(agent);
+  // The image index is in use for this container (same-filesystem layers).
+  EXPECT_EQ(ReadAll(agent.log_path()).find("exec decisions for decide take the path lookup"), std::string::npos)
+      << ReadAll(agent.log_path());
+
+  // An image binary runs (fast path), more than once.
+  for (int i = 0; i < 3; ++i) {
+    auto r = f.ExecArgv("decide", {"/bin/drift-helper", "hello"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("hello"), std::string::npos) << r.output;
+  }
+  // A new binary in the upper layer.
+  auto r = f.Exec("decide", "cp /bin/drift-helper /tmp/new-bin; /tmp/new-bin hello; echo rc=$?");
+  ExpectDenied(agent, "decide", r, "/tmp/new-bin");
+  EXPECT_NE(r.output.find("rc=126"), std::string::npos) << r.output;
+
+  // An image binary modified in place: copied up, and overlayfs keeps
+  // reporting the image file's inode number for it.
+  r = f.Exec("decide", "echo >> /bin/drift-helper; /bin/drift-helper hello; echo rc=$?");
+  ExpectDenied(agent, "decide", r, "/bin/drift-helper");
+
+  // An image binary whose mode alone changed (a metadata copy-up): its
+  // content is the image's, but it lives in the upper layer now.
+  r = f.Exec("decide", "chmod 700 /bin/bash; /bin/bash -c 'echo hello'; echo rc=$?");
+  ExpectDenied(agent, "decide", r, "/bin/bash");
+
+  // Busybox (an unchanged image file) still runs; the shell applet is still
+  // recognised in prevent mode (the exec's own "sh -c").
+  r = f.Exec("decide", "ls /bin > /dev/null && echo listed");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("listed"), std::string::npos) << r.output;
+  auto sh = agent.WaitAlert([](const json& j) {
+    return j["rule"] == "Shell spawned in container" && j["output_fields"]["container.full_id"] == "decide" &&
+           j["output_fields"]["proc.name"] == "sh";
+  });
+  EXPECT_TRUE(sh.has_value()) << Describe(agent);
+  // ...and an applet that is not a shell raises no shell alert.
+  EXPECT_EQ(agent.Count([](const json& j) {
+              return j["rule"] == "Shell spawned in container" && j["output_fields"]["proc.name"] == "ls";
+            }),
+            0)
+      << Describe(agent);
+  agent.Stop();
+  f.Remove("decide");
+}
+
+TEST_F(ExecDecision, HardLinkOfAnImageBinaryIsDeniedUnderBothNames) {
+  AgentProcess agent("hardlink");
+  agent.Start({"--action", "prevent"});
+  ASSERT_TRUE(f.Run("hardlink", {"sleep", "100000"}));
+  ASSERT_TRUE(agent.WaitWatching("hardlink")) << Describe(agent);
+  auto r = f.ExecArgv("hardlink", {"/bin/drift-helper", "hello"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // link(2) copies the image file up first; both names are the upper file,
+  // which overlayfs reports with the image file's inode number.
+  r = f.Exec("hardlink", "ln /bin/drift-helper /tmp/linked; /tmp/linked hello; echo rc=$?");
+  ExpectDenied(agent, "hardlink", r, "/tmp/linked");
+  r = f.Exec("hardlink", "/bin/drift-helper hello; echo rc=$?");
+  ExpectDenied(agent, "hardlink", r, "/bin/drift-helper");
+  // Other image binaries are untouched.
+  r = f.ExecArgv("hardlink", {"/bin/bash", "-c", "echo bash-ran"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("bash-ran"), std::string::npos) << r.output;
+  agent.Stop();
+  f.Remove("hardlink");
+}
+
+}  // namespace
