@@ -34,6 +34,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "dir_stream.h"
 #include "invar/drift/procinfo.h"
 #include "invar/drift/source.h"
 #include "invar/drift/upper.h"
@@ -527,17 +528,11 @@ class FidSource final : public EventSource {
     if (dir.where != Where::kUpper || dir.c->id != e.id) return;
     const std::uint64_t now = NowNs();
     const std::uint64_t since = e.swept_ns > kSweepSlackNs ? e.swept_ns - kSweepSlackNs : 0;
-    int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) return;
-    DIR* dp = ::fdopendir(dup);
-    if (!dp) {
-      ::close(dup);
-      return;
-    }
-    while (dirent* de = ::readdir(dp)) {
+    DirStream ds(fd);
+    if (!ds.valid()) return;
+    while (const dirent* de = ds.Next()) {
       if (de->d_type == DT_DIR) continue;
       const std::string_view name = de->d_name;
-      if (name == "." || name == "..") continue;
       struct stat fst {};
       if (::fstatat(fd, de->d_name, &fst, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(fst.st_mode)) continue;
       const std::uint64_t ctime = static_cast<std::uint64_t>(fst.st_ctim.tv_sec) * 1000000000ull +
@@ -553,7 +548,6 @@ class FidSource final : public EventSource {
       ev.origin = EventOrigin::kScan;
       if (cb_.on_event) cb_.on_event(std::move(ev));
     }
-    ::closedir(dp);
     e.mtime = st.st_mtim;
     e.swept_ns = now;
   }

@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "dir_stream.h"
 #include "invar/drift/upper.h"
 #include "invar/platform/fd.h"
 #include "invar/platform/log.h"
@@ -32,16 +33,9 @@ struct Walker {
 
   void Walk(int dirfd, const std::string& dir_path, int depth) {
     if (depth > opts.max_depth || truncated) return;
-    int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) return;
-    DIR* d = ::fdopendir(dup);
-    if (!d) {
-      ::close(dup);
-      return;
-    }
-    while (dirent* e = ::readdir(d)) {
+    DirStream ds(dirfd);
+    while (const dirent* e = ds.Next()) {
       std::string name = e->d_name;
-      if (name == "." || name == "..") continue;
       std::string path = dir_path == "/" ? "/" + name : dir_path + "/" + name;
       struct stat st {};
       if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
@@ -93,7 +87,6 @@ struct Walker {
         Add(path, Operation::kXattr);
       }
     }
-    ::closedir(d);
   }
 };
 
