@@ -102,7 +102,8 @@ struct Metrics {
                     .Name("invar_drift_exec_decision_seconds")
                     .Help("Time to answer an exec permission event")
                     .Register(*registry)
-                    .Add({}, prometheus::Histogram::BucketBoundaries{5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2});
+                    .Add({}, prometheus::Histogram::BucketBoundaries{5e-6, 1e-5, 2.5e-5, 5e-5, 7.5e-5, 1e-4, 1.5e-4,
+                                                                 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2});
     watched = &prometheus::BuildGauge().Name("invar_drift_watched_containers").Help("Containers watched").Register(*registry).Add({});
   }
 };
