@@ -185,6 +185,9 @@ class ExecSource final : public EventSource {
     // group exists no exec of this container waits for it.
     if (auto index = index_cache_.Get(*c); index.ok()) {
       g->index = *index;
+      const auto st = index_cache_.stats();
+      log::Debug("exec index for {}: {} executables; {} image(s) indexed, {} files, {} KiB", c->ShortId(),
+                 g->index->files(), st.indexes, st.files, st.bytes / 1024);
     } else {
       log::Info("exec decisions for {} take the path lookup: {}", c->ShortId(), index.status().ToString());
     }

@@ -12,6 +12,7 @@
 #   AGENT=/path/to/invar-agent-binary (default: build/drift test agent, or `invar agent`)
 #   AGENT_BASE=/path/to/older-agent: adds mode detect-base (that binary, detect) to the rounds
 #   MODES="none detect ...": the modes to run (default: none detect prevent inotify audit [detect-base])
+#   EXEC_ROUNDS=3: prevent-mode exec rounds per binary (AGENT_BASE adds its own runs to each)
 set -euo pipefail
 
 ROUNDS=5
@@ -82,6 +83,7 @@ for _ in $(seq 100); do $CTR version >/dev/null 2>&1 && break; sleep 0.1; done
 
 gcc -static -O2 -o "$W/img/rootfs/bin/drift-workload" /work/shared/bench/drift-workload.c
 cp /bin/busybox "$W/img/rootfs/bin/busybox"
+printf 'int main(void) { return 0; }\n' | gcc -static -O2 -x c -o "$W/img/rootfs/bin/noop" -
 for a in sh true sleep seq echo cat rm mkdir; do ln -s busybox "$W/img/rootfs/bin/$a"; done
 chmod 1777 "$W/img/rootfs/tmp"
 echo 'root:x:0:0:root:/root:/bin/sh' >"$W/img/rootfs/etc/passwd"
@@ -235,36 +237,56 @@ else:
     print("\nalert latency: no alerts")
 PY
 
-# --- Exec latency added in prevent mode: 2000 execs of an image binary.
-exec_loop() {
+# --- Exec latency added in prevent mode: 2000 execs of an image binary, two
+# kinds: /bin/true (a busybox applet: the decision reads /proc/<pid>/comm
+# before answering, for shell detection) and /bin/noop (any other image
+# binary: fstat of the event fd + image index lookup, then the answer).
+exec_loop() {  # binary
   local t0 t1
   t0=$(date +%s%N)
-  cexec sh -c 'i=0; while [ $i -lt 2000 ]; do /bin/true; i=$((i+1)); done'
+  cexec sh -c "i=0; while [ \$i -lt 2000 ]; do $1; i=\$((i+1)); done"
   t1=$(date +%s%N)
   echo $(((t1 - t0) / 1000))
 }
-E0=""; E1=""
-for r in 1 2 3; do
-  E0="$E0 $(exec_loop)"
-  start_agent prevent; E1="$E1 $(exec_loop)"
-  curl -s "http://127.0.0.1:$MPORT/metrics" >"$W/metrics.txt" || true
-  stop_agent
-  # Exact percentiles from the exec source's raw samples (logged when it stops).
-  grep -o 'exec decisions: .*' "$W/agent.log" | sed "s/^/run $r: /" >>"$W/decisions.txt" || true
+# With AGENT_BASE, that agent's prevent runs are interleaved with this one's
+# (same rounds, same load), labelled "base".
+EXEC_ROUNDS=${EXEC_ROUNDS:-3}
+for bin in /bin/true /bin/noop; do
+  E0=""; E1=""; E2=""
+  : >"$W/decisions.txt"
+  for r in $(seq "$EXEC_ROUNDS"); do
+    E0="$E0 $(exec_loop $bin)"
+    start_agent prevent; E1="$E1 $(exec_loop $bin)"
+    curl -s "http://127.0.0.1:$MPORT/metrics" >"$W/metrics.txt" || true
+    stop_agent
+    # Exact percentiles from the exec source's raw samples (logged when it stops).
+    grep -o 'exec decisions: .*' "$W/agent.log" | sed "s/^/run $r: /" >>"$W/decisions.txt" || true
+    grep -o 'exec decision steps.*' "$W/agent.log" | sed "s/^/run $r: /" >>"$W/decisions.txt" || true
+    if [[ -n ${AGENT_BASE:-} ]]; then
+      start_agent prevent "$AGENT_BASE"; E2="$E2 $(exec_loop $bin)"
+      stop_agent
+      grep -o 'exec decisions: .*' "$W/agent.log" | sed "s/^/run $r base: /" >>"$W/decisions.txt" || true
+    fi
+  done
+  e0=$(echo "$E0" | median); e1=$(echo "$E1" | median)
+  echo
+  awk -v a="$e0" -v b="$e1" -v bin="$bin" 'BEGIN{printf "exec latency (%s): %.1f us per exec without agent, %.1f us in prevent mode: %+.1f us added per exec\n", bin, a/2000, b/2000, (b-a)/2000}'
+  if [[ -n $E2 ]]; then
+    e2=$(echo "$E2" | median)
+    awk -v a="$e0" -v b="$e2" -v bin="$bin" 'BEGIN{printf "exec latency (%s), base agent: %.1f us in prevent mode: %+.1f us added per exec\n", bin, b/2000, (b-a)/2000}'
+  fi
+  # The agent's own decision time (event read -> answer written), from its histogram.
+  awk -F'[{}" ]+' '/^invar_drift_exec_decision_seconds_bucket/ {le[n]=$3; c[n]=$NF; n++}
+    /^invar_drift_exec_decision_seconds_count/ {total=$NF}
+    END { if (total == 0) { print "exec decision: no samples"; exit }
+          p50="-"; p99="-";
+          for (i = 0; i < n; i++) { if (p50 == "-" && c[i] >= 0.5*total) p50=le[i]; if (p99 == "-" && c[i] >= 0.99*total) p99=le[i] }
+          printf "exec decision in the agent (%d decisions, last prevent run): p50 <= %s s, p99 <= %s s (histogram bucket bounds)\n", total, p50, p99 }' "$W/metrics.txt"
+  if [[ -s $W/decisions.txt ]]; then
+    echo "exec decision in the agent, exact (event read -> answer written, per prevent run; then its steps):"
+    sed 's/^/  /' "$W/decisions.txt"
+  fi
 done
-e0=$(echo "$E0" | median); e1=$(echo "$E1" | median)
-awk -v a="$e0" -v b="$e1" 'BEGIN{printf "exec latency: %.1f us per exec without agent, %.1f us in prevent mode: %+.1f us added per exec\n", a/2000, b/2000, (b-a)/2000}'
-# The agent's own decision time (event read -> answer written), from its histogram.
-awk -F'[{}" ]+' '/^invar_drift_exec_decision_seconds_bucket/ {le[n]=$3; c[n]=$NF; n++}
-  /^invar_drift_exec_decision_seconds_count/ {total=$NF}
-  END { if (total == 0) { print "exec decision: no samples"; exit }
-        p50="-"; p99="-";
-        for (i = 0; i < n; i++) { if (p50 == "-" && c[i] >= 0.5*total) p50=le[i]; if (p99 == "-" && c[i] >= 0.99*total) p99=le[i] }
-        printf "exec decision in the agent (%d decisions, last prevent run): p50 <= %s s, p99 <= %s s (histogram bucket bounds)\n", total, p50, p99 }' "$W/metrics.txt"
-if [[ -s $W/decisions.txt ]]; then
-  echo "exec decision in the agent, exact (event read -> answer written, per prevent run):"
-  sed 's/^/  /' "$W/decisions.txt"
-fi
 
 # --- RSS with idle containers.
 if [[ $IDLE -gt 0 ]]; then

@@ -71,7 +71,7 @@ class ImageExecIndex {
 };
 
 struct ImageIndexOptions {
-  std::size_t max_files = 1u << 20;  // per index; beyond it the index is not built
+  std::size_t max_files = 1u << 18;  // per index; beyond it the index is not built
   int max_depth = 128;
 };
 
@@ -88,7 +88,7 @@ Result<std::shared_ptr<const ImageExecIndex>> BuildImageExecIndex(const Containe
 // its containers keep the path lookup.
 class ImageExecIndexCache {
  public:
-  explicit ImageExecIndexCache(std::size_t budget_files = 4u << 20, ImageIndexOptions options = {})
+  explicit ImageExecIndexCache(std::size_t budget_files = 1u << 20, ImageIndexOptions options = {})
       : budget_files_(budget_files), options_(options) {}
 
   Result<std::shared_ptr<const ImageExecIndex>> Get(const Container& c);
