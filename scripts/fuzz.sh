@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Builds every libFuzzer target (invar_add_fuzzer, anywhere under tests/) with
-# clang and runs each for a fixed time, from a copy of its seed corpus.
+# clang and runs each for a fixed time, from a copy of its seed corpus:
+# tests/fuzz/corpus/<name without fuzz_>/ wherever the target is declared
+# (fuzz_admission_review, declared in tests/unit/admission/, starts from
+# tests/fuzz/corpus/admission_review/). A target without seeds is run from
+# an empty corpus, with a warning.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 20)
 # Environment:
 #   INVAR_FUZZ_BUILD_DIR  build directory (default build/fuzz, the `fuzz`
@@ -51,7 +55,11 @@ for f in "${fuzzers[@]}"; do
   work=$(mktemp -d)
   [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
   mkdir -p "$work/.artifacts"
-  echo "== $name for ${secs}s (seeds: $([ -d "$corpus" ] && echo "$corpus" || echo none))"
+  if [ -d "$corpus" ]; then
+    echo "== $name for ${secs}s (seeds: $corpus, $(find "$corpus" -type f | wc -l) files)"
+  else
+    echo "== $name for ${secs}s (warning: no seed corpus at $corpus)"
+  fi
   if ! "$f" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="$work/.artifacts/" "$work" >"$work/.log" 2>&1; then
     status=1

@@ -15,6 +15,10 @@
 
 #include <simdjson.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -131,15 +135,37 @@ class JsonAdapter {
 
   // The key as written, without copying it, when it has no escapes (every
   // key of a real object); a null view otherwise. Stage 1 has validated that
-  // every string is closed, so the scan stops at the closing quote.
+  // every string is closed, so the scan stops at the closing quote. Scanned
+  // 16 bytes at a time (SSE2, in every x86-64): a byte-wise loop was ~5k
+  // instructions per 5 KB review. Reading up to 15 bytes past the quote is
+  // safe: every parsed buffer has SIMDJSON_PADDING (64) readable bytes after
+  // the document, and the key is followed by at least ':' and a value.
   static std::string_view RawKey(simdjson::ondemand::field& field) {
     const char* begin = field.key().raw();
     const char* p = begin;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    while (true) {
+      const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      const unsigned q = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, quote)));
+      const unsigned b = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, backslash)));
+      if (q != 0) {
+        const unsigned before_quote = (q & (0u - q)) - 1u;  // bits below the first quote
+        // A backslash before the first quote: an escape (maybe of that quote).
+        if ((b & before_quote) != 0) return {};
+        return {begin, static_cast<size_t>(p - begin) + static_cast<size_t>(__builtin_ctz(q))};
+      }
+      if (b != 0) return {};
+      p += 16;
+    }
+#else
     while (*p != '"') {
       if (*p == '\\') return {};
       ++p;
     }
     return {begin, static_cast<size_t>(p - begin)};
+#endif
   }
 
   // 1-based line of the value's first byte, 0 when unknown. Lines are counted

@@ -262,10 +262,11 @@ Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity
   JsonAdapter adapter;
   decode_internal::Extractor<JsonAdapter> extractor(adapter, max_depth);
   JsonAdapter::Node node{object};
-  Workload workload;
-  Status status = extractor.DecodeSingle(node, &workload);
+  // Decoded in place in the result (moving a Workload is ~40 members).
+  Result<Workload> result{Workload{}};
+  Status status = extractor.DecodeSingle(node, &*result);
   if (!status.ok()) return status;
-  return workload;
+  return result;
 }
 
 }  // namespace invar::policy::json_kernel::INVAR_JSON_KERNEL

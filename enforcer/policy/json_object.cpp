@@ -15,10 +15,10 @@ Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth) {
   decode_internal::JsonAdapter adapter;
   decode_internal::Extractor<decode_internal::JsonAdapter> extractor(adapter, max_depth);
   decode_internal::JsonAdapter::Node node{object};
-  Workload workload;
-  Status status = extractor.DecodeSingle(node, &workload);
+  Result<Workload> result{Workload{}};  // decoded in place
+  Status status = extractor.DecodeSingle(node, &*result);
   if (!status.ok()) return status;
-  return workload;
+  return result;
 }
 
 }  // namespace invar::policy

@@ -22,16 +22,36 @@
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "invar/policy/decode.h"
 #include "invar/policy/evaluate.h"
 #include "invar/policy/json_object.h"
 #include "invar/policy/profile.h"
+
+// Counts operator new calls on this thread: the benchmarks report
+// allocations per operation ("allocs"), a load-independent cost next to the
+// times. A thread_local counter keeps the overhead to one increment. (The
+// library's other operator new forms and every operator delete call into
+// these or free(), so replacing this one keeps them consistent.)
+namespace {
+thread_local size_t g_allocations = 0;
+}  // namespace
+
+void* operator new(size_t size) {
+  ++g_allocations;
+  if (size == 0) size = 1;
+  if (void* p = std::malloc(size)) return p;
+  throw std::bad_alloc();
+}
 
 namespace invar::policy {
 namespace {
@@ -55,6 +75,14 @@ const Profile& Immutable() {
   return kProfile;
 }
 
+// Reports operator new calls per iteration since `start` as counter "allocs".
+void ReportAllocations(benchmark::State& state, size_t start) {
+  if (state.iterations() > 0) {
+    state.counters["allocs"] =
+        static_cast<double>(g_allocations - start) / static_cast<double>(state.iterations());
+  }
+}
+
 Result<Workload> DecodeReviewBytes(const simdjson::padded_string& padded, JsonKernel kernel) {
   ObjectDecodeOptions options;
   options.pointer = "/request/object";
@@ -75,6 +103,7 @@ void DecodeEvaluateWith(benchmark::State& state, JsonKernel kernel) {
   simdjson::padded_string padded(Review());
   const Profile& profile = Immutable();
   size_t findings = 0;
+  const size_t allocations = g_allocations;
   for (auto _ : state) {
     Result<Workload> w = DecodeReviewBytes(padded, kernel);
     if (!w.ok()) {
@@ -85,6 +114,7 @@ void DecodeEvaluateWith(benchmark::State& state, JsonKernel kernel) {
     findings = v.findings.size();
     benchmark::DoNotOptimize(v);
   }
+  ReportAllocations(state, allocations);
   state.counters["findings"] = static_cast<double>(findings);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * Review().size()));
 }
@@ -112,6 +142,7 @@ BENCHMARK(DecodeEvaluateValue);
 
 void DecodeOnlyWith(benchmark::State& state, JsonKernel kernel) {
   simdjson::padded_string padded(Review());
+  const size_t allocations = g_allocations;
   for (auto _ : state) {
     Result<Workload> w = DecodeReviewBytes(padded, kernel);
     if (!w.ok()) {
@@ -120,6 +151,7 @@ void DecodeOnlyWith(benchmark::State& state, JsonKernel kernel) {
     }
     benchmark::DoNotOptimize(w);
   }
+  ReportAllocations(state, allocations);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * Review().size()));
 }
 void DecodeOnly(benchmark::State& state) { DecodeOnlyWith(state, JsonKernel::kAuto); }
@@ -136,10 +168,12 @@ void EvaluateOnly(benchmark::State& state) {
     return;
   }
   const Profile& profile = Immutable();
+  const size_t allocations = g_allocations;
   for (auto _ : state) {
     Verdict v = Evaluate(*w, profile);
     benchmark::DoNotOptimize(v);
   }
+  ReportAllocations(state, allocations);
 }
 BENCHMARK(EvaluateOnly);
 
@@ -215,10 +249,81 @@ void OnDemandParseOnly(benchmark::State& state) {
 }
 BENCHMARK(OnDemandParseOnly);
 
+// --loop=N [--what=both|decode|evaluate] [--generic] [--file=PATH]: runs N
+// operations without the benchmark framework and prints allocations per
+// operation, for instruction counts that do not depend on the machine's load:
+//   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*RunLoop*'
+//       build/<dir>/tests/bench/bench_policy --loop=2000
+// then Ir / N is instructions per operation. `decode` is DecodeObjectJson()
+// alone, `evaluate` is Evaluate() on a decoded Workload, `both` the
+// DecodeEvaluate benchmark. --file decodes another AdmissionReview.
+__attribute__((noinline)) size_t RunLoop(const simdjson::padded_string& padded, std::string_view what, JsonKernel kernel,
+                                         const Workload& decoded, long n) {
+  const Profile& profile = Immutable();
+  size_t findings = 0;
+  for (long i = 0; i < n; ++i) {
+    if (what == "evaluate") {
+      findings += Evaluate(decoded, profile).findings.size();
+      continue;
+    }
+    Result<Workload> w = DecodeReviewBytes(padded, kernel);
+    if (!w.ok()) return 0;
+    if (what == "both") findings += Evaluate(*w, profile).findings.size();
+    benchmark::DoNotOptimize(w);
+  }
+  return findings;
+}
+
+int LoopMain(int argc, char** argv) {
+  long n = std::strtol(argv[1] + 7, nullptr, 10);
+  std::string_view what = "both";
+  JsonKernel kernel = JsonKernel::kAuto;
+  std::string file;
+  for (int i = 2; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a.substr(0, 7) == "--what=") {
+      what = a.substr(7);
+    } else if (a == "--generic") {
+      kernel = JsonKernel::kGeneric;
+    } else if (a.substr(0, 7) == "--file=") {
+      file = std::string(a.substr(7));
+    } else {
+      std::fprintf(stderr, "unknown argument %s\n", argv[i]);
+      return 2;
+    }
+  }
+  if (n <= 0 || (what != "both" && what != "decode" && what != "evaluate")) {
+    std::fprintf(stderr, "usage: bench_policy --loop=N [--what=both|decode|evaluate] [--generic] [--file=PATH]\n");
+    return 2;
+  }
+  std::string bytes = Review();
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    bytes = ss.str();
+  }
+  simdjson::padded_string padded(bytes);
+  Result<Workload> decoded = DecodeReviewBytes(padded, kernel);
+  if (!decoded.ok()) {
+    std::fprintf(stderr, "decode: %s\n", decoded.status().ToString().c_str());
+    return 1;
+  }
+  RunLoop(padded, what, kernel, *decoded, 1);  // warm the thread_local parser
+  size_t before = g_allocations;
+  size_t findings = RunLoop(padded, what, kernel, *decoded, n);
+  size_t allocs = g_allocations - before;
+  std::printf("%s x %ld (%s kernel): %.2f allocations per operation, %zu findings per operation\n",
+              std::string(what).c_str(), n, kernel == JsonKernel::kGeneric ? "generic" : std::string(ActiveJsonKernel()).c_str(),
+              static_cast<double>(allocs) / static_cast<double>(n), findings / static_cast<size_t>(n));
+  return 0;
+}
+
 }  // namespace
 }  // namespace invar::policy
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]).substr(0, 7) == "--loop=") return invar::policy::LoopMain(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("json_kernel", std::string(invar::policy::ActiveJsonKernel()));

@@ -36,6 +36,9 @@ class StringMap {
         return;
       }
     }
+    // Labels and annotations come in handfuls: one allocation for the first
+    // four entries instead of growing 1, 2, 4.
+    if (entries_.capacity() == 0) entries_.reserve(4);
     entries_.emplace_back(std::move(key), std::move(value));
   }
   const std::vector<Entry>& entries() const { return entries_; }
