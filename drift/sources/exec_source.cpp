@@ -8,7 +8,9 @@
 // marked overlay, which would raise a permission event this thread would have
 // to answer itself) and a lookup in the image's executable index
 // (image_index.h: inode number + ctime of every executable in the lowerdirs,
-// built at Watch and shared per image). An unchanged image file is allowed
+// by a builder thread when a container of a new image is watched, shared per
+// image; until it is there the container's decisions take the path lookup).
+// An unchanged image file is allowed
 // right away, with no path lookup. Anything else (an upper file, a copied-up
 // image file, an image without an index) takes the path lookup: readlink of
 // the event fd, fstatat of the same path in the host upperdir (through an fd
@@ -45,6 +47,7 @@
 #include <charconv>
 #include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -153,6 +156,7 @@ class ExecSource final : public EventSource {
     if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0) return ErrnoStatus("epoll_ctl");
     stop_ = false;
     thread_ = std::thread([this] { Loop(); });
+    builder_ = std::thread([this] { BuildLoop(); });
     if (opts_.realtime_priority > 0) {
       sched_param sp{};
       sp.sched_priority = opts_.realtime_priority;
@@ -164,6 +168,14 @@ class ExecSource final : public EventSource {
   }
 
   void Stop() override {
+    if (builder_.joinable()) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        stop_ = true;  // also abandons a walk in progress
+      }
+      build_cv_.notify_all();
+      builder_.join();
+    }
     if (thread_.joinable()) {
       stop_ = true;
       std::uint64_t one = 1;
@@ -181,16 +193,10 @@ class ExecSource final : public EventSource {
     g->c = c;
     g->opts = options;
     if (!c->upperdir.empty()) g->upper.Reset(::open(c->upperdir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    // Before the mark: a walk of a large image takes a while, and until the
-    // group exists no exec of this container waits for it.
-    if (auto index = index_cache_.Get(*c); index.ok()) {
-      g->index = *index;
-      const auto st = index_cache_.stats();
-      log::Debug("exec index for {}: {} executables; {} image(s) indexed, {} files, {} KiB", c->ShortId(),
-                 g->index->files(), st.indexes, st.files, st.bytes / 1024);
-    } else {
-      log::Info("exec decisions for {} take the path lookup: {}", c->ShortId(), index.status().ToString());
-    }
+    // An image already indexed (another container of it) is used at once;
+    // a new one is walked by the builder thread (a large image takes seconds,
+    // and a container must be watched within a second of starting).
+    g->index = index_cache_.Find(*c);
     g->fan.Reset(fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC));
     if (!g->fan) return ErrnoStatus("fanotify_init(FAN_CLASS_CONTENT)");
     const std::string root = opts_.proc_dir + "/" + std::to_string(c->init_pid) + "/root";
@@ -206,6 +212,10 @@ class ExecSource final : public EventSource {
     ev.data.u64 = key;
     if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, g->fan.get(), &ev) != 0) return ErrnoStatus("epoll_ctl");
     ids_[c->id] = key;
+    if (!g->index) {
+      build_queue_.push_back(c);
+      build_cv_.notify_one();
+    }
     groups_[key] = std::move(g);
     return Status::Ok();
   }
@@ -370,6 +380,32 @@ class ExecSource final : public EventSource {
     if (shell) emit(Operation::kShell);
   }
 
+  // The builder thread: indexes the images of newly watched containers and
+  // hands each index to every group still watching a container of it.
+  void BuildLoop() {
+    const ImageIndexOptions build_opts{.cancel = &stop_};
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      build_cv_.wait(lock, [this] { return stop_ || !build_queue_.empty(); });
+      if (stop_) break;
+      std::shared_ptr<const Container> c = std::move(build_queue_.front());
+      build_queue_.pop_front();
+      lock.unlock();
+      auto index = index_cache_.Get(*c, build_opts);
+      lock.lock();
+      if (!index.ok()) {
+        if (!stop_) log::Info("exec decisions for {} take the path lookup: {}", c->ShortId(), index.status().ToString());
+        continue;
+      }
+      const auto st = index_cache_.stats();
+      log::Debug("exec index for {}: {} executables; {} image(s) indexed, {} files, {} KiB", c->ShortId(),
+                 (*index)->files(), st.indexes, st.files, st.bytes / 1024);
+      for (auto& [key, g] : groups_) {
+        if (!g->index && g->c->lowerdirs == c->lowerdirs) g->index = *index;
+      }
+    }
+  }
+
   // Reads and decides every event of the ready fds in `evs`.
   void HandleReady(const epoll_event* evs, int n) {
     alignas(fanotify_event_metadata) char buf[16384];
@@ -467,8 +503,11 @@ class ExecSource final : public EventSource {
   UniqueFd proc_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
-  ImageExecIndexCache index_cache_;  // thread-safe; used by Watch
-  std::mutex mu_;  // guards groups_, ids_ (Watch/Unwatch vs the decision thread)
+  ImageExecIndexCache index_cache_;  // thread-safe; Watch and the builder thread
+  std::thread builder_;
+  std::mutex mu_;  // guards groups_, ids_, build_queue_ (Watch/Unwatch vs the decision and builder threads)
+  std::condition_variable build_cv_;
+  std::deque<std::shared_ptr<const Container>> build_queue_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Group>> groups_;
   std::unordered_map<std::string, std::uint64_t> ids_;
   std::uint64_t next_key_ = 0;

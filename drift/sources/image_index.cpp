@@ -27,8 +27,10 @@ struct Walker {
   std::vector<std::uint64_t> shells;
   bool too_many = false;
 
+  bool Cancelled() const { return opts.cancel != nullptr && opts.cancel->load(std::memory_order_relaxed); }
+
   void Walk(int dirfd, int depth) {
-    if (depth > opts.max_depth || too_many) return;
+    if (depth > opts.max_depth || too_many || Cancelled()) return;
     DirStream ds(dirfd);
     while (const dirent* e = ds.Next()) {
       if (e->d_type != DT_DIR && e->d_type != DT_REG && e->d_type != DT_UNKNOWN) continue;
@@ -89,6 +91,7 @@ Result<std::shared_ptr<const ImageExecIndex>> BuildImageExecIndex(const Containe
       return Status::FailedPrecondition("image layer " + l + " is not on the upperdir's filesystem");
     }
     w.Walk(root.get(), 0);
+    if (w.Cancelled()) return Status::Unavailable("image index build cancelled");
     if (w.too_many) {
       return Status::ResourceExhausted("more than " + std::to_string(options.max_files) + " executables in the image");
     }
@@ -96,9 +99,26 @@ Result<std::shared_ptr<const ImageExecIndex>> BuildImageExecIndex(const Containe
   return std::make_shared<const ImageExecIndex>(std::move(w.entries), std::move(w.shells));
 }
 
-Result<std::shared_ptr<const ImageExecIndex>> ImageExecIndexCache::Get(const Container& c) {
+std::string ImageExecIndexCache::Key(const Container& c) {
   std::string key;
   for (const auto& l : c.lowerdirs) key += l + '\n';
+  return key;
+}
+
+std::shared_ptr<const ImageExecIndex> ImageExecIndexCache::Find(const Container& c) const {
+  const std::string key = Key(c);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_layers_.find(key);
+  return it == by_layers_.end() ? nullptr : it->second.lock();
+}
+
+Result<std::shared_ptr<const ImageExecIndex>> ImageExecIndexCache::Get(const Container& c) {
+  return Get(c, options_);
+}
+
+Result<std::shared_ptr<const ImageExecIndex>> ImageExecIndexCache::Get(const Container& c,
+                                                                       const ImageIndexOptions& options) {
+  const std::string key = Key(c);
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = by_layers_.find(key);
@@ -108,7 +128,7 @@ Result<std::shared_ptr<const ImageExecIndex>> ImageExecIndexCache::Get(const Con
   }
   // Built outside the lock: a walk of a large image takes a while, and two
   // containers of one new image at once at worst build it twice.
-  auto built = BuildImageExecIndex(c, options_);
+  auto built = BuildImageExecIndex(c, options);
   if (!built.ok()) return built.status();
   std::lock_guard<std::mutex> lock(mu_);
   std::size_t live_files = 0;

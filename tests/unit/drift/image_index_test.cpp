@@ -136,6 +136,17 @@ TEST_F(ImageIndexTest, TooManyExecutablesGiveNoIndex) {
   EXPECT_EQ(index.status().code(), Status::Code::kResourceExhausted);
 }
 
+TEST_F(ImageIndexTest, ACancelledBuildGivesNoIndex) {
+  std::atomic<bool> cancel{true};
+  ImageIndexOptions o;
+  o.cancel = &cancel;
+  auto index = BuildImageExecIndex(c_, o);
+  ASSERT_FALSE(index.ok());
+  EXPECT_EQ(index.status().code(), Status::Code::kUnavailable);
+  cancel = false;
+  EXPECT_TRUE(BuildImageExecIndex(c_, o).ok());
+}
+
 TEST_F(ImageIndexTest, CacheSharesOneIndexPerImageAndKeepsToItsBudget) {
   ImageExecIndexCache cache(/*budget_files=*/6);
   auto a = cache.Get(c_);
@@ -145,6 +156,7 @@ TEST_F(ImageIndexTest, CacheSharesOneIndexPerImageAndKeepsToItsBudget) {
   auto b = cache.Get(same);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->get(), b->get());
+  EXPECT_EQ(cache.Find(same).get(), a->get());  // found without a walk
   EXPECT_EQ(cache.stats().indexes, 1u);
   EXPECT_EQ(cache.stats().files, 4u);
   // Another image (one layer, 3 executables) would exceed the budget of 6 while the first lives.
@@ -156,6 +168,7 @@ TEST_F(ImageIndexTest, CacheSharesOneIndexPerImageAndKeepsToItsBudget) {
   // Released by every container: its budget is free again.
   a = Status::NotFound("released");
   b = Status::NotFound("released");
+  EXPECT_EQ(cache.Find(c_), nullptr);
   auto d = cache.Get(one_layer);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ((*d)->files(), 3u);
