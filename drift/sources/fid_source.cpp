@@ -56,6 +56,7 @@ constexpr std::size_t kBaselineMax = 200000;
 constexpr std::size_t kIgnoreMarksMax = 8192;
 constexpr std::size_t kReadBuffer = 256 * 1024;
 constexpr std::size_t kCoalescedMax = 8192;
+constexpr int kRecoalesceMaxDepth = 64;
 // Ignored below a directory the container created: everything about its
 // files. Not FAN_ONDIR (subdirectories are still reported, and coalesced in
 // turn) and not FAN_RENAME (moves in and out are still reported).
@@ -141,6 +142,12 @@ class FidSource final : public EventSource {
     by_upper_[c->upperdir] = c;
     by_work_[c->workdir] = c;
     generation_++;
+    if (opts_.coalesce_new_dirs) {
+      // Directories it created before this watch (an agent restart) are
+      // coalesced again by the reader, before it reads further events.
+      recoalesce_.emplace_back(c, NowNs());
+      recoalesce_pending_ = true;
+    }
     return Status::Ok();
   }
 
@@ -391,6 +398,7 @@ class FidSource final : public EventSource {
         return;
       }
       if (stop_) break;
+      if (recoalesce_pending_.load()) Recoalesce();
       if (!coalesced_.empty() || unwatched_pending_.load()) {
         const std::uint64_t now = NowNs();
         if (now - last_sweep_ns_ >= static_cast<std::uint64_t>(opts_.coalesce_sweep_ms) * 1000000ull) {
@@ -476,6 +484,61 @@ class FidSource final : public EventSource {
     e.fsid.assign(reinterpret_cast<const char*>(&fsid), sizeof fsid);
     e.handle.assign(h.bytes, sizeof(file_handle) + h.fh.handle_bytes);
     coalesced_[st.st_ino] = std::move(e);
+  }
+
+  // Coalesces the directories that newly watched containers created before
+  // the watch (absent from the image, not mount-point stubs): the upperdir
+  // scan at start reported them and their files; from now on they are swept
+  // like directories created while the agent runs. Their first sweep
+  // reports the files changed since the watch (ctime), not the older ones.
+  void Recoalesce() {
+    std::vector<std::pair<std::shared_ptr<const Container>, std::uint64_t>> todo;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      todo.swap(recoalesce_);
+      recoalesce_pending_ = false;
+    }
+    for (const auto& [c, watch_ns] : todo) {
+      UniqueFd root(::open(c->upperdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      struct statfs sfs {};
+      if (!root || ::fstatfs(root.get(), &sfs) != 0) continue;
+      __kernel_fsid_t fsid{};
+      std::memcpy(&fsid, &sfs.f_fsid, sizeof fsid);
+      const auto stubs = MountStubs(c->mount_destinations);
+      std::size_t n = 0;
+      // The sweep looks back kSweepSlackNs before swept_ns (file times come
+      // from a coarse clock): a file made within 50 ms before the watch may be
+      // reported by both the start-up scan and the first sweep.
+      RecoalesceDir(*c, root.get(), "/", 0, stubs, fsid, watch_ns, n);
+      if (n > 0) log::Info("fanotify: {} directories {} created before this start coalesced again", n, c->ShortId());
+    }
+  }
+
+  void RecoalesceDir(const Container& c, int dirfd, const std::string& path, int depth,
+                     const std::unordered_set<std::string>& stubs, const __kernel_fsid_t& fsid,
+                     std::uint64_t swept_ns, std::size_t& n) {
+    if (depth > kRecoalesceMaxDepth) return;
+    DirStream ds(dirfd);
+    while (const dirent* e = ds.Next()) {
+      if (coalesced_.size() >= kCoalescedMax) return;
+      if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+      struct stat st {};
+      if (::fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) continue;
+      const std::string p = path == "/" ? "/" + std::string(e->d_name) : path + "/" + e->d_name;
+      auto known = coalesced_.find(st.st_ino);
+      const bool already = known != coalesced_.end() && known->second.dev == st.st_dev;
+      if (!already && !stubs.count(p) && !LowerStat(c, p)) {
+        Coalesce(c, HostPath(c.upperdir, p), st, fsid);
+        auto it = coalesced_.find(st.st_ino);
+        if (it != coalesced_.end() && it->second.dev == st.st_dev) {
+          it->second.swept_ns = swept_ns;  // the first sweep looks back to the watch (ctime)
+          it->second.mtime = {};           // ... and always runs
+          ++n;
+        }
+      }
+      UniqueFd sub(::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (sub) RecoalesceDir(c, sub.get(), p, depth + 1, stubs, fsid, swept_ns, n);
+    }
   }
 
   void CoalesceFailed(const char* what, const std::string& host) {
@@ -566,6 +629,9 @@ class FidSource final : public EventSource {
   std::unordered_map<std::string, std::shared_ptr<const Container>> by_work_;
   std::atomic<std::uint64_t> generation_{0};
   std::vector<std::string> unwatched_;  // container ids whose coalesced dirs the reader forgets
+  // Newly watched containers whose directories the reader re-coalesces, with the watch time.
+  std::vector<std::pair<std::shared_ptr<const Container>, std::uint64_t>> recoalesce_;
+  std::atomic<bool> recoalesce_pending_{false};
   std::atomic<bool> unwatched_pending_{false};
 
   // Reader thread only.

@@ -134,6 +134,26 @@ TEST_F(FidSourceTest, NewDirectoryIsReportedAndItsFilesComeFromTheSweepOnly) {
   ASSERT_TRUE(WaitFor("/tmp/cache", Operation::kDelete, EventOrigin::kFanotify)) << Dump();
 }
 
+TEST_F(FidSourceTest, DirectoriesCreatedBeforeTheWatchAreCoalescedAgain) {
+  // What a container made while the agent was down (the start-up scan reports it).
+  fs::create_directories(root_ + "/upper/tmp/old-cache/sub");
+  Write("/tmp/old-cache/x", "x");
+  // Older than the sweep's look-back (50 ms before the watch: file times come from a coarse clock).
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  Start({.coalesce_sweep_ms = 100});
+  Write("/tmp/old-cache/a", "a");
+  Write("/tmp/old-cache/sub/c", "c");
+  ASSERT_TRUE(WaitFor("/tmp/old-cache/a", Operation::kCreate, EventOrigin::kScan)) << Dump();
+  ASSERT_TRUE(WaitFor("/tmp/old-cache/sub/c", Operation::kCreate, EventOrigin::kScan)) << Dump();
+  Settle("barrier3");
+  EXPECT_EQ(CountPath("/tmp/old-cache/a", EventOrigin::kFanotify), 0) << Dump();
+  EXPECT_EQ(CountPath("/tmp/old-cache/sub/c", EventOrigin::kFanotify), 0) << Dump();
+  // Files already there before the watch are not reported again by the sweep.
+  EXPECT_EQ(CountPath("/tmp/old-cache/x", EventOrigin::kScan), 0) << Dump();
+  // Directories of the image stay individually reported.
+  EXPECT_EQ(CountPath("/tmp/barrier3", EventOrigin::kScan), 0) << Dump();
+}
+
 TEST_F(FidSourceTest, ImageDirectoriesAreNotCoalesced) {
   Start({.coalesce_sweep_ms = 100});
   // /etc is in the image: overlay copies it up; files created in it stay
