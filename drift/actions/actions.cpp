@@ -2,6 +2,7 @@
 // Policy resolution, the cgroup kill and the logging PodActions (actions.h).
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -170,5 +171,32 @@ class LoggingPodActions final : public PodActions {
 }  // namespace
 
 std::unique_ptr<PodActions> NewLoggingPodActions() { return std::make_unique<LoggingPodActions>(); }
+
+std::size_t RefreshPodMetadata(PodActions& pods, std::vector<PodMetadataEntry>& entries, std::uint64_t now_ns,
+                               std::uint64_t ttl_ns, std::size_t max_reads) {
+  std::vector<PodMetadataEntry*> due;
+  for (auto& e : entries) {
+    e.changed = false;
+    if (!e.pod.empty() && now_ns >= e.read_ns && now_ns - e.read_ns >= ttl_ns) due.push_back(&e);
+  }
+  std::sort(due.begin(), due.end(), [](const PodMetadataEntry* a, const PodMetadataEntry* b) {
+    return a->read_ns < b->read_ns;
+  });
+  if (due.size() > max_reads) due.resize(max_reads);
+  std::size_t changed = 0;
+  for (PodMetadataEntry* e : due) {
+    e->read_ns = now_ns;
+    auto m = pods.GetPodMetadata(e->ns, e->pod);
+    if (!m) continue;
+    const bool differs = !e->meta || e->meta->labels != m->labels || e->meta->owner_kind != m->owner_kind ||
+                         e->meta->owner_name != m->owner_name;
+    e->meta = std::move(m);
+    if (differs) {
+      e->changed = true;
+      ++changed;
+    }
+  }
+  return changed;
+}
 
 }  // namespace invar::drift

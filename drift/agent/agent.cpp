@@ -117,6 +117,7 @@ struct Watched {
   std::string first_change;
   std::uint64_t last_annotate_ns = 0;
   bool killed = false;
+  std::uint64_t meta_read_ns = 0;  // last read of the pod's labels and owner (main thread)
 };
 
 struct AgentState {
@@ -127,6 +128,7 @@ struct AgentState {
   std::unique_ptr<EventSource> exec;
   std::vector<std::unique_ptr<Sink>> sinks;
   std::unique_ptr<PodActions> pods;
+  bool kube = false;  // pods talks to an API server (labels are worth refreshing)
   std::unique_ptr<StateStore> store;
   std::unique_ptr<rules::Engine> rules;
   bool need_text = false;  // some sink reads Alert::text
@@ -373,17 +375,21 @@ void Scan(AgentState& s, const std::shared_ptr<const Container>& c) {
   }
 }
 
+std::shared_ptr<const PodMeta> ToPodMeta(PodMetadata m) {
+  auto meta = std::make_shared<PodMeta>();
+  meta->labels = std::move(m.labels);
+  meta->owner_kind = std::move(m.owner_kind);
+  meta->owner_name = std::move(m.owner_name);
+  return meta;
+}
+
 void AddContainer(AgentState& s, const std::shared_ptr<const Container>& c) {
   std::map<std::string, std::string> annotations = c->annotations;  // OCI fallback
   std::shared_ptr<const PodMeta> pod_meta;
   if (!c->pod.empty()) {
     if (auto pod = s.pods->GetPodMetadata(c->pod_namespace, c->pod)) {
       annotations = std::move(pod->annotations);
-      auto meta = std::make_shared<PodMeta>();
-      meta->labels = std::move(pod->labels);
-      meta->owner_kind = std::move(pod->owner_kind);
-      meta->owner_name = std::move(pod->owner_name);
-      pod_meta = std::move(meta);
+      pod_meta = ToPodMeta(std::move(*pod));
     }
   }
   ContainerPolicy policy = ResolvePolicy(s.default_action, s.cfg.allow_globs, annotations);
@@ -391,7 +397,7 @@ void AddContainer(AgentState& s, const std::shared_ptr<const Container>& c) {
   {
     std::lock_guard<std::mutex> lock(s.watched_mu);
     Watched w{c, pod_meta, policy, DriftTracker(known.ok() ? std::move(*known) : std::unordered_map<std::string, Operation>{}), 0,
-              {}, 0, false};
+              {}, 0, false, NowNs()};
     s.watched.insert_or_assign(c->id, std::move(w));
   }
   if (auto st = s.fid->Watch(c, {}); !st.ok()) log::Error("watch {}: {}", c->ShortId(), st.ToString());
@@ -411,6 +417,47 @@ void RemoveContainer(AgentState& s, const std::string& id) {
   }
   s.store->Remove(id);
   log::Info("released container {}", id.substr(0, 12));
+}
+
+// Main thread: re-reads the labels and owner of pods whose last read is
+// older than --pod-refresh-seconds (a few per call), then swaps the new
+// PodMeta in; the dispatcher takes the pointer under watched_mu per event.
+void RefreshPods(AgentState& s) {
+  if (!s.kube || s.cfg.pod_refresh_s <= 0) return;
+  constexpr std::size_t kReadsPerPoll = 8;
+  const std::uint64_t now = NowNs();
+  const std::uint64_t ttl = static_cast<std::uint64_t>(s.cfg.pod_refresh_s) * 1000000000ull;
+  std::vector<PodMetadataEntry> entries;
+  std::vector<std::shared_ptr<const Container>> owners;  // parallel to entries
+  {
+    std::lock_guard<std::mutex> lock(s.watched_mu);
+    for (const auto& [id, w] : s.watched) {
+      if (w.c->pod.empty() || now - w.meta_read_ns < ttl) continue;
+      PodMetadataEntry e{w.c->pod_namespace, w.c->pod, std::nullopt, w.meta_read_ns, false};
+      if (w.pod) {
+        PodMetadata m;
+        m.labels = w.pod->labels.value_or(std::map<std::string, std::string>{});
+        m.owner_kind = w.pod->owner_kind;
+        m.owner_name = w.pod->owner_name;
+        e.meta = std::move(m);
+      }
+      entries.push_back(std::move(e));
+      owners.push_back(w.c);
+    }
+  }
+  if (entries.empty()) return;
+  RefreshPodMetadata(*s.pods, entries, now, ttl, kReadsPerPoll);  // GETs, without the lock
+  std::lock_guard<std::mutex> lock(s.watched_mu);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    auto it = s.watched.find(owners[i]->id);
+    if (it == s.watched.end() || it->second.c != owners[i]) continue;  // released or replaced meanwhile
+    it->second.meta_read_ns = entries[i].read_ns;
+    if (entries[i].changed && entries[i].meta) {
+      it->second.pod = ToPodMeta(*entries[i].meta);
+      log::Info("pod {}/{}: labels and owner refreshed for container {}", entries[i].ns, entries[i].pod,
+                owners[i]->ShortId());
+    }
+  }
 }
 
 Status Discover(AgentState& s) {
@@ -502,6 +549,7 @@ StepResult StepConfig(AgentState& s) {
       return StepResult::kFail;
     }
     s.pods = NewKubePodActions(std::move(*client), s.cfg.node_name);
+    s.kube = true;
 #else
     log::Warn("built without the Kubernetes client: pod annotations, Events and deletes are only logged");
 #endif
@@ -643,6 +691,7 @@ StepResult StepRun(AgentState& s) {
     }
     if (stop) break;
     if (auto st = Discover(s); !st.ok()) log::Warn("discovery: {}", st.ToString());
+    RefreshPods(s);
     const std::uint64_t now = NowNs();
     const bool periodic = s.cfg.rescan_s > 0 && now - s.last_rescan_ns > static_cast<std::uint64_t>(s.cfg.rescan_s) * 1000000000ull;
     if (s.rescan_requested.exchange(false) || periodic) {

@@ -31,6 +31,7 @@ int RunFromCli(const CLI::App& app, AgentConfig config) {
       if (app.count(flag) > 0) explicit_keys.push_back(k);
     }
     if (app.count("--rescan-seconds") > 0) explicit_keys.push_back("rescan_seconds");
+    if (app.count("--pod-refresh-seconds") > 0) explicit_keys.push_back("pod_refresh_seconds");
     if (auto st = MergeConfigYaml(ss.str(), &config, explicit_keys); !st.ok()) {
       log::Error("{}", st.message());
       return 2;

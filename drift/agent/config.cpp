@@ -43,6 +43,10 @@ void AddAgentOptions(CLI::App& app, AgentConfig* c) {
   app.add_option("--poll-ms", c->poll_ms, "container discovery period")->capture_default_str();
   app.add_option("--rescan-seconds", c->rescan_s, "periodic upperdir scan (0: start and overflow only)")
       ->capture_default_str();
+  app.add_option("--pod-refresh-seconds", c->pod_refresh_s,
+                 "re-read pod labels and owner from the API server when older than this (0: only at discovery)")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
   app.add_option("--batch-delay-ms", c->batch_delay_ms, "fanotify read batching delay")->capture_default_str();
   app.add_flag("--report-modify", c->report_modify, "also subscribe to FAN_MODIFY (costly)");
   app.add_flag("!--no-coalesce-new-dirs", c->coalesce_new_dirs,
@@ -76,7 +80,7 @@ Status MergeConfigYaml(const std::string& yaml_text, AgentConfig* c, const std::
     if (!root.IsMap()) return Status::InvalidArgument("agent config: top level must be a mapping");
     static const char* kKnown[] = {"action", "allow", "output", "output_file", "http_output", "metrics_listen",
                                    "state_dir", "host_root", "containerd_state", "rules", "default_rules",
-                                   "rule_matching", "rule_actions", "rescan_seconds",
+                                   "rule_matching", "rule_actions", "rescan_seconds", "pod_refresh_seconds",
                                    "poll_ms", "delete_pod_on_kill", "node_name"};
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string k = it->first.as<std::string>();
@@ -120,6 +124,10 @@ Status MergeConfigYaml(const std::string& yaml_text, AgentConfig* c, const std::
     Set(root, "containerd_state", &c->containerd_state, explicit_keys);
     Set(root, "node_name", &c->node_name, explicit_keys);
     Set(root, "rescan_seconds", &c->rescan_s, explicit_keys);
+    Set(root, "pod_refresh_seconds", &c->pod_refresh_s, explicit_keys);
+    if (c->pod_refresh_s < 0 || c->pod_refresh_s > 86400) {
+      return Status::InvalidArgument("agent config: pod_refresh_seconds must be 0..86400");
+    }
     Set(root, "poll_ms", &c->poll_ms, explicit_keys);
     Set(root, "delete_pod_on_kill", &c->delete_pod_on_kill, explicit_keys);
     if (c->poll_ms < 10 || c->poll_ms > 60000) return Status::InvalidArgument("agent config: poll_ms out of range");

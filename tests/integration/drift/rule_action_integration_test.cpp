@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <iostream>
 #include <regex>
 #include <string>
 
@@ -90,6 +91,8 @@ TEST_F(RuleAction, EscalateKillsAFlagContainerWhenARuleTaggedKillMatches) {
   f.ExecArgv("ra-esc", {"/bin/touch", "/tmp/payload"}, 10);
   auto a = agent.WaitAlert(RuleOn("Payload written", "ra-esc", "/tmp/payload"));
   ASSERT_TRUE(a.has_value()) << Describe(agent);
+  std::cout << "escalated alert, text: " << (*a)["output"].get<std::string>() << "\nescalated alert, JSON: " << a->dump()
+            << "\n";  // for readers of the test log (docs/rules.md shows one)
   const auto& fld = (*a)["output_fields"];
   EXPECT_EQ(fld["invar.action"], "kill");
   EXPECT_EQ(fld["invar.rule_action"], "kill");

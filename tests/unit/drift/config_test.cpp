@@ -73,6 +73,15 @@ TEST(AgentConfig, RuleActionsKey) {
   EXPECT_EQ(st.message(), "agent config: rule_actions must be escalate, override or ignore, not \"obey\"");
 }
 
+TEST(AgentConfig, PodRefreshSecondsKey) {
+  AgentConfig c;
+  EXPECT_EQ(c.pod_refresh_s, 60);
+  ASSERT_TRUE(MergeConfigYaml("pod_refresh_seconds: 0\n", &c).ok());
+  EXPECT_EQ(c.pod_refresh_s, 0);
+  EXPECT_EQ(MergeConfigYaml("pod_refresh_seconds: -5\n", &c).message(),
+            "agent config: pod_refresh_seconds must be 0..86400");
+}
+
 class RulesFiles : public ::testing::Test {
  protected:
   void SetUp() override {

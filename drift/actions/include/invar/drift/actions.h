@@ -9,6 +9,7 @@
 // thread; they should not block for long (the kube adapter queues).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -126,5 +127,27 @@ class PodActions {
 
 // No cluster: logs what it would have done; PodAnnotations is always nullopt.
 std::unique_ptr<PodActions> NewLoggingPodActions();
+
+// Pod labels and owner for alert enrichment change after a container starts
+// (relabelling, a rollout adopting the pod). The agent reads them at
+// discovery and re-reads them with a TTL on its main loop, off the event path.
+struct PodMetadataEntry {
+  std::string ns;
+  std::string pod;
+  std::optional<PodMetadata> meta;  // the last successful read
+  std::uint64_t read_ns = 0;        // when it was last read (or tried)
+  bool changed = false;             // set by RefreshPodMetadata when labels or owner changed
+};
+
+// Re-reads through pods.GetPodMetadata() the entries last read at least
+// ttl_ns before now_ns, oldest first, at most max_reads of them (a node with
+// many pods spreads its GETs over several calls). A failed read keeps the
+// last metadata and counts as a read (no retry storm against a down API
+// server). Only labels and owner are compared: policy annotations are read
+// once, at discovery (a changed action would need new fanotify marks).
+// Returns how many entries changed. Blocking (one synchronous GET per read):
+// call it from the agent's main loop, never from the event threads.
+std::size_t RefreshPodMetadata(PodActions& pods, std::vector<PodMetadataEntry>& entries, std::uint64_t now_ns,
+                               std::uint64_t ttl_ns, std::size_t max_reads);
 
 }  // namespace invar::drift

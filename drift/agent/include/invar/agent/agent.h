@@ -42,6 +42,9 @@ struct AgentConfig {
   std::string node_name;                    // --node-name, env NODE_NAME, else hostname
   int poll_ms = 250;                        // container discovery period
   int rescan_s = 300;                       // periodic upperdir scan; 0: only at start and on overflow
+  // Pod labels and owner (alert enrichment) are re-read from the API server
+  // when older than this, a few pods per discovery period; 0: only at discovery.
+  int pod_refresh_s = 60;                   // --pod-refresh-seconds
   int batch_delay_ms = 5;
   // Coalesce directories the container creates (kernel ignore mark on their
   // files, a 1 s sweep reports them); off: every file event is reported live.
@@ -64,6 +67,7 @@ void AddAgentOptions(CLI::App& app, AgentConfig* config);
 // Merges a YAML config file into `config`: keys action, allow (list),
 // output, output_file, http_output, metrics_listen, state_dir, host_root,
 // containerd_state, rules (list), default_rules, rule_matching, rule_actions, rescan_seconds,
+// pod_refresh_seconds,
 // poll_ms, delete_pod_on_kill.
 // Keys set on the command line (listed in `explicit_keys`) are kept.
 Status MergeConfigYaml(const std::string& yaml_text, AgentConfig* config,
