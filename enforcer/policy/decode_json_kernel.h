@@ -263,7 +263,7 @@ Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity
   decode_internal::Extractor<JsonAdapter> extractor(adapter, max_depth);
   JsonAdapter::Node node{object};
   // Decoded in place in the result (moving a Workload is ~40 members).
-  Result<Workload> result{Workload{}};
+  Result<Workload> result{std::in_place};
   Status status = extractor.DecodeSingle(node, &*result);
   if (!status.ok()) return status;
   return result;

@@ -15,7 +15,7 @@ Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth) {
   decode_internal::JsonAdapter adapter;
   decode_internal::Extractor<decode_internal::JsonAdapter> extractor(adapter, max_depth);
   decode_internal::JsonAdapter::Node node{object};
-  Result<Workload> result{Workload{}};  // decoded in place
+  Result<Workload> result{std::in_place};  // decoded in place
   Status status = extractor.DecodeSingle(node, &*result);
   if (!status.ok()) return status;
   return result;

@@ -16,9 +16,13 @@
 //   OnDemandIterate        baseline: simdjson on-demand visiting every value
 //   OnDemandParseOnly      stage 1 plus finding request.object (builtin kernel)
 // Each iteration re-parses from the bytes, as a webhook does per request.
-// The kernel kAuto picked is printed as the context key json_kernel.
+// The kernel kAuto picked is printed as the context key json_kernel; the
+// counter `allocs` is operator new calls per iteration.
 //
 //   build/<dir>/tests/bench/bench_policy --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//
+// Load-independent instruction counts: the --loop mode (see LoopMain) under
+// callgrind, e.g. --loop=2000 --what=both.
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
 
