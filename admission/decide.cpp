@@ -12,8 +12,8 @@
 #include <exception>
 
 #include "invar/platform/log.h"
+#include "invar/policy/decode.h"
 #include "invar/policy/evaluate.h"
-#include "invar/policy/json_object.h"
 
 namespace invar::admission {
 namespace {
@@ -23,7 +23,6 @@ using policy::Finding;
 using policy::Profile;
 using policy::Verdict;
 
-constexpr int kMaxObjectDepth = 128;
 constexpr size_t kMaxWarnings = 20;
 constexpr size_t kMaxAuditValueBytes = 8192;
 constexpr std::string_view kFallbackProfile = "immutable";
@@ -35,21 +34,15 @@ od::parser& ObjectParser() {
   return parser;
 }
 
-// The raw object strings reserve simdjson padding (review.cpp), so they parse in place.
-simdjson::padded_string_view Padded(const std::string& s) {
-  if (s.capacity() >= s.size() + simdjson::SIMDJSON_PADDING) {
-    return simdjson::padded_string_view(s.data(), s.size(), s.capacity());
-  }
-  return {};  // caller falls back to a copy
-}
-
+// Raw objects are views into the padded review body, so they parse in place;
+// a view without padding after it (a caller's own string) is copied first.
 template <typename F>
-auto WithDocument(const std::string& json, F&& f) {
+auto WithDocument(const RawJson& json, F&& f) {
   od::parser& parser = ObjectParser();
   simdjson::padded_string copy;
-  simdjson::padded_string_view view = Padded(json);
-  if (view.data() == nullptr) {
-    copy = simdjson::padded_string(json);
+  simdjson::padded_string_view view(json.json.data(), json.json.size(), json.readable);
+  if (json.readable < json.json.size() + simdjson::SIMDJSON_PADDING) {
+    copy = simdjson::padded_string(json.json);
     view = copy;
   }
   od::document doc;
@@ -200,7 +193,7 @@ struct ExecOptions {
   std::vector<std::string> command;
 };
 
-ExecOptions ParseExecOptions(const std::string& json) {
+ExecOptions ParseExecOptions(const RawJson& json) {
   ExecOptions o;
   WithDocument(json, [&](simdjson::error_code err, od::document& doc) {
     if (err) return 0;
@@ -300,15 +293,11 @@ std::vector<std::string> NewEphemeralNames(const policy::Workload& now, const po
   return out;
 }
 
-Result<policy::Workload> DecodeWorkload(const std::string& json) {
-  return WithDocument(json, [](simdjson::error_code err, od::document& doc) -> Result<policy::Workload> {
-    if (err) return Status::InvalidArgument(fmt::format("object: {}", simdjson::error_message(err)));
-    od::value v;
-    if (auto e = doc.get_value().get(v); e) {
-      return Status::InvalidArgument(fmt::format("object: {}", simdjson::error_message(e)));
-    }
-    return policy::DecodeObject(v, kMaxObjectDepth);
-  });
+// The later path for objects DecodeReview did not decode in its own pass.
+Result<policy::Workload> DecodeWorkload(const RawJson& json) {
+  policy::ObjectDecodeOptions options;
+  options.max_depth = kMaxObjectDepth;
+  return policy::DecodeObjectJson(json.json, json.readable, options);
 }
 
 void DecideWorkload(const ReviewRequest& r, const Config& c, const NamespaceModes& modes, bool ephemeral,
@@ -336,7 +325,10 @@ void DecideWorkload(const ReviewRequest& r, const Config& c, const NamespaceMode
       return;
     }
   }
-  Result<policy::Workload> workload = DecodeWorkload(r.object);
+  // A CREATE's object was decoded in the review's own pass.
+  std::optional<Result<policy::Workload>> decoded;
+  if (ephemeral || !r.workload) decoded.emplace(DecodeWorkload(r.object));
+  const Result<policy::Workload>& workload = decoded ? *decoded : *r.workload;
   if (!workload.ok()) {
     std::string what = fmt::format("invar could not decode {} for evaluation: {}", ObjectLabel(r, nullptr),
                                    workload.status().message());
@@ -471,11 +463,11 @@ NamespaceModes ResolveModes(const policy::StringMap& labels, const Config& confi
   return out;
 }
 
-bool PodSpecUnchanged(const std::string& object, const std::string& old_object, std::string_view spec_path) {
+bool PodSpecUnchanged(const RawJson& object, const RawJson& old_object, std::string_view spec_path) {
   if (object.empty() || old_object.empty()) return false;
   std::string pointer = "/";
   for (char ch : spec_path) pointer += ch == '.' ? '/' : ch;
-  auto minified_spec = [&](const std::string& json, std::string* out) {
+  auto minified_spec = [&](const RawJson& json, std::string* out) {
     return WithDocument(json, [&](simdjson::error_code err, od::document& doc) {
       if (err) return false;
       od::value v;

@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
-// AdmissionReview codec (see review.h). simdjson on-demand walks the body once
-// in document order; request.object/oldObject are captured as raw JSON and
-// decoded later by decide.cpp. Thread-safe: one parser per thread.
+// AdmissionReview codec (see review.h). simdjson on-demand indexes and walks
+// the body once in document order; a CREATE's request.object is decoded into
+// the policy model in that walk (policy::DecodeObject), every object is also
+// kept as a view of its raw JSON. Thread-safe: one parser per thread.
 #include "invar/admission/review.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <cstdint>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "invar/platform/json_escape.h"
+#include "invar/policy/json_object.h"
 
 namespace invar::admission {
 namespace {
@@ -42,11 +48,28 @@ Status GetString(od::value v, std::string_view path, std::string* out) {
   return Status::Ok();
 }
 
-Status KeepRaw(od::value v, std::string_view path, std::string* out) {
+// Where the body's bytes end for the parser (body + readable bytes): the
+// views of objects inside it can be parsed in place up to there.
+struct Buffer {
+  const char* end = nullptr;
+};
+
+Status ExpectObjectOrNull(od::value& v, std::string_view path, bool* is_null) {
+  if (auto e = v.is_null().get(*is_null); e) return Bad(fmt::format("{}: {}", path, ErrorText(e)));
+  if (*is_null) return Status::Ok();
+  od::json_type type;
+  if (auto e = v.type().get(type); e) return Bad(fmt::format("{}: {}", path, ErrorText(e)));
+  if (type != od::json_type::object) {
+    return Bad(fmt::format("{}: expected object ({})", path, ErrorText(simdjson::INCORRECT_TYPE)));
+  }
+  return Status::Ok();
+}
+
+Status KeepRaw(od::value v, std::string_view path, const Buffer& buf, RawJson* out) {
   bool is_null = false;
-  if (auto e = v.is_null().get(is_null); e) return Bad(fmt::format("{}: {}", path, ErrorText(e)));
+  INVAR_RETURN_IF_ERROR(ExpectObjectOrNull(v, path, &is_null));
   if (is_null) {
-    out->clear();
+    *out = {};
     return Status::Ok();
   }
   od::object obj;
@@ -55,8 +78,8 @@ Status KeepRaw(od::value v, std::string_view path, std::string* out) {
   }
   std::string_view raw;
   if (auto e = obj.raw_json().get(raw); e) return Bad(fmt::format("{}: {}", path, ErrorText(e)));
-  out->reserve(raw.size() + simdjson::SIMDJSON_PADDING);
-  out->assign(raw);
+  out->json = raw;
+  out->readable = static_cast<size_t>(buf.end - raw.data());
   return Status::Ok();
 }
 
@@ -76,22 +99,24 @@ Status ForEachField(od::value v, std::string_view path, F&& f) {
   return Status::Ok();
 }
 
-Status DecodeRequest(od::value v, ReviewRequest* r, bool* has_object) {
+Status DecodeRequest(od::value v, const ReviewLimits& limits, const Buffer& buf, ReviewRequest* r, bool* has_object) {
   return ForEachField(v, "request", [&](std::string_view key, od::value value) -> Status {
     if (key == "uid") return GetString(value, "request.uid", &r->uid);
-    if (key == "kind" || key == "resource") {
-      bool is_kind = key == "kind";
-      return ForEachField(value, is_kind ? "request.kind" : "request.resource",
-                          [&](std::string_view k, od::value x) -> Status {
-                            std::string path = fmt::format("request.{}.{}", is_kind ? "kind" : "resource", k);
-                            if (k == "group") return GetString(x, path, is_kind ? &r->kind.group : &r->resource.group);
-                            if (k == "version") {
-                              return GetString(x, path, is_kind ? &r->kind.version : &r->resource.version);
-                            }
-                            if (is_kind && k == "kind") return GetString(x, path, &r->kind.kind);
-                            if (!is_kind && k == "resource") return GetString(x, path, &r->resource.resource);
-                            return Status::Ok();
-                          });
+    if (key == "kind") {
+      return ForEachField(value, "request.kind", [&](std::string_view k, od::value x) -> Status {
+        if (k == "group") return GetString(x, "request.kind.group", &r->kind.group);
+        if (k == "version") return GetString(x, "request.kind.version", &r->kind.version);
+        if (k == "kind") return GetString(x, "request.kind.kind", &r->kind.kind);
+        return Status::Ok();
+      });
+    }
+    if (key == "resource") {
+      return ForEachField(value, "request.resource", [&](std::string_view k, od::value x) -> Status {
+        if (k == "group") return GetString(x, "request.resource.group", &r->resource.group);
+        if (k == "version") return GetString(x, "request.resource.version", &r->resource.version);
+        if (k == "resource") return GetString(x, "request.resource.resource", &r->resource.resource);
+        return Status::Ok();
+      });
     }
     if (key == "subResource") return GetString(value, "request.subResource", &r->sub_resource);
     if (key == "name") return GetString(value, "request.name", &r->name);
@@ -120,19 +145,116 @@ Status DecodeRequest(od::value v, ReviewRequest* r, bool* has_object) {
       });
     }
     if (key == "object") {
-      INVAR_RETURN_IF_ERROR(KeepRaw(value, "request.object", &r->object));
+      // A CREATE (operation and resource already read, as the API server
+      // orders them) is decoded right here: one parse serves the review and
+      // the object. Decide() routes it; kinds it does not judge just carry an
+      // unused result. Anything else keeps the raw view for Decide().
+      if (limits.decode_workload && r->operation == "CREATE" && !r->resource.resource.empty()) {
+        bool is_null = false;
+        INVAR_RETURN_IF_ERROR(ExpectObjectOrNull(value, "request.object", &is_null));
+        if (is_null) return Status::Ok();
+        *has_object = true;
+        r->workload.emplace(policy::DecodeObject(value, kMaxObjectDepth));
+        return Status::Ok();
+      }
+      INVAR_RETURN_IF_ERROR(KeepRaw(value, "request.object", buf, &r->object));
       *has_object = !r->object.empty();
       return Status::Ok();
     }
-    if (key == "oldObject") return KeepRaw(value, "request.oldObject", &r->old_object);
+    if (key == "oldObject") return KeepRaw(value, "request.oldObject", buf, &r->old_object);
     return Status::Ok();  // requestKind, options, userInfo.extra, ...: skipped
   });
 }
 
 // Maximum nesting of objects/arrays, outside strings. simdjson on-demand
 // skips unread values without a depth check, so the bound is enforced here.
-// Strings (most of a review's bytes) are skipped with memchr to their closing
-// quote, so this costs well under a microsecond for a 5 KB review.
+// 64 bytes at a time with SSE2 (every x86-64 CPU has it), the way simdjson's
+// stage 1 finds strings: bitmasks of quotes, backslashes and brackets; a
+// character after an unescaped backslash is escaped; the prefix XOR of the
+// unescaped quotes marks the bytes inside strings; brackets outside strings
+// move the depth. A block can only exceed the bound when depth + its opening
+// brackets does, and only then are its brackets walked in order. ~6k
+// instructions for the 5 KB bench review (the byte loop it replaces: ~30k).
+#if defined(__SSE2__)
+struct BlockMasks {
+  uint64_t quote = 0, backslash = 0, open = 0, close = 0;
+};
+
+BlockMasks Classify(const char* p) {
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  // '[' | 0x20 == '{' and ']' | 0x20 == '}'; no other byte maps to these.
+  const __m128i case_bit = _mm_set1_epi8(0x20), open = _mm_set1_epi8('{'), close = _mm_set1_epi8('}');
+  BlockMasks m;
+  for (int i = 0; i < 4; ++i) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * i));
+    __m128i folded = _mm_or_si128(v, case_bit);
+    auto bits = [&](__m128i eq) { return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(eq))) << (16 * i); };
+    m.quote |= bits(_mm_cmpeq_epi8(v, quote));
+    m.backslash |= bits(_mm_cmpeq_epi8(v, backslash));
+    m.open |= bits(_mm_cmpeq_epi8(folded, open));
+    m.close |= bits(_mm_cmpeq_epi8(folded, close));
+  }
+  return m;
+}
+
+bool DepthExceeds(std::string_view s, int max_depth) {
+  int64_t depth = 0;
+  bool escape_next = false;  // the previous block ended in an unescaped backslash
+  uint64_t in_string = 0;    // all ones when the previous block ended inside a string
+  char tail[64];
+  for (size_t at = 0; at < s.size(); at += 64) {
+    const char* p = s.data() + at;
+    if (s.size() - at < 64) {
+      std::memset(tail, ' ', sizeof tail);
+      std::memcpy(tail, p, s.size() - at);
+      p = tail;
+    }
+    BlockMasks m = Classify(p);
+    uint64_t escaped = 0;
+    uint64_t bs = m.backslash;
+    if (escape_next) {
+      escaped = 1;
+      bs &= ~uint64_t{1};
+    }
+    escape_next = false;
+    while (bs != 0) {
+      int i = __builtin_ctzll(bs);
+      if (i == 63) {
+        escape_next = true;
+        break;
+      }
+      escaped |= uint64_t{2} << i;
+      bs &= ~(uint64_t{3} << i);  // the escaped character is no escape itself
+    }
+    uint64_t quotes = m.quote & ~escaped;
+    uint64_t x = quotes;  // prefix XOR: bit i = parity of quotes at 0..i
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x ^= in_string;
+    in_string = static_cast<uint64_t>(static_cast<int64_t>(x) >> 63);
+    uint64_t opens = m.open & ~x, closes = m.close & ~x;
+    int n_open = __builtin_popcountll(opens);
+    if (depth + n_open <= max_depth) {
+      depth += n_open - __builtin_popcountll(closes);
+      continue;
+    }
+    for (uint64_t all = opens | closes; all != 0; all &= all - 1) {
+      uint64_t bit = all & (~all + 1);
+      if (opens & bit) {
+        if (++depth > max_depth) return true;
+      } else {
+        --depth;
+      }
+    }
+  }
+  return false;
+}
+#else
+// Portable version: strings are skipped with memchr to their closing quote.
 bool DepthExceeds(std::string_view s, int max_depth) {
   const char* p = s.data();
   const char* const end = p + s.size();
@@ -158,6 +280,7 @@ bool DepthExceeds(std::string_view s, int max_depth) {
   }
   return false;
 }
+#endif
 
 }  // namespace
 
@@ -173,13 +296,18 @@ Result<ReviewRequest> DecodeReview(std::string_view body, const ReviewLimits& li
   if (DepthExceeds(body, limits.max_depth)) {
     return Bad(fmt::format("JSON nesting deeper than {} levels", limits.max_depth));
   }
-  // Parse in place when the caller's buffer has simdjson's padding after the body.
-  simdjson::padded_string copy;
-  simdjson::padded_string_view view(body.data(), body.size(), readable_bytes);
+  // Parse in place when the caller's buffer has simdjson's padding after the
+  // body; otherwise copy it into storage the request owns (its views point there).
+  std::shared_ptr<std::string> storage;
   if (readable_bytes < body.size() + simdjson::SIMDJSON_PADDING) {
-    copy = simdjson::padded_string(body);
-    view = copy;
+    storage = std::make_shared<std::string>();
+    storage->reserve(body.size() + simdjson::SIMDJSON_PADDING);
+    storage->assign(body);
+    body = *storage;
+    readable_bytes = storage->capacity();
   }
+  simdjson::padded_string_view view(body.data(), body.size(), readable_bytes);
+  const Buffer buf{body.data() + readable_bytes};
   od::parser& parser = ThreadParser(limits.max_depth);
   od::document doc;
   if (auto e = parser.iterate(view).get(doc); e) return Bad(fmt::format("malformed JSON: {}", ErrorText(e)));
@@ -188,6 +316,7 @@ Result<ReviewRequest> DecodeReview(std::string_view body, const ReviewLimits& li
     return Bad(fmt::format("malformed JSON or not an object: {}", ErrorText(e)));
   }
   ReviewRequest r;
+  r.storage = std::move(storage);
   std::string api_version, kind;
   bool has_request = false, has_object = false;
   for (auto field : root) {
@@ -201,7 +330,7 @@ Result<ReviewRequest> DecodeReview(std::string_view body, const ReviewLimits& li
       INVAR_RETURN_IF_ERROR(GetString(value, "kind", &kind));
     } else if (key == "request") {
       has_request = true;
-      INVAR_RETURN_IF_ERROR(DecodeRequest(value, &r, &has_object));
+      INVAR_RETURN_IF_ERROR(DecodeRequest(value, limits, buf, &r, &has_object));
     }
   }
   // A truncated or trailing-garbage document must not pass as a review.

@@ -47,8 +47,113 @@ TEST(ReviewCodec, DecodesEveryFieldTheDecisionReads) {
   EXPECT_EQ(r->user.username, "alice");
   EXPECT_EQ(r->user.groups, (std::vector<std::string>{"a", "b"}));
   EXPECT_TRUE(r->dry_run);
-  EXPECT_EQ(r->object, R"({"kind":"Deployment","spec":{}})");
-  EXPECT_EQ(r->old_object, R"({"kind":"Deployment"})");
+  EXPECT_EQ(r->object.json, R"({"kind":"Deployment","spec":{}})");
+  EXPECT_EQ(r->old_object.json, R"({"kind":"Deployment"})");
+  EXPECT_FALSE(r->workload.has_value());  // an UPDATE: Decide compares the specs first
+  // The body had no padding: the views point into the request's own copy.
+  ASSERT_NE(r->storage, nullptr);
+  EXPECT_GE(r->object.json.data(), r->storage->data());
+  EXPECT_LE(r->object.json.data() + r->object.readable, r->storage->data() + r->storage->capacity());
+  EXPECT_GE(r->object.readable, r->object.json.size() + kReviewPadding);
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string PaddedCopy(const std::string& s) {
+  std::string out;
+  out.reserve(s.size() + kReviewPadding);
+  out = s;
+  return out;
+}
+
+std::string BenchReview() { return PaddedCopy(ReadFile(fs::path(INVAR_SOURCE_DIR) / "tests/data/review-5k.json")); }
+
+TEST(ReviewCodec, DecodesACreatesObjectInTheReviewsOwnPass) {
+  std::string body = BenchReview();
+  auto r = DecodeReview(body, {}, body.capacity());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->storage, nullptr);  // padded body: parsed in place, nothing copied
+  ASSERT_TRUE(r->workload.has_value());
+  ASSERT_TRUE(r->workload->ok()) << r->workload->status().ToString();
+  EXPECT_EQ((*r->workload)->kind, "Pod");
+  EXPECT_EQ((*r->workload)->spec.containers.size(), 2u);
+  EXPECT_TRUE(r->object.empty());  // no raw view needed
+  // Without the single pass the raw view of the object is kept instead, a
+  // view into the caller's body.
+  ReviewLimits later;
+  later.decode_workload = false;
+  auto raw = DecodeReview(body, later, body.capacity());
+  ASSERT_TRUE(raw.ok());
+  EXPECT_FALSE(raw->workload.has_value());
+  ASSERT_FALSE(raw->object.empty());
+  EXPECT_EQ(raw->object.json.front(), '{');
+  EXPECT_GE(raw->object.json.data(), body.data());
+  EXPECT_EQ(raw->object.json.data() + raw->object.readable, body.data() + body.capacity());
+}
+
+TEST(ReviewCodec, KeepsTheObjectRawWhenOperationFollowsIt) {
+  // Key order is free in JSON: an object seen before the operation is decoded later, by Decide.
+  std::string body = MinimalReview(
+      R"("uid":"u","object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[]}},)"
+      R"("operation":"CREATE","resource":{"resource":"pods"})");
+  auto r = DecodeReview(body);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->workload.has_value());
+  EXPECT_EQ(r->object.json.substr(0, 18), R"({"apiVersion":"v1")");
+}
+
+// Both decode paths (the review's own pass, and Decide's later
+// DecodeObjectJson) answer byte for byte alike, for allowed, denied and
+// undecodable objects.
+TEST(ReviewCodec, SinglePassAndLaterDecodeAnswerAlike) {
+  auto cfg = ParseConfig("");
+  ASSERT_TRUE(cfg.ok());
+  FixedNamespaceSource ns;
+  policy::StringMap labels;
+  labels.Set("invar.dev/enforce", "immutable");
+  labels.Set("invar.dev/warn", "restricted");
+  labels.Set("invar.dev/audit", "baseline");
+  ns.Set("shop", labels);
+  ns.Set("prod", labels);
+  const std::string head = R"("uid":"u","kind":{"kind":"Pod"},"resource":{"resource":"pods"},"namespace":"prod",)"
+                           R"("operation":"CREATE","object":)";
+  std::vector<std::string> bodies = {
+      BenchReview(),
+      PaddedCopy(MinimalReview(head + R"({"kind":"Pod","metadata":{"name":"a"},"spec":{"containers":[{"name":"c",)"
+                                      R"("image":"i","securityContext":{"privileged":"yes"}}]}})")),
+      PaddedCopy(MinimalReview(head + R"({"kind":"ConfigMap","metadata":{"name":"a"}})")),
+      PaddedCopy(MinimalReview(head + R"({"kind":"Pod","metadata":{"name":"ok"},"spec":{"securityContext":)"
+                                      R"({"runAsNonRoot":true,"seccompProfile":{"type":"RuntimeDefault"}},)"
+                                      R"("containers":[{"name":"c","image":"i@sha256:)" +
+                                      std::string(64, 'a') +
+                                      R"(","securityContext":{"readOnlyRootFilesystem":true,)"
+                                      R"("allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]}}}]}})")),
+  };
+  ReviewLimits later;
+  later.decode_workload = false;
+  bool saw_allow = false, saw_deny = false, saw_error = false;
+  for (const auto& body : bodies) {
+    auto once = DecodeReview(body, {}, body.capacity());
+    auto twice = DecodeReview(body, later, body.capacity());
+    ASSERT_TRUE(once.ok() && twice.ok()) << body;
+    ASSERT_TRUE(once->workload.has_value()) << body;
+    ASSERT_FALSE(twice->workload.has_value()) << body;
+    Decision a = Decide(*once, *cfg, ns);
+    Decision b = Decide(*twice, *cfg, ns);
+    EXPECT_EQ(EncodeReview(a.response), EncodeReview(b.response)) << body;
+    EXPECT_EQ(a.info.decision, b.info.decision) << body;
+    saw_allow = saw_allow || a.response.allowed;
+    saw_deny = saw_deny || a.response.code == 403;
+    saw_error = saw_error || a.response.code == 500;
+  }
+  EXPECT_TRUE(saw_allow);
+  EXPECT_TRUE(saw_deny);
+  EXPECT_TRUE(saw_error);
 }
 
 TEST(ReviewCodec, RejectsMalformedReviewsWithClearMessages) {
@@ -112,6 +217,25 @@ TEST(ReviewCodec, NestingBoundSeesThroughEscapedQuotes) {
   EXPECT_TRUE(DecodeReview(at_limit).ok()) << DecodeReview(at_limit).status().ToString();
   std::string over = MinimalReview(head + R"("x":)" + std::string(127, '[') + std::string(127, ']'));
   EXPECT_FALSE(DecodeReview(over).ok());
+}
+
+// The scan works on 64-byte blocks: strings, escapes and bracket runs that
+// straddle a block boundary count the same at every alignment.
+TEST(ReviewCodec, NestingBoundIsTheSameAtEveryBlockAlignment) {
+  const std::string head = R"("uid":"u","operation":"DELETE","resource":{"resource":"pods"},)";
+  for (size_t shift = 0; shift < 130; ++shift) {
+    std::string pad = R"("p":")" + std::string(shift, 'a') + R"(",)";
+    // Escaped quotes and backslash runs of both parities, brackets inside strings.
+    std::string strings = R"("e":"\\",)" R"("f":"\"[[[{{{",)" R"("g":"\\\\\"]]]",)" R"("h":"\\\\",)";
+    std::string at_limit = MinimalReview(head + pad + strings + R"("x":)" + std::string(126, '[') + std::string(126, ']'));
+    std::string over = MinimalReview(head + pad + strings + R"("x":)" + std::string(127, '[') + std::string(127, ']'));
+    std::string in_string = MinimalReview(head + pad + strings + R"("x":"\")" + std::string(300, '[') + R"(")");
+    EXPECT_TRUE(DecodeReview(at_limit).ok()) << shift << ": " << DecodeReview(at_limit).status().ToString();
+    auto r = DecodeReview(over);
+    ASSERT_FALSE(r.ok()) << shift;
+    EXPECT_NE(r.status().message().find("nesting deeper than 128"), std::string::npos) << shift;
+    EXPECT_TRUE(DecodeReview(in_string).ok()) << shift << ": " << DecodeReview(in_string).status().ToString();
+  }
 }
 
 TEST(ReviewCodec, EncodesTheResponseInTheVersionAsked) {
@@ -194,25 +318,26 @@ TEST(Modes, LabelsOverrideDefaultsAndUnknownProfilesFailClosed) {
   EXPECT_FALSE(none.modes[0].set || none.modes[1].set || none.modes[2].set);
 }
 
-std::string Padded(std::string s) {
-  std::string out;
-  out.reserve(s.size() + 64);
-  out = s;
-  return out;
-}
+std::string Padded(std::string s) { return PaddedCopy(s); }
+
+RawJson Raw(const std::string& s) { return {s, s.capacity()}; }
 
 TEST(PodSpecChange, ComparesOnlyThePodSpecSubtree) {
   std::string a = Padded(R"({"metadata":{"labels":{"a":"1"}},"spec":{"containers":[{"name":"x","image":"i"}]}})");
   std::string b = Padded(R"({"metadata":{"labels":{"a":"2"}},"spec": { "containers" : [ {"name":"x","image":"i"} ] }})");
   std::string c = Padded(R"({"metadata":{},"spec":{"containers":[{"name":"x","image":"j"}]}})");
-  EXPECT_TRUE(PodSpecUnchanged(a, b, "spec"));
-  EXPECT_FALSE(PodSpecUnchanged(a, c, "spec"));
+  EXPECT_TRUE(PodSpecUnchanged(Raw(a), Raw(b), "spec"));
+  EXPECT_FALSE(PodSpecUnchanged(Raw(a), Raw(c), "spec"));
   std::string d1 = Padded(R"({"spec":{"replicas":1,"template":{"spec":{"containers":[]}}}})");
   std::string d2 = Padded(R"({"spec":{"replicas":3,"template":{"spec":{"containers":[]}}}})");
-  EXPECT_TRUE(PodSpecUnchanged(d1, d2, "spec.template.spec"));
-  EXPECT_FALSE(PodSpecUnchanged(d1, d2, "spec"));
-  EXPECT_FALSE(PodSpecUnchanged(d1, "", "spec"));
-  EXPECT_FALSE(PodSpecUnchanged(Padded("{bad"), d2, "spec"));
+  EXPECT_TRUE(PodSpecUnchanged(Raw(d1), Raw(d2), "spec.template.spec"));
+  EXPECT_FALSE(PodSpecUnchanged(Raw(d1), Raw(d2), "spec"));
+  EXPECT_FALSE(PodSpecUnchanged(Raw(d1), RawJson{}, "spec"));
+  std::string bad = Padded("{bad");
+  EXPECT_FALSE(PodSpecUnchanged(Raw(bad), Raw(d2), "spec"));
+  // Views without padding after them (a caller's own strings) are copied, not overread.
+  std::string tight_a = R"({"spec":{"x":1}})", tight_b = R"({"spec":{"x":1}})";
+  EXPECT_TRUE(PodSpecUnchanged({tight_a, tight_a.size()}, {tight_b, tight_b.size()}, "spec"));
 }
 
 TEST(Warnings, TruncateOnUtf8Boundaries) {
@@ -335,10 +460,23 @@ TEST(Parity, WebhookVerdictEqualsEvaluateOnEveryCorpusManifest) {
         if (res == kResources.end()) continue;
         r.resource.group = res->second.first;
         r.resource.resource = res->second.second;
-        std::string dumped = objects[i].dump();
-        r.object.reserve(dumped.size() + 64);
-        r.object = dumped;
-        Decision d = Decide(r, *cfg, ns);
+        // As the API server sends it, through the review's own decode pass.
+        // (nlohmann sorts keys, which would put the object before the operation.)
+        std::string body = PaddedCopy(
+            R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"parity",)"
+            R"("kind":{"group":)" + json(r.resource.group).dump() + R"(,"version":"v1","kind":)" + json(kind).dump() +
+            R"(},"resource":{"group":)" + json(r.resource.group).dump() + R"(,"version":"v1","resource":)" +
+            json(r.resource.resource).dump() + R"(},"namespace":"parity","operation":"CREATE","object":)" +
+            objects[i].dump() + "}}");
+        auto decoded = DecodeReview(body, {}, body.capacity());
+        ASSERT_TRUE(decoded.ok()) << file << ": " << decoded.status().ToString();
+        ASSERT_TRUE(decoded->workload.has_value());
+        Decision d = Decide(*decoded, *cfg, ns);
+        // And through Decide's own decode of the raw object.
+        std::string dumped = PaddedCopy(objects[i].dump());
+        r.object = {dumped, dumped.capacity()};
+        Decision later = Decide(r, *cfg, ns);
+        EXPECT_EQ(EncodeReview(d.response), EncodeReview(later.response)) << file << " object " << i;
         policy::Verdict v = policy::Evaluate(report.workloads[i], *profile);
         EXPECT_EQ(d.response.allowed, v.Allowed())
             << file << " object " << i << " (" << kind << ") profile " << profile_name << ": "

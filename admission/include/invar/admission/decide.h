@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The admission decision: one decoded AdmissionReview request, the current
 // config and the namespace labels in; the AdmissionReview response out.
-// Workloads go through policy::DecodeObject and policy::Evaluate, the same
+// Workloads are decoded in DecodeReview's single pass (CREATE) or by
+// policy::DecodeObjectJson, then go through policy::Evaluate: the same
 // code path `invar report` uses, so the two never disagree.
 //
 // Fail-closed: the response starts as allowed=false and is only switched to
@@ -50,7 +51,7 @@ NamespaceModes ResolveModes(const policy::StringMap& labels, const Config& confi
 // True when the pod spec at `spec_path` ("spec", "spec.template.spec", ...) is
 // byte-identical after minification in both objects (raw JSON as in
 // ReviewRequest). False on any parse problem (then the update is evaluated).
-bool PodSpecUnchanged(const std::string& object, const std::string& old_object, std::string_view spec_path);
+bool PodSpecUnchanged(const RawJson& object, const RawJson& old_object, std::string_view spec_path);
 
 // Helpers shared with the tests: the status.message of a denial, and one
 // warning line, truncated to kMaxWarningBytes on a UTF-8 boundary.

@@ -6,14 +6,22 @@
 //
 // DecodeReview() never throws and never crashes on hostile input: every
 // malformed body becomes an InvalidArgument Status whose message says what is
-// wrong ("request.uid: missing"), which the server turns into a 400. The
-// request's `object`/`oldObject` are kept as raw JSON text (with simdjson
-// padding reserved) so the decision code can decode exactly the subtree it
-// needs. Called by the server's worker threads; thread-safe (one simdjson
-// parser per thread inside).
+// wrong ("request.uid: missing"), which the server turns into a 400.
+//
+// One parse per review: simdjson indexes the body once, and for a CREATE the
+// request's `object` is decoded into the policy model during the same walk
+// (ReviewRequest::workload). `object`/`oldObject` are also kept as views of
+// their raw JSON in the body (no copy) for what needs the text: the UPDATE
+// pod-spec comparison, exec options, and objects decoded later by Decide().
+// The views point into the caller's body, so the body must outlive the
+// request (or into ReviewRequest::storage when the body had to be copied).
+// Called by the server's worker threads; thread-safe (one simdjson parser
+// per thread inside).
 #pragma once
 
 #include <cstddef>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,6 +29,7 @@
 
 #include "invar/platform/json_escape.h"
 #include "invar/platform/status.h"
+#include "invar/policy/model.h"
 
 namespace invar::admission {
 
@@ -40,6 +49,15 @@ struct UserInfo {
   std::vector<std::string> groups;
 };
 
+// A JSON value inside an AdmissionReview body, not copied.
+struct RawJson {
+  std::string_view json;  // empty when absent or null
+  // Bytes readable from json.data() (at least json.size()). With
+  // kReviewPadding or more past the value it is parsed in place.
+  size_t readable = 0;
+  bool empty() const { return json.empty(); }
+};
+
 struct ReviewRequest {
   ReviewVersion version = ReviewVersion::kV1;
   std::string uid;
@@ -52,9 +70,17 @@ struct ReviewRequest {
   UserInfo user;
   bool dry_run = false;
   // Raw JSON of request.object / request.oldObject; empty when absent or null.
-  // Capacity is at least size() + simdjson padding, so it can be parsed in place.
-  std::string object;
-  std::string old_object;
+  RawJson object;
+  RawJson old_object;
+  // request.object decoded in DecodeReview's single pass (a CREATE whose
+  // operation and resource precede the object in the body, as the API server
+  // writes them); unset otherwise, and then Decide() decodes `object` itself.
+  // An error here is the decoder's verdict on the object (Decide denies in
+  // enforce mode), not a malformed review.
+  std::optional<Result<policy::Workload>> workload;
+  // Owns the copy of the body that `object`/`old_object` point into when the
+  // caller's buffer had no padding; null when they point into the caller's body.
+  std::shared_ptr<const std::string> storage;
 };
 
 struct ReviewResponse {
@@ -71,6 +97,9 @@ struct ReviewResponse {
 struct ReviewLimits {
   size_t max_bytes = 3u << 20;  // the server enforces this before decoding too
   int max_depth = 128;          // nesting of objects/arrays anywhere in the body
+  // Decode a CREATE's object in the review's own pass (see
+  // ReviewRequest::workload). Off only in tests of the later path.
+  bool decode_workload = true;
 };
 
 // Decodes one AdmissionReview body. InvalidArgument (-> HTTP 400) for
@@ -82,6 +111,8 @@ struct ReviewLimits {
 // std::string's capacity); with at least kReviewPadding past the body it is
 // parsed in place, otherwise it is copied first.
 inline constexpr size_t kReviewPadding = 64;  // simdjson::SIMDJSON_PADDING
+// Nesting bound of the policy decoder's walk of one object.
+inline constexpr int kMaxObjectDepth = 128;
 Result<ReviewRequest> DecodeReview(std::string_view body, const ReviewLimits& limits = {}, size_t readable_bytes = 0);
 
 // The AdmissionReview JSON for `response` (apiVersion from response.version).
