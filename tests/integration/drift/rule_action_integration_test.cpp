@@ -36,7 +36,8 @@ using nlohmann::json;
 std::string PayloadRule(const std::string& action) {
   return "- rule: Payload written\n"
          "  desc: a file named payload* was created in a container\n"
-         "  condition: evt.type in (openat, write) and container.id != host and fd.name startswith /tmp/payload\n"
+         "  condition: evt.type in (openat, write) and container.id != host and fd.name startswith "
+         "/tmp/payload\n"
          "  output: \"payload written (file=%fd.name action=%invar.action rule_action=%invar.rule_action)\"\n"
          "  priority: CRITICAL\n"
          "  tags: [payload, invar.action." +
@@ -44,7 +45,8 @@ std::string PayloadRule(const std::string& action) {
 }
 
 bool ProcessGone(int pid) {
-  return ::kill(pid, 0) != 0 || ReadAll("/proc/" + std::to_string(pid) + "/stat").find(" Z ") != std::string::npos;
+  return ::kill(pid, 0) != 0 ||
+         ReadAll("/proc/" + std::to_string(pid) + "/stat").find(" Z ") != std::string::npos;
 }
 
 bool WaitGone(int pid) {
@@ -55,10 +57,12 @@ bool WaitGone(int pid) {
   return false;
 }
 
-std::function<bool(const json&)> RuleOn(const std::string& rule, const std::string& id, const std::string& path) {
+std::function<bool(const json&)> RuleOn(const std::string& rule, const std::string& id,
+                                        const std::string& path) {
   return [=](const json& a) {
     const auto& f = a["output_fields"];
-    return a.value("rule", "") == rule && f.value("container.full_id", "") == id && f.value("fd.name", "") == path;
+    return a.value("rule", "") == rule && f.value("container.full_id", "") == id &&
+           f.value("fd.name", "") == path;
   };
 }
 
@@ -91,13 +95,15 @@ TEST_F(RuleAction, EscalateKillsAFlagContainerWhenARuleTaggedKillMatches) {
   f.ExecArgv("ra-esc", {"/bin/touch", "/tmp/payload"}, 10);
   auto a = agent.WaitAlert(RuleOn("Payload written", "ra-esc", "/tmp/payload"));
   ASSERT_TRUE(a.has_value()) << Describe(agent);
-  std::cout << "escalated alert, text: " << (*a)["output"].get<std::string>() << "\nescalated alert, JSON: " << a->dump()
+  std::cout << "escalated alert, text: " << (*a)["output"].get<std::string>()
+            << "\nescalated alert, JSON: " << a->dump()
             << "\n";  // for readers of the test log (docs/rules.md shows one)
   const auto& fld = (*a)["output_fields"];
   EXPECT_EQ(fld["invar.action"], "kill");
   EXPECT_EQ(fld["invar.rule_action"], "kill");
   EXPECT_TRUE(fld["invar.action_reason"].is_null()) << fld;
-  EXPECT_NE((*a)["output"].get<std::string>().find("payload written (file=/tmp/payload action=kill rule_action=kill)"),
+  EXPECT_NE((*a)["output"].get<std::string>().find(
+                "payload written (file=/tmp/payload action=kill rule_action=kill)"),
             std::string::npos)
       << (*a)["output"];
   // The default rule's alert for the same event shows the same effective action.
@@ -106,14 +112,16 @@ TEST_F(RuleAction, EscalateKillsAFlagContainerWhenARuleTaggedKillMatches) {
   EXPECT_EQ((*d)["output_fields"]["invar.action"], "kill");
   EXPECT_NE((*d)["output"].get<std::string>().find(" action=kill)"), std::string::npos) << (*d)["output"];
   EXPECT_TRUE(WaitGone(pid)) << Describe(agent);
-  EXPECT_TRUE(agent.WaitLog("rule action kill (container action flag, rule_actions escalate)")) << Describe(agent);
+  EXPECT_TRUE(agent.WaitLog("rule action kill (container action flag, rule_actions escalate)"))
+      << Describe(agent);
   // The metric counts the effective action.
   auto m = invar::testing::RunCommand({"curl", "-s", "-m", "5", "http://" + metrics + "/metrics"});
   EXPECT_TRUE(std::regex_search(
       m.output, std::regex(R"(invar_drift_events_total\{action="kill",rule="Payload written"\} 1)")))
       << m.output;
   EXPECT_TRUE(std::regex_search(
-      m.output, std::regex(R"(invar_drift_events_total\{action="flag",rule="Drift write in container"\} [1-9])")))
+      m.output,
+      std::regex(R"(invar_drift_events_total\{action="flag",rule="Drift write in container"\} [1-9])")))
       << m.output;
   EXPECT_EQ(agent.Stop(), 0);
   f.Remove("ra-esc");

@@ -22,14 +22,17 @@ using invar::testing::Json;
 constexpr std::uint64_t kSec = 1000000000ull;
 
 Json Pod(const std::string& name, const std::string& app, const std::string& owner) {
-  Json pod = {{"apiVersion", "v1"},
-              {"kind", "Pod"},
-              {"metadata", {{"name", name}, {"namespace", "prod"}, {"labels", {{"app", app}}}}},
-              {"spec", {{"nodeName", "node-1"}, {"containers", Json::array({{{"name", "c"}, {"image", "x"}}})}}}};
+  Json pod = {
+      {"apiVersion", "v1"},
+      {"kind", "Pod"},
+      {"metadata", {{"name", name}, {"namespace", "prod"}, {"labels", {{"app", app}}}}},
+      {"spec", {{"nodeName", "node-1"}, {"containers", Json::array({{{"name", "c"}, {"image", "x"}}})}}}};
   if (!owner.empty()) {
-    pod["metadata"]["ownerReferences"] =
-        Json::array({{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"}, {"name", owner}, {"uid", "u-" + owner},
-                      {"controller", true}}});
+    pod["metadata"]["ownerReferences"] = Json::array({{{"apiVersion", "apps/v1"},
+                                                       {"kind", "ReplicaSet"},
+                                                       {"name", owner},
+                                                       {"uid", "u-" + owner},
+                                                       {"controller", true}}});
   }
   return pod;
 }
@@ -54,7 +57,8 @@ class PodRefresh : public ::testing::Test {
   }
   int PodGets() const {
     int n = 0;
-    for (const auto& r : server_->Requests()) n += r.method == "GET" && r.path.find("/pods/") != std::string::npos;
+    for (const auto& r : server_->Requests())
+      n += r.method == "GET" && r.path.find("/pods/") != std::string::npos;
     return n;
   }
   // As the agent does at discovery: one read, at time `at`.

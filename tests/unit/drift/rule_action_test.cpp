@@ -67,9 +67,8 @@ TEST(RuleAction, EveryModeContainerActionAndRuleRequest) {
           << "container " << container << ", rule " << row.rule << ", mode " << RuleActionModeName(mode);
       // A reason exactly when a rule asked for something other than what is done.
       const bool differs = rule && *rule != got.action;
-      EXPECT_EQ(!got.reason.empty(), differs)
-          << "container " << container << ", rule " << row.rule << ", mode " << RuleActionModeName(mode) << ": "
-          << got.reason;
+      EXPECT_EQ(!got.reason.empty(), differs) << "container " << container << ", rule " << row.rule
+                                              << ", mode " << RuleActionModeName(mode) << ": " << got.reason;
       ++checked;
     }
   }
