@@ -19,9 +19,13 @@ void AddAgentOptions(CLI::App& app, AgentConfig* c) {
   app.add_option("--action", c->action, "default action: flag, kill or prevent")
       ->check(CLI::IsMember({"flag", "kill", "prevent"}))
       ->capture_default_str();
-  app.add_option("--allow", c->allow_globs, "container path glob that is not drift (repeatable)");
+  // Repeatable options take one value per occurrence (`-r a -r b`; in
+  // `-r a b`, `b` is an unexpected argument, not a second file).
+  app.add_option("--allow", c->allow_globs, "container path glob that is not drift (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("-r,--rules", c->rules_files,
-                 "Falco rules file or directory, loaded after rules.yaml and rules.local.yaml (repeatable)");
+                 "Falco rules file or directory, loaded after rules.yaml and rules.local.yaml (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--default-rules", c->default_rules_file,
                  "the default rules file (rules.local.yaml beside it is loaded next when present)");
   app.add_option("--rule-matching", c->rule_matching, "first: one alert per event (the first matching rule); all")

@@ -170,6 +170,17 @@ TEST(ReportCli, HostileInputIsAnInputErrorNotACrash) {
   EXPECT_NE(bin.err.find("binary file"), std::string::npos) << bin.err;
 }
 
+TEST(AgentCli, RepeatableOptionsTakeOneValueEach) {
+  // `-r a b` is a usage error naming `b` (exit 2) before anything starts.
+  // Taken as two rules files, the agent would instead stop at loading the
+  // missing default rules (exit 1).
+  for (const char* flag : {"-r", "--allow"}) {
+    auto r = RunCli({"agent", "--default-rules", "/nonexistent/rules.yaml", flag, "/tmp/one", "/tmp/two"});
+    EXPECT_EQ(r.exit_code, 2) << flag << ": " << r.err;
+    EXPECT_NE(r.err.find("/tmp/two"), std::string::npos) << flag << ": " << r.err;
+  }
+}
+
 TEST(ChecksCli, TableJsonMarkdown) {
   auto t = RunCli({"checks"});
   EXPECT_EQ(t.exit_code, 0);
