@@ -110,7 +110,6 @@ void AppendJsonEscaped(std::string& out, std::string_view s, Utf8 utf8) {
 }
 
 void AppendJsonEscaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   const char* p = s.data();
   const char* const end = p + s.size();
   out.reserve(out.size() + s.size() + 2);
@@ -125,15 +124,7 @@ void AppendJsonEscaped(std::string& out, std::string_view s) {
     while (p < end && kEscape[static_cast<unsigned char>(*p)] == 0) ++p;
     out.append(run, static_cast<size_t>(p - run));
     if (p == end) break;
-    auto c = static_cast<unsigned char>(*p++);
-    char e = kEscape[c];
-    if (e == 'u') {
-      const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-      out.append(u, 6);
-    } else {
-      const char named[2] = {'\\', e};
-      out.append(named, 2);
-    }
+    AppendEscape(out, static_cast<unsigned char>(*p++));
   }
 }
 
