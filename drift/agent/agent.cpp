@@ -620,9 +620,13 @@ StepResult StepSources(AgentState& s) {
     s.rescan_requested = true;
   };
   cb.on_decision = [&s](double secs) { s.metrics.decision->Observe(secs); };
-  s.fid = NewFanotifyFidSource({.proc_dir = proc, .report_modify = s.cfg.report_modify,
-                                .batch_delay_ms = s.cfg.batch_delay_ms, .ignore_marks = true,
-                                .coalesce_new_dirs = s.cfg.coalesce_new_dirs},
+  s.fid = NewFanotifyFidSource({.proc_dir = proc,
+                                .report_modify = s.cfg.report_modify,
+                                .batch_delay_ms = s.cfg.batch_delay_ms,
+                                .ignore_marks = true,
+                                .coalesce_new_dirs = s.cfg.coalesce_new_dirs,
+                                .image_dir_marks_max = s.cfg.image_dir_marks_max,
+                                .image_dir_marks_total = s.cfg.image_dir_marks_total},
                                cb);
   s.exec = NewFanotifyExecSource({.proc_dir = proc, .settle_ms = 50}, cb);
   if (auto st = s.fid->Start(); !st.ok()) {

@@ -56,6 +56,16 @@ void AddAgentOptions(CLI::App& app, AgentConfig* c) {
   app.add_flag("!--no-coalesce-new-dirs", c->coalesce_new_dirs,
                "report every file event in directories the container created as it happens "
                "(default: the directory at once, its files by a 1 s sweep)");
+  app.add_option(
+         "--image-dir-marks-max", c->image_dir_marks_max,
+         "watch a container through inode marks on its image directories when it has at most this many "
+         "(else, or 0, through the upper filesystem's mark; see docs/agent.md)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20))
+      ->capture_default_str();
+  app.add_option("--image-dir-marks-total", c->image_dir_marks_total,
+                 "image directory marks across all containers (kernel memory bound)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 22))
+      ->capture_default_str();
   app.add_flag("--delete-pod-on-kill", c->delete_pod_on_kill, "kill action also deletes the pod");
   app.add_flag("!--no-harden", c->harden, "skip dropping capabilities and seccomp (debugging only)");
   app.add_option("--seccomp-action", c->seccomp_action, "errno, kill or log")

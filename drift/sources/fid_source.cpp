@@ -1,14 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 // The FID fanotify source (see source.h). One notification group with
-// FAN_REPORT_DFID_NAME, FAN_MARK_FILESYSTEM on every host filesystem that
-// holds a watched upperdir (FACTS.md: a FID mark directly on the overlay is
-// EOPNOTSUPP; on the host fs it sees every change made in a container).
-// Each event names a directory by file handle plus an entry name; directory
-// handles are resolved with open_by_handle_at(O_PATH) once and cached, and the
-// directory is mapped to a container by upperdir/workdir prefix, so events
-// outside containers cost one hash lookup. Overlay internals (the work dir,
-// copy-ups, whiteouts moved in from work/work) are turned back into what the
-// process in the container did.
+// FAN_REPORT_DFID_NAME and two ways to watch a container:
+//  - image-directory marks (preferred): an inode mark (FAN_EVENT_ON_CHILD |
+//    FAN_ONDIR) on every directory of the merged rootfs, reached through
+//    /proc/<init>/root, that exists in the image. The kernel (6.5+) reports
+//    overlay directories by non-decodable file handles; Watch records each
+//    marked directory's handle (name_to_handle_at AT_HANDLE_FID) with its
+//    container path, and events are mapped through that table. Directories
+//    the container creates get no mark: the kernel raises nothing for the
+//    files below them, and the sweep reports them. Copy-ups and whiteouts
+//    happen on the upper filesystem, which carries no mark: not seen at all.
+//  - the filesystem mark (fallback: image over budget, marks rejected,
+//    --no-coalesce-new-dirs): FAN_MARK_FILESYSTEM on the host filesystem
+//    that holds the upperdir (FACTS.md: a FID FAN_MARK_FILESYSTEM on the
+//    overlay itself is EOPNOTSUPP; on the host fs it sees every change made in
+//    a container). Directory handles are resolved with open_by_handle_at
+//    (O_PATH) once and cached, and mapped to a container by upperdir/workdir
+//    prefix, so events outside containers cost one hash lookup. Overlay
+//    internals (the work dir, copy-ups, whiteouts moved in from work/work) are
+//    turned back into what the process in the container did.
 //
 // Cost control (docs/agent.md, Performance): the kernel merges events queued
 // on the same object while the reader sleeps batch_delay_ms; a file written
@@ -64,8 +74,14 @@ constexpr std::uint64_t kCoalesceIgnoreMask =
     FAN_CREATE | FAN_DELETE | FAN_CLOSE_WRITE | FAN_MODIFY | FAN_ATTRIB | FAN_EVENT_ON_CHILD;
 // A file's ctime may trail the clock by a tick on coarse-timestamp filesystems.
 constexpr std::uint64_t kSweepSlackNs = 50'000'000;
+constexpr int kImageMarkMaxDepth = 64;
+#ifndef AT_HANDLE_FID
+#define AT_HANDLE_FID AT_REMOVEDIR  // Linux 6.5 uapi: a file id, not decodable (overlay dirs)
+#endif
 
-enum class Where : std::uint8_t { kOutside, kUpper, kWork };
+// kUpper/kWork: a host directory seen through the filesystem mark;
+// kImage: an image directory of a container, through its inode mark.
+enum class Where : std::uint8_t { kOutside, kUpper, kWork, kImage };
 
 struct DirInfo {
   Where where = Where::kOutside;
@@ -73,6 +89,70 @@ struct DirInfo {
   std::string rel;  // container path of the directory ("/" for the upperdir itself)
   dev_t dev = 0;
   ino_t ino = 0;
+  bool image_marked = false;     // the container is watched through image-directory marks
+  __kernel_fsid_t upper_fsid{};  // kImage: fsid of the upper filesystem (for coalescing)
+  std::string root;              // kImage: <proc>/<init pid>/root
+};
+
+// A directory found by the sweep in a directory the container created, of a
+// container watched through image-directory marks (the kernel said nothing).
+struct Fresh {
+  std::shared_ptr<const Container> c;
+  std::string host;
+  struct stat st {};
+  std::string fsid;
+};
+
+std::string FsidBytes(const __kernel_fsid_t& fsid) {
+  return {reinterpret_cast<const char*>(&fsid), sizeof fsid};
+}
+
+std::string JoinPath(const std::string& dir, std::string_view name) {
+  std::string out = dir == "/" ? std::string() : dir;
+  out += '/';
+  out += name;
+  return out;
+}
+
+// A directory of the merged rootfs that belongs to the image (or is a
+// mount-point stub runc made): its changes are drift file by file. Any other
+// directory was created by the container and is drift as a whole.
+bool IsImageDir(const Container& c, const std::string& path, const std::unordered_set<std::string>& stubs) {
+  if (path == "/" || stubs.count(path)) return true;
+  auto lower = LowerStat(c, path);
+  return lower && S_ISDIR(lower->st_mode);
+}
+
+// Opens container directory `rel` below `root` (<proc>/<pid>/root) one
+// component at a time without following symlinks (the container controls
+// them; an absolute one would resolve against the agent's root).
+UniqueFd OpenInRoot(const std::string& root, const std::string& rel) {
+  UniqueFd fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::size_t pos = 0;
+  while (fd && pos < rel.size()) {
+    std::size_t next = rel.find('/', pos);
+    if (next == std::string::npos) next = rel.size();
+    if (next > pos) {
+      const std::string part = rel.substr(pos, next - pos);
+      if (part == "..") return UniqueFd();
+      fd.Reset(::openat(fd.get(), part.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    }
+    pos = next + 1;
+  }
+  return fd;
+}
+
+struct ImageDir {
+  std::shared_ptr<const Container> c;
+  std::string rel;  // container path
+};
+
+// A container watched through image-directory marks.
+struct ImageWatch {
+  std::size_t marks = 0;
+  std::string root;  // <proc>/<init pid>/root
+  __kernel_fsid_t upper_fsid{};
+  std::vector<std::pair<std::string, ImageDir>> dirs;  // from MarkImage to Watch: file id key -> directory
 };
 
 // A directory created by the container: its files' events are not wanted.
@@ -122,19 +202,44 @@ class FidSource final : public EventSource {
   Status Watch(std::shared_ptr<const Container> c, const WatchOptions& /*options*/) override {
     struct stat st {};
     if (::stat(c->upperdir.c_str(), &st) != 0) return ErrnoStatus("stat " + c->upperdir);
+    // Not O_PATH: open_by_handle_at rejects O_PATH mount fds (EBADF).
+    UniqueFd mfd(::open(c->upperdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!mfd) return ErrnoStatus("open " + c->upperdir);
+    struct statfs sfs {};
+    if (::fstatfs(mfd.get(), &sfs) != 0) return ErrnoStatus("statfs " + c->upperdir);
+    __kernel_fsid_t upper_fsid{};
+    std::memcpy(&upper_fsid, &sfs.f_fsid, sizeof upper_fsid);
+    std::string fsid(reinterpret_cast<const char*>(&sfs.f_fsid), sizeof sfs.f_fsid);
+
+    std::optional<ImageWatch> image;
+    if (opts_.coalesce_new_dirs && opts_.image_dir_marks_max > 0 && c->init_pid > 0) {
+      auto marked = MarkImage(c);
+      if (marked.ok()) {
+        image = std::move(*marked);
+        image->upper_fsid = upper_fsid;
+        log::Info("fanotify: watching {} through {} image directory marks", c->ShortId(), image->marks);
+      } else {
+        log::Info("fanotify: {}: {}; watching its upper filesystem instead", c->ShortId(),
+                  marked.status().ToString());
+      }
+    }
+
     std::lock_guard<std::mutex> lock(mu_);
-    if (!marked_.count(st.st_dev)) {
+    if (image) {
+      // The upper filesystem gets no mark; its fd serves the sweep's open_by_handle_at.
+      if (!mount_fds_.count(fsid)) {
+        mount_fds_[fsid] = mfd.get();
+        unmarked_fds_.push_back(std::move(mfd));
+      }
+      for (auto& [key, dir] : image->dirs) image_dirs_[key] = std::move(dir);
+      image->dirs.clear();
+      image_watch_[c->id] = std::move(*image);
+    } else if (!marked_.count(st.st_dev)) {
       std::uint64_t mask = FAN_CREATE | FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_RENAME | FAN_DELETE | FAN_ONDIR;
       if (opts_.report_modify) mask |= FAN_MODIFY;
       if (fanotify_mark(fan_.get(), FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, c->upperdir.c_str()) != 0) {
         return ErrnoStatus("fanotify_mark(FAN_MARK_FILESYSTEM) on " + c->upperdir);
       }
-      // Not O_PATH: open_by_handle_at rejects O_PATH mount fds (EBADF).
-      UniqueFd mfd(::open(c->upperdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-      if (!mfd) return ErrnoStatus("open " + c->upperdir);
-      struct statfs sfs {};
-      if (::fstatfs(mfd.get(), &sfs) != 0) return ErrnoStatus("statfs " + c->upperdir);
-      std::string fsid(reinterpret_cast<const char*>(&sfs.f_fsid), sizeof sfs.f_fsid);
       mount_fds_[fsid] = mfd.get();
       marked_.emplace(st.st_dev, std::move(mfd));
       log::Info("fanotify: watching filesystem of {} (dev {}:{})", c->upperdir, major(st.st_dev), minor(st.st_dev));
@@ -153,6 +258,14 @@ class FidSource final : public EventSource {
 
   void Unwatch(const std::string& id) override {
     std::lock_guard<std::mutex> lock(mu_);
+    // Its marks go with its overlay when it is unmounted; the budget is freed now.
+    if (auto w = image_watch_.find(id); w != image_watch_.end()) {
+      image_marks_total_ -= std::min(image_marks_total_, w->second.marks);
+      image_watch_.erase(w);
+      for (auto it = image_dirs_.begin(); it != image_dirs_.end();) {
+        it = it->second.c->id == id ? image_dirs_.erase(it) : std::next(it);
+      }
+    }
     for (auto it = by_upper_.begin(); it != by_upper_.end();) {
       if (it->second->id == id) {
         by_work_.erase(it->second->workdir);
@@ -167,6 +280,120 @@ class FidSource final : public EventSource {
   }
 
  private:
+  // Calls fn(fd, container path) for each image directory of the merged
+  // rootfs below `dirfd` (st_dev `dev`: other mounts are not the rootfs),
+  // depth first; false when fn stopped the walk.
+  template <typename Fn>
+  bool WalkImageDirs(const Container& c, int dirfd, dev_t dev, const std::string& rel, int depth,
+                     const std::unordered_set<std::string>& stubs, Fn& fn) {
+    if (!fn(dirfd, rel)) return false;
+    if (depth >= kImageMarkMaxDepth) return true;
+    ::lseek(dirfd, 0, SEEK_SET);  // the stream's dup shares the offset: the root fd is walked more than once
+    DirStream ds(dirfd);
+    while (const dirent* e = ds.Next()) {
+      if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+      struct stat st {};
+      if (::fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) ||
+          st.st_dev != dev) {
+        continue;
+      }
+      const std::string child = JoinPath(rel, e->d_name);
+      if (!IsImageDir(c, child, stubs)) continue;  // the container made it: drift already, swept
+      UniqueFd sub(::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (sub && !WalkImageDirs(c, sub.get(), dev, child, depth + 1, stubs, fn)) return false;
+    }
+    return true;
+  }
+
+  // Places an inode mark on every image directory of the container's merged
+  // rootfs and records each one's file id. Counts first, so a container over
+  // budget gets no mark at all; a failed mark (an overlay that rejects FID
+  // inode marks: EOPNOTSUPP/EXDEV) removes the ones placed.
+  Result<ImageWatch> MarkImage(const std::shared_ptr<const Container>& cp) {
+    const Container& c = *cp;
+    ImageWatch w;
+    w.root = opts_.proc_dir + "/" + std::to_string(c.init_pid) + "/root";
+    UniqueFd rfd(::open(w.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!rfd) return ErrnoStatus("open " + w.root);
+    struct stat rst {};
+    struct statfs sfs {};
+    if (::fstat(rfd.get(), &rst) != 0 || ::fstatfs(rfd.get(), &sfs) != 0)
+      return ErrnoStatus("stat " + w.root);
+    const std::string fsid(reinterpret_cast<const char*>(&sfs.f_fsid), sizeof sfs.f_fsid);
+    const auto stubs = MountStubs(c.mount_destinations);
+    std::size_t budget = opts_.image_dir_marks_max;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const std::size_t left = opts_.image_dir_marks_total > image_marks_total_
+                                   ? opts_.image_dir_marks_total - image_marks_total_
+                                   : 0;
+      budget = std::min(budget, left);
+    }
+    std::size_t n = 0;
+    auto count = [&](int, const std::string&) { return ++n <= budget; };
+    if (!WalkImageDirs(c, rfd.get(), rst.st_dev, "/", 0, stubs, count)) {
+      return Status::ResourceExhausted("more than " + std::to_string(budget) +
+                                       " image directories to mark (budget)");
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (image_marks_total_ + n > opts_.image_dir_marks_total)
+        return Status::ResourceExhausted("mark budget");
+      image_marks_total_ += n;  // reserved; returned below on failure
+    }
+    std::uint64_t mask =
+        FAN_CREATE | FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_RENAME | FAN_DELETE | FAN_ONDIR | FAN_EVENT_ON_CHILD;
+    if (opts_.report_modify) mask |= FAN_MODIFY;
+    std::vector<ImageDir> table_dirs;
+    std::vector<std::string> table_keys;
+    Status err = Status::Ok();
+    std::size_t placed = 0;
+    auto mark = [&](int fd, const std::string& rel) {
+      if (placed >= n) return true;  // grew since the count: the rest is left to the scan
+      union {
+        file_handle fh;
+        char bytes[sizeof(file_handle) + MAX_HANDLE_SZ];
+      } h{};
+      h.fh.handle_bytes = MAX_HANDLE_SZ;
+      int mount_id = 0;
+      if (::name_to_handle_at(fd, "", &h.fh, &mount_id, AT_EMPTY_PATH | AT_HANDLE_FID) != 0) {
+        err = ErrnoStatus("name_to_handle_at(AT_HANDLE_FID) " + rel);
+        return false;
+      }
+      if (fanotify_mark(fan_.get(), FAN_MARK_ADD | FAN_MARK_ONLYDIR, mask, fd, nullptr) != 0) {
+        err = ErrnoStatus("fanotify_mark(inode) on " + rel);
+        return false;
+      }
+      ++placed;
+      table_keys.push_back(fsid + std::string(h.bytes, sizeof(file_handle) + h.fh.handle_bytes));
+      table_dirs.push_back({nullptr, rel});
+      return true;
+    };
+    WalkImageDirs(c, rfd.get(), rst.st_dev, "/", 0, stubs, mark);
+    if (!err.ok()) {
+      std::size_t removed = 0;
+      auto unmark = [&](int fd, const std::string&) {
+        if (removed++ >= placed) return false;
+        fanotify_mark(fan_.get(), FAN_MARK_REMOVE | FAN_MARK_ONLYDIR, mask, fd, nullptr);
+        return true;
+      };
+      WalkImageDirs(c, rfd.get(), rst.st_dev, "/", 0, stubs, unmark);
+      std::lock_guard<std::mutex> lock(mu_);
+      image_marks_total_ -= std::min(image_marks_total_, n);
+      return err;
+    }
+    w.marks = placed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      image_marks_total_ -= std::min(image_marks_total_, n - placed);
+    }
+    for (std::size_t i = 0; i < table_keys.size(); ++i) {
+      table_dirs[i].c = cp;
+      w.dirs.emplace_back(std::move(table_keys[i]), std::move(table_dirs[i]));
+    }
+    return w;
+  }
+
   // Host directory path -> container and container-relative path.
   DirInfo MapDir(const std::string& path) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -174,9 +401,20 @@ class FidSource final : public EventSource {
       std::string prefix = path.substr(0, end);
       if (auto it = by_upper_.find(prefix); it != by_upper_.end()) {
         std::string rel = path.substr(end);
-        return {Where::kUpper, it->second, rel.empty() ? "/" : rel};
+        DirInfo d;
+        d.where = Where::kUpper;
+        d.c = it->second;
+        d.rel = rel.empty() ? "/" : rel;
+        d.image_marked = image_watch_.count(it->second->id) > 0;
+        return d;
       }
-      if (auto it = by_work_.find(prefix); it != by_work_.end()) return {Where::kWork, it->second, {}};
+      if (auto it = by_work_.find(prefix); it != by_work_.end()) {
+        DirInfo d;
+        d.where = Where::kWork;
+        d.c = it->second;
+        d.image_marked = image_watch_.count(it->second->id) > 0;
+        return d;
+      }
       if (end == 0) break;
     }
     return {};
@@ -192,6 +430,18 @@ class FidSource final : public EventSource {
     int mount_fd = -1;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (auto im = image_dirs_.find(n.key); im != image_dirs_.end()) {
+        // An image directory, through its inode mark.
+        info.where = Where::kImage;
+        info.c = im->second.c;
+        info.rel = im->second.rel;
+        info.image_marked = true;
+        if (auto w = image_watch_.find(info.c->id); w != image_watch_.end()) {
+          info.upper_fsid = w->second.upper_fsid;
+          info.root = w->second.root;
+        }
+        return dirs_.emplace(n.key, std::move(info)).first->second;
+      }
       auto m = mount_fds_.find(std::string(reinterpret_cast<const char*>(&n.fsid), sizeof n.fsid));
       if (m != mount_fds_.end()) mount_fd = m->second;
     }
@@ -201,6 +451,9 @@ class FidSource final : public EventSource {
         char buf[PATH_MAX];
         ssize_t len = ::readlink(("/proc/self/fd/" + std::to_string(d.get())).c_str(), buf, sizeof buf - 1);
         if (len > 0) info = MapDir(std::string(buf, static_cast<std::size_t>(len)));
+        // The filesystem mark is there for another container: this one's
+        // image-directory marks report what happens in it.
+        if (info.image_marked) info = DirInfo{};
         struct stat st {};
         if (info.where == Where::kUpper && ::fstat(d.get(), &st) == 0) {
           info.dev = st.st_dev;
@@ -284,10 +537,17 @@ class FidSource final : public EventSource {
       p += hdr->len;
     }
     const pid_t pid = md->pid;
-    if ((md->mask & FAN_RENAME) && from.present && to.present) {
-      const DirInfo src = Resolve(from);  // copies: Resolve may rehash
-      const DirInfo dst = Resolve(to);
+    if ((md->mask & FAN_RENAME) && (from.present || to.present)) {
+      // copies: Resolve may rehash. An inode-mark rename names only the
+      // marked side(s): the other directory is one the container created.
+      const DirInfo src = from.present ? Resolve(from) : DirInfo{};
+      const DirInfo dst = to.present ? Resolve(to) : DirInfo{};
       if (md->mask & FAN_ONDIR) dirs_.clear();  // a renamed directory invalidates cached paths
+      if (src.where == Where::kImage || dst.where == Where::kImage) {
+        HandleImageRename(md->mask, src, from, dst, to, pid);
+        return;
+      }
+      if (!from.present || !to.present) return;
       if (dst.where != Where::kUpper) return;
       // A file moved between directories the container created: nothing
       // the image had; the sweep reports it under its new name.
@@ -305,12 +565,14 @@ class FidSource final : public EventSource {
       auto op = ClassifyAppeared(up, LowerStat(*dst.c, cpath));
       if (up && op) Remember(host, *up);  // copy-ups keep the image's stat as baseline
       if (op) Emit(dst, to.name, *op, pid);
-      if (op == Operation::kCreate && up && S_ISDIR(up->st_mode)) Coalesce(*dst.c, host, *up, to.fsid);
+      if (op == Operation::kCreate && up && S_ISDIR(up->st_mode))
+        Coalesce(*dst.c, host, *up, FsidBytes(to.fsid), true);
       return;
     }
     if (!one.present) return;
     const DirInfo dir = Resolve(one);
-    if (dir.where != Where::kUpper) return;
+    if (dir.where != Where::kUpper && dir.where != Where::kImage) return;
+    const bool image = dir.where == Where::kImage;
     // A file event in a directory the container created (queued before its
     // ignore mark landed, or on a kernel without FAN_MARK_IGNORE).
     if (!(md->mask & FAN_ONDIR) && IsCoalesced(dir)) return;
@@ -325,10 +587,16 @@ class FidSource final : public EventSource {
     log::Trace("fanotify: mask {:#x} {} in {}", md->mask, cpath, dir.c->ShortId());
     if (md->mask & FAN_CREATE) {
       auto up = Lstat(host);
-      auto op = ClassifyAppeared(up, LowerStat(*dir.c, cpath));
+      // Through an inode mark a create is what the process did (copy-ups
+      // never show there): a path the image also has was deleted and made
+      // again, and one already gone again was still created.
+      auto op = image ? (up ? ClassifyAppeared(up, std::nullopt) : std::optional(Operation::kCreate))
+                      : ClassifyAppeared(up, LowerStat(*dir.c, cpath));
       if (up && op) Remember(host, *up);  // copy-ups keep the image's stat as baseline
       if (op) Emit(dir, one.name, *op, pid);
-      if (op == Operation::kCreate && up && S_ISDIR(up->st_mode)) Coalesce(*dir.c, host, *up, one.fsid);
+      if (op == Operation::kCreate && up && S_ISDIR(up->st_mode)) {
+        Coalesce(*dir.c, host, *up, image ? FsidBytes(dir.upper_fsid) : FsidBytes(one.fsid), !image);
+      }
       if (op == Operation::kCreate && up && S_ISREG(up->st_mode) && !(md->mask & FAN_CLOSE_WRITE)) {
         // Its first close-write is part of the creation: skip it cheaply.
         if (just_created_.size() > kBaselineMax) just_created_.clear();
@@ -336,8 +604,11 @@ class FidSource final : public EventSource {
       }
     }
     if (md->mask & FAN_DELETE) {
-      // Gone for real only if nothing (e.g. a whiteout) replaced it.
-      if (!Lstat(host)) Emit(dir, one.name, Operation::kDelete, pid);
+      // Through the filesystem mark: gone for real only if nothing replaced
+      // it (a whiteout is reported when overlay moves it in). Through an
+      // inode mark, a whiteout is what deleting an image file leaves.
+      auto up = Lstat(host);
+      if (!up || (image && IsWhiteout(*up))) Emit(dir, one.name, Operation::kDelete, pid);
     }
     if (md->mask & FAN_ATTRIB) {
       auto up = Lstat(host);
@@ -371,14 +642,75 @@ class FidSource final : public EventSource {
         // Second close-write on the same file: it is known to have drifted;
         // stop the kernel from queueing more of them (FAN_MARK_IGNORE, 6.0+).
         if (!written_once_.insert(host).second && ignore_marks_ < kIgnoreMarksMax) {
-          if (fanotify_mark(fan_.get(), FAN_MARK_ADD | FAN_MARK_IGNORE_SURV | FAN_MARK_DONT_FOLLOW,
-                            FAN_CLOSE_WRITE | FAN_MODIFY, AT_FDCWD, host.c_str()) == 0) {
+          // Through an inode mark the events come from the overlay's inode:
+          // the ignore mark goes there, reached without following symlinks.
+          UniqueFd parent = image ? OpenInRoot(dir.root, dir.rel) : UniqueFd();
+          const int at = image ? parent.get() : AT_FDCWD;
+          const std::string& target = image ? one.name : host;
+          if ((!image || parent) &&
+              fanotify_mark(fan_.get(), FAN_MARK_ADD | FAN_MARK_IGNORE_SURV | FAN_MARK_DONT_FOLLOW,
+                            FAN_CLOSE_WRITE | FAN_MODIFY, at, target.c_str()) == 0) {
             ++ignore_marks_;
           }
         }
         if (written_once_.size() > kBaselineMax) written_once_.clear();
       }
     }
+  }
+
+  // A rename reported by an inode mark (at least one side is an image
+  // directory; a side the kernel left out is a directory the container made).
+  void HandleImageRename(std::uint64_t mask, const DirInfo& src, const Name& from, const DirInfo& dst,
+                         const Name& to, pid_t pid) {
+    const bool src_image = src.where == Where::kImage;
+    const bool dst_image = dst.where == Where::kImage;
+    if ((mask & FAN_ONDIR) && src_image) {
+      MoveImageDirs(*src.c, JoinPath(src.rel, from.name),
+                    dst_image ? std::optional(JoinPath(dst.rel, to.name)) : std::nullopt);
+    }
+    if (dst_image) {
+      const std::string cpath = JoinPath(dst.rel, to.name);
+      const std::string host = HostPath(dst.c->upperdir, cpath);
+      auto up = Lstat(host);
+      if (src_image && src.c->id == dst.c->id) {
+        if (up) Remember(host, *up);
+        Emit(dst, to.name, Operation::kRename, pid, JoinPath(src.rel, from.name));
+        return;
+      }
+      // Moved in from a directory the container created: new here (even if
+      // gone again by now: the kernel said so).
+      auto op = up ? ClassifyAppeared(up, std::nullopt) : std::optional(Operation::kCreate);
+      if (up && op) Remember(host, *up);
+      if (op) Emit(dst, to.name, *op, pid);
+      if (op == Operation::kCreate && up && S_ISDIR(up->st_mode)) {
+        Coalesce(*dst.c, host, *up, FsidBytes(dst.upper_fsid), false);
+      }
+      return;
+    }
+    // Moved out of an image directory into one the container created: gone
+    // from here; the sweep reports it where it went.
+    if (src_image) Emit(src, from.name, Operation::kDelete, pid);
+  }
+
+  // An image directory of `c` was renamed: so were the marked directories
+  // below it (to nullopt: into a directory the container created, where
+  // they are no longer described; their events are dropped).
+  void MoveImageDirs(const Container& c, const std::string& from, const std::optional<std::string>& to) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = image_dirs_.begin(); it != image_dirs_.end();) {
+      std::string& rel = it->second.rel;
+      const bool below = rel == from || (rel.size() > from.size() && rel.compare(0, from.size(), from) == 0 &&
+                                         rel[from.size()] == '/');
+      if (it->second.c->id != c.id || !below) {
+        ++it;
+      } else if (to) {
+        rel = *to + rel.substr(from.size());
+        ++it;
+      } else {
+        it = image_dirs_.erase(it);
+      }
+    }
+    generation_++;
   }
 
   // The kernel packs FID events with info records on 4-byte boundaries
@@ -453,7 +785,11 @@ class FidSource final : public EventSource {
   // `host` (a directory the container just created, stat `st`) has drifted as
   // a whole: stop the events about its files. Without a file handle it could
   // not be swept, so it is then left alone (its events keep coming).
-  void Coalesce(const Container& c, const std::string& host, const struct stat& st, const __kernel_fsid_t& fsid) {
+  // `ignore_mark`: also stop the filesystem mark's events below it (not
+  // wanted for containers watched through image-directory marks: the upper
+  // filesystem may have no mark, and the sweep does the work).
+  void Coalesce(const Container& c, const std::string& host, const struct stat& st, std::string fsid,
+                bool ignore_mark) {
     if (!opts_.coalesce_new_dirs || coalesced_.size() >= kCoalescedMax) return;
     union {
       file_handle fh;
@@ -467,9 +803,10 @@ class FidSource final : public EventSource {
     }
     struct stat now {};
     if (::lstat(host.c_str(), &now) != 0 || now.st_ino != st.st_ino || now.st_dev != st.st_dev) return;  // replaced
-    if (ignore_dirs_ && fanotify_mark(fan_.get(),
-                                      FAN_MARK_ADD | FAN_MARK_IGNORE_SURV | FAN_MARK_DONT_FOLLOW | FAN_MARK_ONLYDIR,
-                                      kCoalesceIgnoreMask, AT_FDCWD, host.c_str()) != 0) {
+    if (ignore_mark && ignore_dirs_ &&
+        fanotify_mark(fan_.get(),
+                      FAN_MARK_ADD | FAN_MARK_IGNORE_SURV | FAN_MARK_DONT_FOLLOW | FAN_MARK_ONLYDIR,
+                      kCoalesceIgnoreMask, AT_FDCWD, host.c_str()) != 0) {
       if (errno == EINVAL) {
         ignore_dirs_ = false;  // kernel without FAN_MARK_IGNORE: user-space dropping only
         log::Info("fanotify: no FAN_MARK_IGNORE on this kernel; events in new directories dropped in user space");
@@ -481,7 +818,7 @@ class FidSource final : public EventSource {
     Coalesced e;
     e.dev = st.st_dev;
     e.id = c.id;
-    e.fsid.assign(reinterpret_cast<const char*>(&fsid), sizeof fsid);
+    e.fsid = std::move(fsid);
     e.handle.assign(h.bytes, sizeof(file_handle) + h.fh.handle_bytes);
     coalesced_[st.st_ino] = std::move(e);
   }
@@ -499,6 +836,11 @@ class FidSource final : public EventSource {
       recoalesce_pending_ = false;
     }
     for (const auto& [c, watch_ns] : todo) {
+      bool image = false;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        image = image_watch_.count(c->id) > 0;
+      }
       UniqueFd root(::open(c->upperdir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
       struct statfs sfs {};
       if (!root || ::fstatfs(root.get(), &sfs) != 0) continue;
@@ -509,13 +851,13 @@ class FidSource final : public EventSource {
       // The sweep looks back kSweepSlackNs before swept_ns (file times come
       // from a coarse clock): a file made within 50 ms before the watch may be
       // reported by both the start-up scan and the first sweep.
-      RecoalesceDir(*c, root.get(), "/", 0, stubs, fsid, watch_ns, n);
+      RecoalesceDir(*c, root.get(), "/", 0, stubs, FsidBytes(fsid), !image, watch_ns, n);
       if (n > 0) log::Info("fanotify: {} directories {} created before this start coalesced again", n, c->ShortId());
     }
   }
 
   void RecoalesceDir(const Container& c, int dirfd, const std::string& path, int depth,
-                     const std::unordered_set<std::string>& stubs, const __kernel_fsid_t& fsid,
+                     const std::unordered_set<std::string>& stubs, const std::string& fsid, bool ignore_mark,
                      std::uint64_t swept_ns, std::size_t& n) {
     if (depth > kRecoalesceMaxDepth) return;
     DirStream ds(dirfd);
@@ -527,8 +869,8 @@ class FidSource final : public EventSource {
       const std::string p = path == "/" ? "/" + std::string(e->d_name) : path + "/" + e->d_name;
       auto known = coalesced_.find(st.st_ino);
       const bool already = known != coalesced_.end() && known->second.dev == st.st_dev;
-      if (!already && !stubs.count(p) && !LowerStat(c, p)) {
-        Coalesce(c, HostPath(c.upperdir, p), st, fsid);
+      if (!already && !IsImageDir(c, p, stubs)) {
+        Coalesce(c, HostPath(c.upperdir, p), st, fsid, ignore_mark);
         auto it = coalesced_.find(st.st_ino);
         if (it != coalesced_.end() && it->second.dev == st.st_dev) {
           it->second.swept_ns = swept_ns;  // the first sweep looks back to the watch (ctime)
@@ -537,7 +879,7 @@ class FidSource final : public EventSource {
         }
       }
       UniqueFd sub(::openat(dirfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-      if (sub) RecoalesceDir(c, sub.get(), p, depth + 1, stubs, fsid, swept_ns, n);
+      if (sub) RecoalesceDir(c, sub.get(), p, depth + 1, stubs, fsid, ignore_mark, swept_ns, n);
     }
   }
 
@@ -547,10 +889,15 @@ class FidSource final : public EventSource {
     coalesce_warned_ = true;
   }
 
-  // Reports the files (not subdirectories: they are reported and coalesced
-  // themselves) that appeared in coalesced directories since the last sweep.
-  // Through file handles, so a renamed directory is still found.
+  // Reports the files that appeared in coalesced directories since the last
+  // sweep. Subdirectories: through the filesystem mark they are reported and
+  // coalesced from their own events; for a container watched through
+  // image-directory marks the kernel said nothing, so the sweep reports them
+  // here, coalesces them and sweeps them at once (a tree made in one go is
+  // reported in one sweep). Through file handles, so a renamed directory is
+  // still found.
   void Sweep() {
+    std::vector<Fresh> fresh;
     std::vector<std::string> gone;
     std::unordered_map<std::string, int> mounts;
     {
@@ -575,12 +922,29 @@ class FidSource final : public EventSource {
         it = coalesced_.erase(it);  // removed (ESTALE) or its filesystem is no longer watched
         continue;
       }
-      SweepOne(it->second, d.get());
+      SweepOne(it->second, d.get(), fresh);
       ++it;
+    }
+    // Not inserted while iterating coalesced_ above (a rehash would invalidate it).
+    while (!fresh.empty()) {
+      Fresh f = std::move(fresh.back());
+      fresh.pop_back();
+      if (coalesced_.size() >= kCoalescedMax) {
+        if (!coalesce_full_warned_)
+          log::Warn("fanotify: {} directories coalesced; {} and newer ones not swept", kCoalescedMax, f.host);
+        coalesce_full_warned_ = true;
+        continue;
+      }
+      Coalesce(*f.c, f.host, f.st, f.fsid, false);
+      auto it = coalesced_.find(f.st.st_ino);
+      if (it == coalesced_.end() || it->second.dev != f.st.st_dev) continue;
+      UniqueFd d(::open(f.host.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      struct stat now {};
+      if (d && ::fstat(d.get(), &now) == 0 && now.st_ino == f.st.st_ino) SweepOne(it->second, d.get(), fresh);
     }
   }
 
-  void SweepOne(Coalesced& e, int fd) {
+  void SweepOne(Coalesced& e, int fd, std::vector<Fresh>& fresh) {
     struct stat st {};
     if (::fstat(fd, &st) != 0) return;
     if (e.swept_ns != 0 && st.st_mtim.tv_sec == e.mtime.tv_sec && st.st_mtim.tv_nsec == e.mtime.tv_nsec) return;
@@ -594,13 +958,25 @@ class FidSource final : public EventSource {
     DirStream ds(fd);
     if (!ds.valid()) return;
     while (const dirent* de = ds.Next()) {
-      if (de->d_type == DT_DIR) continue;
+      if (de->d_type == DT_DIR && !dir.image_marked) continue;
       const std::string_view name = de->d_name;
       struct stat fst {};
-      if (::fstatat(fd, de->d_name, &fst, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(fst.st_mode)) continue;
+      if (::fstatat(fd, de->d_name, &fst, AT_SYMLINK_NOFOLLOW) != 0) continue;
+      if (S_ISDIR(fst.st_mode)) {
+        if (!dir.image_marked) continue;
+        auto known = coalesced_.find(fst.st_ino);
+        if (known != coalesced_.end() && known->second.dev == fst.st_dev) continue;
+      }
       const std::uint64_t ctime = static_cast<std::uint64_t>(fst.st_ctim.tv_sec) * 1000000000ull +
                                   static_cast<std::uint64_t>(fst.st_ctim.tv_nsec);
-      if (ctime < since) continue;  // reported by an earlier sweep
+      if (ctime < since && !S_ISDIR(fst.st_mode)) continue;  // reported by an earlier sweep
+      if (S_ISDIR(fst.st_mode)) {
+        const std::string child =
+            dir.rel == "/" ? "/" + std::string(name) : dir.rel + "/" + std::string(name);
+        fresh.push_back({dir.c, HostPath(dir.c->upperdir, child), fst, e.fsid});
+        // A subdirectory not coalesced yet is new unless older than this sweep's window.
+        if (ctime < since) continue;
+      }
       auto op = ClassifyAppeared(fst, std::nullopt);
       if (!op) continue;
       DriftEvent ev;
@@ -632,6 +1008,10 @@ class FidSource final : public EventSource {
   // Newly watched containers whose directories the reader re-coalesces, with the watch time.
   std::vector<std::pair<std::shared_ptr<const Container>, std::uint64_t>> recoalesce_;
   std::atomic<bool> recoalesce_pending_{false};
+  std::vector<UniqueFd> unmarked_fds_;  // upper filesystems of image-marked containers (no mark; sweeps)
+  std::unordered_map<std::string, ImageWatch> image_watch_;  // container id -> its image-directory marks
+  std::unordered_map<std::string, ImageDir> image_dirs_;     // fsid + file id of a marked directory -> it
+  std::size_t image_marks_total_ = 0;
   std::atomic<bool> unwatched_pending_{false};
 
   // Reader thread only.
@@ -646,6 +1026,7 @@ class FidSource final : public EventSource {
   std::unordered_map<ino_t, Coalesced> coalesced_;
   bool ignore_dirs_ = true;  // FAN_MARK_IGNORE on directories works here
   bool coalesce_warned_ = false;
+  bool coalesce_full_warned_ = false;
   std::uint64_t last_sweep_ns_ = 0;
 };
 

@@ -6,6 +6,7 @@
 // Run() is called from main() on the main thread and returns the exit code.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,12 @@ struct AgentConfig {
   // Coalesce directories the container creates (kernel ignore mark on their
   // files, a 1 s sweep reports them); off: every file event is reported live.
   bool coalesce_new_dirs = true;
+  // Watch a container through inode marks on its image's directories (the
+  // kernel raises nothing below directories it creates) when its image has
+  // at most this many directories and the total stays within the second
+  // bound; else through the upper filesystem's mark. 0: always the latter.
+  std::size_t image_dir_marks_max = 4096;
+  std::size_t image_dir_marks_total = 65536;
   bool report_modify = false;
   bool delete_pod_on_kill = false;
   bool harden = true;                       // drop capabilities + seccomp after setup

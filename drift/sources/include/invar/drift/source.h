@@ -2,8 +2,11 @@
 // EventSource: the seam between the agent and whatever observes containers'
 // root filesystems. Two fanotify backends:
 //  - FID source (fid_source.cpp): one FAN_CLASS_NOTIF|FAN_REPORT_DFID_NAME
-//    group, FAN_MARK_FILESYSTEM on each host filesystem holding upperdirs;
-//    sees create/write/attrib/rename/delete with the writer's pid.
+//    group. Per container, preferably inode marks on the directories of its
+//    merged rootfs that exist in the image (the kernel then raises nothing for
+//    files under directories the container created); else, or over budget,
+//    FAN_MARK_FILESYSTEM on the host filesystem holding its upperdir. Sees
+//    create/write/attrib/rename/delete with the writer's pid.
 //  - exec source (exec_source.cpp): one FAN_CLASS_CONTENT group per
 //    container, FAN_MARK_FILESYSTEM on its overlay; FAN_OPEN_EXEC_PERM in
 //    prevent mode (answers FAN_DENY for upper-layer executables), else
@@ -14,6 +17,7 @@
 // closes the groups: the kernel allows any pending permission event.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -64,6 +68,16 @@ struct FidSourceOptions {
   // and execs (exec source) are still reported as they happen. See docs/agent.md.
   bool coalesce_new_dirs = true;
   int coalesce_sweep_ms = 1000;
+  // Image-directory marks (needs coalesce_new_dirs): an inode mark on each
+  // directory of the container's merged rootfs (through /proc/<init>/root)
+  // that exists in the image; directories the container creates get no mark
+  // (reported when created, their contents by the sweep, also recursively),
+  // so the kernel raises no event for work below them. A container whose
+  // image has more directories than image_dir_marks_max, or whose marks would
+  // pass image_dir_marks_total across containers, or whose overlay rejects
+  // the marks, is watched through the filesystem mark instead. 0 disables.
+  std::size_t image_dir_marks_max = 4096;
+  std::size_t image_dir_marks_total = 65536;
 };
 std::unique_ptr<EventSource> NewFanotifyFidSource(FidSourceOptions options, SourceCallbacks callbacks);
 
