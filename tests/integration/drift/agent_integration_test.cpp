@@ -268,6 +268,151 @@ TEST_F(Agent, RestartReportsDriftMadeWhileDownExactlyOnce) {
   f.Remove("rs");
 }
 
+// The preferred watch: inode marks on the image's directories (through
+// /proc/<pid>/root), events mapped back through the agent's table of their
+// file ids. Every operation in an image directory, with the writer.
+TEST_F(Agent, ImageDirectoryMarksReportEveryOperationInImageDirectories) {
+  AgentProcess agent("imgmarks");
+  agent.Start();
+  ASSERT_TRUE(f.Run("imgm", {"sleep", "100000"}));
+  ASSERT_TRUE(agent.WaitWatching("imgm"));
+  // Watched after hardening (capabilities dropped, seccomp on) through marks.
+  ASSERT_TRUE(agent.WaitLog("watching imgm through ")) << ReadAll(agent.log_path());
+  EXPECT_NE(ReadAll(agent.log_path()).find("image directory marks"), std::string::npos);
+  EXPECT_EQ(ReadAll(agent.log_path()).find("watching filesystem of"), std::string::npos) << ReadAll(agent.log_path());
+  struct Case {
+    std::string cmd, op, path, old_path;
+  } cases[] = {
+      {"echo hi > /tmp/img-new", "create", "/tmp/img-new", ""},
+      {"rm /etc/group", "delete", "/etc/group", ""},                   // an image file: a whiteout
+      {"echo more >> /etc/app.conf", "write", "/etc/app.conf", ""},    // an image file: copy-up first
+      {"truncate -s 0 /data/image-file.txt", "truncate", "/data/image-file.txt", ""},
+      {"mv /etc/passwd /etc/passwd.old", "rename", "/etc/passwd.old", "/etc/passwd"},
+      {"chmod 700 /bin/busybox", "chmod", "/bin/busybox", ""},
+      {"ln -s /etc/app.conf /home/app/link", "symlink", "/home/app/link", ""},
+      {"mkdir /root/newdir", "create", "/root/newdir", ""},
+      {"echo again > /etc/group", "create", "/etc/group", ""},  // deleted above, made again
+  };
+  for (const auto& c : cases) {
+    auto r = f.Exec("imgm", c.cmd + "; sleep 0.3; :");
+    ASSERT_EQ(r.exit_code, 0) << c.cmd << ": " << r.output;
+    auto a = agent.WaitAlert(Op("imgm", c.op, c.path));
+    ASSERT_TRUE(a.has_value()) << "no " << c.op << " alert for " << c.path << "\n" << Describe(agent);
+    const auto& fld = (*a)["output_fields"];
+    EXPECT_EQ(fld["invar.origin"], "fanotify") << c.cmd;
+    ASSERT_FALSE(fld["proc.pid"].is_null()) << (*a).dump();
+    if (!c.old_path.empty()) {
+      EXPECT_EQ(fld["fs.path.source"], c.old_path) << (*a).dump();
+    }
+    if (c.cmd.rfind("echo", 0) == 0) {
+      EXPECT_EQ(fld["proc.name"], "sh") << (*a).dump();
+    }
+  }
+  // Overlay internals (copy-up, whiteout) are not reported as operations of their own.
+  EXPECT_EQ(agent.Count(Op("imgm", "create", "/etc/app.conf")), 0) << Describe(agent);
+  EXPECT_EQ(agent.Count(Op("imgm", "create", "/data/image-file.txt")), 0) << Describe(agent);
+  EXPECT_EQ(agent.Stop(), 0);
+  f.Remove("imgm");
+}
+
+// A directory the container creates carries no mark: the kernel queues
+// nothing for the tree below it (a 64-event queue read every 200 ms does not
+// overflow with 400 files), and the sweep reports every file and
+// subdirectory in it, nested ones included, from the upper layer.
+TEST_F(Agent, NewDirectoryTreeRaisesOneKernelEventAndTheSweepReportsItsContents) {
+  const std::string knob = "/proc/sys/fs/fanotify/max_queued_events";
+  const std::string saved = ReadAll(knob);
+  struct Restore {
+    std::string knob, value;
+    ~Restore() { std::ofstream(knob) << value; }
+  } restore{knob, saved};
+  std::ofstream(knob) << "64";  // applies to groups created from now on
+  AgentProcess agent("burst");
+  agent.Start({"--batch-delay-ms", "200"});
+  std::ofstream(knob) << saved;
+  ASSERT_TRUE(f.Run("burst", {"sleep", "100000"}));
+  ASSERT_TRUE(agent.WaitWatching("burst"));
+  ASSERT_TRUE(agent.WaitLog("image directory marks")) << ReadAll(agent.log_path());
+  auto r = f.Exec("burst",
+                  "mkdir /tmp/burst && for i in $(seq 1 400); do echo $i > /tmp/burst/f$i; done && "
+                  "mkdir -p /tmp/burst/sub/deep && echo x > /tmp/burst/sub/deep/leaf && sleep 0.3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto dir = agent.WaitAlert(Op("burst", "create", "/tmp/burst"));
+  ASSERT_TRUE(dir.has_value()) << Describe(agent);
+  EXPECT_EQ((*dir)["output_fields"]["invar.origin"], "fanotify");
+  for (const std::string p : {"/tmp/burst/f1", "/tmp/burst/f400", "/tmp/burst/sub", "/tmp/burst/sub/deep",
+                              "/tmp/burst/sub/deep/leaf"}) {
+    auto a = agent.WaitAlert(Op("burst", "create", p));
+    ASSERT_TRUE(a.has_value()) << p << Describe(agent);
+    EXPECT_EQ((*a)["output_fields"]["invar.origin"], "scan") << p;
+  }
+  EXPECT_EQ(agent.Stop(), 0);
+  EXPECT_EQ(ReadAll(agent.log_path()).find("queue overflow"), std::string::npos) << ReadAll(agent.log_path());
+  int files = 0, live_below = 0;
+  for (const auto& a : agent.Alerts()) {
+    const auto& fld = a["output_fields"];
+    const std::string p = fld.value("fd.name", "");
+    if (fld.value("container.full_id", "") != "burst" || p.rfind("/tmp/burst/", 0) != 0) continue;
+    files += fld.value("invar.op", "") == "create";
+    live_below += fld.value("invar.origin", "") == "fanotify";
+  }
+  EXPECT_EQ(files, 403);  // 400 files, sub, sub/deep, leaf: each once
+  EXPECT_EQ(live_below, 0);
+  EXPECT_EQ(agent.Count(Op("burst", "create", "/tmp/burst")), 1);
+  f.Remove("burst");
+}
+
+// A container whose image has more directories than the budget is watched
+// through the upper filesystem's mark, as before, and everything is reported.
+TEST_F(Agent, ContainerOverTheMarkBudgetFallsBackToTheFilesystemMark) {
+  AgentProcess agent("budget");
+  agent.Start({"--image-dir-marks-max", "3"});
+  ASSERT_TRUE(f.Run("budget", {"sleep", "100000"}));
+  ASSERT_TRUE(agent.WaitWatching("budget"));
+  ASSERT_TRUE(agent.WaitLog("watching its upper filesystem instead")) << ReadAll(agent.log_path());
+  EXPECT_NE(ReadAll(agent.log_path()).find("more than 3 image directories"), std::string::npos);
+  EXPECT_NE(ReadAll(agent.log_path()).find("watching filesystem of"), std::string::npos);
+  ASSERT_EQ(f.Exec("budget", "echo 1 > /tmp/fb && rm /bin/tar && echo z >> /etc/app.conf && mkdir /tmp/fbdir && "
+                             "echo 2 > /tmp/fbdir/inner && sleep 0.3").exit_code,
+            0);
+  EXPECT_TRUE(agent.WaitAlert(Op("budget", "create", "/tmp/fb"))) << Describe(agent);
+  EXPECT_TRUE(agent.WaitAlert(Op("budget", "delete", "/bin/tar"))) << Describe(agent);
+  EXPECT_TRUE(agent.WaitAlert(Op("budget", "write", "/etc/app.conf"))) << Describe(agent);
+  EXPECT_TRUE(agent.WaitAlert(Op("budget", "create", "/tmp/fbdir"))) << Describe(agent);
+  EXPECT_TRUE(agent.WaitAlert(Op("budget", "create", "/tmp/fbdir/inner"))) << Describe(agent);
+  EXPECT_EQ(agent.Stop(), 0);
+  f.Remove("budget");
+}
+
+// Directories made while the agent was down (nested) are coalesced again at
+// start: what was there is reported once by the start-up scan, what is added
+// below them later by the sweep (including new subdirectories).
+TEST_F(Agent, RestartWithImageMarksSweepsDirectoriesMadeWhileDown) {
+  AgentProcess agent("imgrestart");
+  agent.Start();
+  ASSERT_TRUE(f.Run("imgrs", {"sleep", "100000"}));
+  ASSERT_TRUE(agent.WaitWatching("imgrs"));
+  ASSERT_EQ(f.Exec("imgrs", "echo 1 > /tmp/live").exit_code, 0);
+  ASSERT_TRUE(agent.WaitAlert(Op("imgrs", "create", "/tmp/live"))) << Describe(agent);
+  ASSERT_EQ(agent.Stop(), 0);
+  ASSERT_EQ(f.Exec("imgrs", "mkdir -p /tmp/down/a/b && echo 1 > /tmp/down/a/b/f && rm /etc/group").exit_code, 0);
+  agent.Start();
+  ASSERT_TRUE(agent.WaitWatching("imgrs"));
+  ASSERT_TRUE(agent.WaitLog("image directory marks")) << ReadAll(agent.log_path());
+  EXPECT_TRUE(agent.WaitAlert(Op("imgrs", "create", "/tmp/down/a/b/f"))) << Describe(agent);
+  EXPECT_TRUE(agent.WaitAlert(Op("imgrs", "delete", "/etc/group"))) << Describe(agent);
+  ASSERT_TRUE(agent.WaitLog("created before this start coalesced again")) << ReadAll(agent.log_path());
+  ASSERT_EQ(f.Exec("imgrs", "echo 2 > /tmp/down/a/b/g && mkdir /tmp/down/a/c && echo 3 > /tmp/down/a/c/h").exit_code,
+            0);
+  EXPECT_TRUE(agent.WaitAlert(Op("imgrs", "create", "/tmp/down/a/b/g"))) << Describe(agent);
+  EXPECT_TRUE(agent.WaitAlert(Op("imgrs", "create", "/tmp/down/a/c"))) << Describe(agent);
+  EXPECT_TRUE(agent.WaitAlert(Op("imgrs", "create", "/tmp/down/a/c/h"))) << Describe(agent);
+  ASSERT_EQ(agent.Stop(), 0);
+  EXPECT_EQ(agent.Count(Op("imgrs", "create", "/tmp/down/a/b/f")), 1) << Describe(agent);
+  EXPECT_EQ(agent.Count(Op("imgrs", "create", "/tmp/live")), 1) << Describe(agent);
+  f.Remove("imgrs");
+}
+
 TEST_F(Agent, QueueOverflowTriggersRescanThatFindsEverything) {
   const std::string knob = "/proc/sys/fs/fanotify/max_queued_events";
   const std::string saved = ReadAll(knob);
