@@ -365,6 +365,11 @@ Result<ReviewRequest> DecodeReview(std::string_view body, const ReviewLimits& li
 std::string EncodeReview(const ReviewResponse& response) {
   std::string out;
   out.reserve(256 + response.message.size());
+  AppendReview(response, out);
+  return out;
+}
+
+void AppendReview(const ReviewResponse& response, std::string& out) {
   out += R"({"apiVersion":")";
   out += ReviewApiVersion(response.version);
   out += R"(","kind":"AdmissionReview","response":{"uid":)";
@@ -374,7 +379,8 @@ std::string EncodeReview(const ReviewResponse& response) {
     out += R"(,"status":{)";
     bool first = true;
     if (response.code != 0) {
-      out += fmt::format(R"("code":{})", response.code);
+      out += R"("code":)";
+      out += fmt::format_int(response.code).c_str();
       first = false;
     }
     if (!response.reason.empty()) {
@@ -409,7 +415,6 @@ std::string EncodeReview(const ReviewResponse& response) {
     out += "}";
   }
   out += "}}";
-  return out;
 }
 
 }  // namespace invar::admission

@@ -8,23 +8,36 @@
 // a request (idle_timeout) -> read the whole request (read_timeout, body and
 // header limits) -> handle -> write (write_timeout) -> loop or close. While
 // waiting for a first byte a session is idle and Drain() may close it; once a
-// byte has arrived the request is in flight and is finished first.
+// byte has arrived the request is in flight and is finished first. Timeouts
+// are deadlines on the session, checked by one sweep timer per worker (a
+// phase change is a store, not a timer re-arm and a cancelled handler).
 //
-// Hot path (POST /validate, ~80% of a review's cost is here, not in the
-// policy engine): Beast parses the request; the response is serialized by
-// hand into one per-session string (status line, three headers, body) and
-// sent with one write, i.e. one TLS record and one send(); the request body's
-// string and the read buffer keep their capacity across requests.
+// TLS is OpenSSL directly on the socket (no asio::ssl memory-BIO pair, whose
+// engine copied every record in and out): an SSL object per connection over
+// a small socket BIO (recv/send with MSG_DONTWAIT|MSG_NOSIGNAL), read-ahead
+// on, and SSL_do_handshake/SSL_read_ex/SSL_write_ex retried from
+// socket.async_wait(wait_read|wait_write) on WANT_READ/WANT_WRITE, in the
+// worker's io_context. Plain-HTTP sessions (the metrics port) use the same
+// code with recv/send.
+//
+// Hot path (POST /validate): the session decrypts into one reused input
+// buffer; Beast's request_parser is fed from it with put(), and its body goes
+// to a view into that buffer (InPlaceBody) while it arrives in one run, so
+// the AdmissionReview is parsed in place (the buffer always keeps
+// kReviewPadding spare bytes after its data). The response (status line,
+// three headers, body) is serialized into one reused string and sent with
+// one SSL_write: one TLS record, one send().
 #include "invar/admission/server.h"
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -54,7 +67,6 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -104,6 +116,10 @@ class Metrics {
                          .Help("notAfter of the serving certificate in use, unix seconds")
                          .Register(*registry_)
                          .Add({})),
+        tls_errors_(prometheus::BuildCounter()
+                        .Name("invar_admission_tls_errors_total")
+                        .Help("Connections ended by a TLS protocol error, by stage (handshake, read, write)")
+                        .Register(*registry_)),
         reloads_(prometheus::BuildCounter()
                      .Name("invar_admission_reloads_total")
                      .Help("Reloads of the certificate and config files, by what and result")
@@ -135,6 +151,7 @@ class Metrics {
     it->second->Increment();
   }
   void HttpError(unsigned code) { http_errors_.Add({{"code", std::to_string(code)}}).Increment(); }
+  void TlsError(const char* stage) { tls_errors_.Add({{"stage", stage}}).Increment(); }
   void Reload(const char* what, bool ok) { reloads_.Add({{"what", what}, {"result", ok ? "ok" : "error"}}).Increment(); }
 
   std::string Serialize() {
@@ -151,6 +168,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& http_errors_;
   prometheus::Gauge& cache_synced_;
   prometheus::Gauge& cert_expiry_;
+  prometheus::Family<prometheus::Counter>& tls_errors_;
   prometheus::Family<prometheus::Counter>& reloads_;
   prometheus::Gauge& ready_;
 };
@@ -208,20 +226,34 @@ Result<tcp::endpoint> ParseListen(const std::string& listen) {
   return tcp::endpoint(addr, static_cast<unsigned short>(p));
 }
 
-// What a handler answers; the session serializes it (SerializeReply).
+// A parsed request as the handler sees it; views into the session's buffers.
+struct RequestView {
+  http::verb method = http::verb::unknown;
+  std::string_view target;
+  std::string_view body;
+  size_t body_readable = 0;  // bytes readable from body.data() (>= body.size() + kReviewPadding)
+};
+
+// What a handler answers; the session serializes it (SerializeReply). The
+// session owns one and reuses its body's capacity.
 struct Reply {
   unsigned code = 200;
   std::string_view content_type = "text/plain; charset=utf-8";
   std::string body;
   bool close = false;  // close the connection after this reply
-};
 
-Reply TextReply(unsigned code, std::string body) {
-  Reply r;
-  r.code = code;
-  r.body = std::move(body);
-  return r;
-}
+  void Reset() {
+    code = 200;
+    content_type = "text/plain; charset=utf-8";
+    body.clear();
+    close = false;
+  }
+  void Text(unsigned c, std::string_view text) {
+    code = c;
+    content_type = "text/plain; charset=utf-8";
+    body.assign(text);
+  }
+};
 
 // HTTP/1.x response bytes into `out` (cleared first). HEAD gets the headers
 // only; Connection is sent when it differs from the version's default.
@@ -242,14 +274,38 @@ void SerializeReply(const Reply& r, unsigned version, bool keep_alive, bool head
   if (!head) out += r.body;
 }
 
-class SessionBase;
+// The part of a session its worker sees: the timeout sweep and Drain().
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void OnDrain() = 0;
+  virtual void OnTimeout() = 0;
+  Clock::time_point deadline = Clock::time_point::max();  // worker thread only
+};
 
 struct Worker {
   std::list<SessionBase*> sessions;  // this worker's thread only
   asio::io_context ctx{1};
+  asio::steady_timer sweep{ctx};  // closes sessions past their deadline
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::thread thread;
+
+  void ArmSweep(std::chrono::milliseconds period, const std::atomic<bool>* stopped) {
+    sweep.expires_after(period);
+    sweep.async_wait([this, period, stopped](boost::system::error_code ec) {
+      if (ec || *stopped) return;
+      auto now = Clock::now();
+      // OnTimeout closes the socket; the session is destroyed later, by its
+      // aborted handler, so the list stays valid while it is walked.
+      for (SessionBase* s : sessions) {
+        if (s->deadline <= now) s->OnTimeout();
+      }
+      ArmSweep(period, stopped);
+    });
+  }
 };
+
+using SslCtxShared = std::shared_ptr<ssl_ctx_st>;
 
 }  // namespace
 
@@ -262,7 +318,7 @@ struct Server::Impl {
 
   std::mutex mu;
   std::shared_ptr<const Config> config;         // guarded by mu
-  std::shared_ptr<ssl::context> tls;            // guarded by mu
+  SslCtxShared tls;                             // guarded by mu
   FileStamp config_stamp, cert_stamp, key_stamp;  // worker 0 only
 
   std::atomic<bool> config_loaded{false};
@@ -285,7 +341,7 @@ struct Server::Impl {
     std::lock_guard lock(mu);
     return config;
   }
-  std::shared_ptr<ssl::context> CurrentTls() {
+  SslCtxShared CurrentTls() {
     std::lock_guard lock(mu);
     return tls;
   }
@@ -293,7 +349,7 @@ struct Server::Impl {
   Status LoadTls() {
     auto m = LoadServerTls(options.tls_cert, options.tls_key);
     if (!m.ok()) return m.status();
-    auto ctx = std::make_shared<ssl::context>(m->ctx.release());
+    SslCtxShared ctx(m->ctx.release(), SSL_CTX_free);
     metrics.cert_expiry_.Set(static_cast<double>(m->not_after_unix));
     log::Info("webhook: serving certificate {} (expires at unix {})", m->subject, m->not_after_unix);
     std::lock_guard lock(mu);
@@ -351,26 +407,157 @@ struct Server::Impl {
   }
 
   void Accept(tcp::acceptor& acc, bool tls_port);
-  Reply Handle(http::request<http::string_body>& req, bool tls_port);
+  void Handle(const RequestView& req, bool tls_port, Reply& out);
 };
 
 namespace {
 
-// ---- sessions ----
+// ---- TLS on the socket ----
 
-class SessionBase {
- public:
-  virtual ~SessionBase() = default;
-  virtual void OnDrain() = 0;
+// A socket BIO for the session's SSL: recv/send with MSG_DONTWAIT (the asio
+// socket stays in blocking mode for asio) and MSG_NOSIGNAL (no SIGPIPE when
+// the peer has gone). EAGAIN sets the retry flags, so SSL_* report
+// WANT_READ/WANT_WRITE; EOF sets BIO_FLAGS_IN_EOF for BIO_eof().
+int FdBioWrite(BIO* b, const char* data, size_t len, size_t* written) {
+  BIO_clear_retry_flags(b);
+  const int fd = static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b)));
+  for (;;) {
+    ssize_t n = ::send(fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) {
+      *written = static_cast<size_t>(n);
+      return 1;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_write(b);
+    return 0;
+  }
+}
+
+int FdBioRead(BIO* b, char* data, size_t len, size_t* read) {
+  BIO_clear_retry_flags(b);
+  const int fd = static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b)));
+  for (;;) {
+    ssize_t n = ::recv(fd, data, len, MSG_DONTWAIT);
+    if (n > 0) {
+      *read = static_cast<size_t>(n);
+      return 1;
+    }
+    if (n == 0) {
+      BIO_set_flags(b, BIO_FLAGS_IN_EOF);
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(b);
+    return 0;
+  }
+}
+
+long FdBioCtrl(BIO* b, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_CTRL_EOF:
+      return BIO_test_flags(b, BIO_FLAGS_IN_EOF) != 0 ? 1 : 0;
+    default:
+      return 0;
+  }
+}
+
+// The BIO_METHOD, created once (thread-safe static init) and never freed.
+BIO_METHOD* FdBioMethod() {
+  static BIO_METHOD* method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "invar socket");
+    if (m == nullptr) throw std::runtime_error("BIO_meth_new failed");
+    BIO_meth_set_write_ex(m, FdBioWrite);
+    BIO_meth_set_read_ex(m, FdBioRead);
+    BIO_meth_set_ctrl(m, FdBioCtrl);
+    BIO_meth_set_create(m, [](BIO* b) {
+      BIO_set_init(b, 1);
+      return 1;
+    });
+    return m;
+  }();
+  return method;
+}
+
+struct SslFree {
+  void operator()(SSL* s) const { SSL_free(s); }
 };
 
-template <bool kTls>
-class Session final : public SessionBase, public std::enable_shared_from_this<Session<kTls>> {
- public:
-  using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
+// The first queued OpenSSL error's reason (no key material is ever in it).
+std::string SslErrorText() {
+  unsigned long e = ERR_peek_last_error();
+  if (e == 0) return "connection closed";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof(buf));
+  return buf;
+}
 
-  Session(Server::Impl* impl, Worker* worker, tcp::socket socket, std::shared_ptr<ssl::context> tls)
-      : impl_(impl), worker_(worker), tls_(std::move(tls)), stream_(MakeStream(std::move(socket), tls_.get())) {
+// ---- request bodies, in place ----
+
+// Where Beast's parser puts a request body: a view into the session's input
+// buffer while the body arrives as one contiguous run (a Content-Length body:
+// the common case), else a copy in `*spill` (chunked bodies). The session
+// rebases `data` when it moves its buffer.
+struct BodySink {
+  const char* data = nullptr;
+  size_t size = 0;
+  bool spilled = false;
+  std::string* spill = nullptr;  // set by the session, reused across requests
+
+  std::string_view view() const { return spilled ? std::string_view(*spill) : std::string_view(data, size); }
+  bool in_place() const { return !spilled && size > 0; }
+};
+
+// A Beast Body (reader only) whose value is a BodySink.
+struct InPlaceBody {
+  using value_type = BodySink;
+
+  class reader {
+   public:
+    template <bool kIsRequest, class Fields>
+    reader(http::header<kIsRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
+
+    template <class ConstBufferSequence>
+    size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
+      ec = {};
+      size_t total = 0;
+      for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+        asio::const_buffer b = *it;
+        if (b.size() == 0) continue;
+        const char* p = static_cast<const char*>(b.data());
+        if (!body_.spilled && (body_.size == 0 || body_.data + body_.size == p)) {
+          if (body_.size == 0) body_.data = p;
+          body_.size += b.size();
+        } else {
+          if (!body_.spilled) {
+            body_.spill->assign(body_.data != nullptr ? body_.data : "", body_.size);
+            body_.spilled = true;
+          }
+          body_.spill->append(p, b.size());
+        }
+        total += b.size();
+      }
+      return total;
+    }
+
+    void finish(beast::error_code& ec) { ec = {}; }
+
+   private:
+    value_type& body_;
+  };
+};
+
+// ---- sessions ----
+
+// One connection, TLS (ssl_ set) or plain. All of it runs on its worker's
+// thread; every pending operation holds a shared_ptr to it.
+class Session final : public SessionBase, public std::enable_shared_from_this<Session> {
+ public:
+  Session(Server::Impl* impl, Worker* worker, tcp::socket socket, SslCtxShared tls)
+      : impl_(impl), worker_(worker), tls_(std::move(tls)), socket_(std::move(socket)) {
     it_ = worker_->sessions.insert(worker_->sessions.end(), this);
     impl_->connections.fetch_add(1);
     impl_->metrics.connections_.Increment();
@@ -386,150 +573,375 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void Run() {
-    if constexpr (kTls) {
-      Lowest().expires_after(impl_->options.handshake_timeout);
-      stream_.async_handshake(ssl::stream_base::server,
-                              [self = this->shared_from_this()](beast::error_code ec) { self->OnHandshake(ec); });
-    } else {
-      WaitForRequest();
+    if (!tls_) return WaitForRequest();
+    ssl_.reset(SSL_new(tls_.get()));
+    BIO* bio = ssl_ ? BIO_new(FdBioMethod()) : nullptr;
+    if (!bio) {
+      log::Error("webhook: cannot create a TLS session: {}", SslErrorText());
+      ERR_clear_error();
+      return Close();
     }
+    BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(socket_.native_handle())));
+    SSL_set_bio(ssl_.get(), bio, bio);  // the SSL owns the BIO
+    SSL_set_accept_state(ssl_.get());
+    SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SetDeadline(impl_->options.handshake_timeout, "TLS handshake");
+    Handshake();
   }
 
   void OnDrain() override {
     close_after_response_ = true;
-    if (idle_) Lowest().socket().cancel();  // nothing received yet: close now
+    if (idle_) Close();  // nothing received yet: close now
+  }
+
+  void OnTimeout() override {
+    log::Debug("webhook: closing connection: {} timed out", phase_);
+    Close();
   }
 
  private:
-  static Stream MakeStream(tcp::socket socket, ssl::context* tls) {
-    if constexpr (kTls) {
-      return Stream(std::move(socket), *tls);
-    } else {
-      (void)tls;
-      return Stream(std::move(socket));
-    }
-  }
-  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  enum class Io { kOk, kWantRead, kWantWrite, kClosed, kError };
+  using Step = void (Session::*)();
 
-  void OnHandshake(beast::error_code ec) {
-    if (ec) {
-      log::Debug("webhook: TLS handshake failed: {}", ec.message());
-      return Close();
-    }
-    WaitForRequest();
+  // Bytes never read into at the end of in_: simdjson's padding for a body
+  // that ends at the last byte read.
+  static constexpr size_t kPad = kReviewPadding;
+  // Buffers above this size (a /metrics reply, a large object) are freed
+  // after use rather than kept for the connection's lifetime.
+  static constexpr size_t kKeepBytes = 64u << 10;
+  // Smallest read offered: a whole TLS record (16 KiB) fits.
+  static constexpr size_t kMinRead = 16u << 10;
+  static constexpr size_t kInitialInput = kMinRead + 1024 + kPad;
+
+  void SetDeadline(std::chrono::milliseconds timeout, const char* phase) {
+    deadline = Clock::now() + timeout;
+    phase_ = phase;
   }
+
+  // Resumes `next` once the socket is readable/writable.
+  void Wait(tcp::socket::wait_type what, Step next) {
+    socket_.async_wait(what, [self = shared_from_this(), next](beast::error_code ec) {
+      if (self->closed_) return;
+      if (ec) return self->Close();
+      ((*self).*next)();
+    });
+  }
+
+  Io Classify(int ret, const char* stage) {
+    switch (SSL_get_error(ssl_.get(), ret)) {
+      case SSL_ERROR_WANT_READ:
+        return Io::kWantRead;
+      case SSL_ERROR_WANT_WRITE:
+        return Io::kWantWrite;
+      case SSL_ERROR_ZERO_RETURN:  // close_notify, or EOF (SSL_OP_IGNORE_UNEXPECTED_EOF)
+        return Io::kClosed;
+      case SSL_ERROR_SYSCALL:  // reset, EPIPE: the peer is gone
+        ERR_clear_error();
+        return Io::kClosed;
+      default:
+        impl_->metrics.TlsError(stage);
+        log::Debug("webhook: TLS {} failed: {}", stage, SslErrorText());
+        ERR_clear_error();
+        return Io::kError;
+    }
+  }
+
+  void Handshake() {
+    ERR_clear_error();
+    int r = SSL_do_handshake(ssl_.get());
+    if (r == 1) return WaitForRequest();
+    switch (Classify(r, "handshake")) {
+      case Io::kWantRead:
+        return Wait(tcp::socket::wait_read, &Session::Handshake);
+      case Io::kWantWrite:
+        return Wait(tcp::socket::wait_write, &Session::Handshake);
+      default:
+        return Close();
+    }
+  }
+
+  Io Recv(char* data, size_t len, size_t* n) {
+    if (ssl_) {
+      ERR_clear_error();
+      int r = SSL_read_ex(ssl_.get(), data, len, n);
+      return r == 1 ? Io::kOk : Classify(r, "read");
+    }
+    for (;;) {
+      ssize_t got = ::recv(socket_.native_handle(), data, len, MSG_DONTWAIT);
+      if (got > 0) {
+        *n = static_cast<size_t>(got);
+        return Io::kOk;
+      }
+      if (got == 0) return Io::kClosed;
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? Io::kWantRead : Io::kClosed;
+    }
+  }
+
+  Io Send(const char* data, size_t len, size_t* n) {
+    if (ssl_) {
+      ERR_clear_error();
+      int r = SSL_write_ex(ssl_.get(), data, len, n);
+      return r == 1 ? Io::kOk : Classify(r, "write");
+    }
+    for (;;) {
+      ssize_t sent = ::send(socket_.native_handle(), data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (sent >= 0) {
+        *n = static_cast<size_t>(sent);
+        return Io::kOk;
+      }
+      if (errno == EINTR) continue;
+      return errno == EAGAIN || errno == EWOULDBLOCK ? Io::kWantWrite : Io::kClosed;
+    }
+  }
+
+  // Decrypted bytes (or, with read-ahead, records) waiting inside OpenSSL.
+  bool SslPending() const { return ssl_ && SSL_has_pending(ssl_.get()) == 1; }
 
   void WaitForRequest() {
     if (impl_->draining || close_after_response_) {
       close_after_response_ = true;
-      if (buffer_.size() == 0) return Shutdown();
+      if (in_pos_ == in_end_ && !SslPending()) return Shutdown();
     }
-    if (buffer_.size() > 0) return ReadRequest();
+    if (in_pos_ < in_end_ || SslPending()) return BeginRequest();  // pipelined
     idle_ = true;
-    Lowest().expires_after(impl_->options.idle_timeout);
-    // Big enough for a typical review in one read.
-    auto buf = buffer_.prepare(std::min<size_t>(16u << 10, buffer_.max_size() - buffer_.size()));
-    stream_.async_read_some(buf, [self = this->shared_from_this()](beast::error_code ec, size_t n) {
-      self->idle_ = false;
-      self->buffer_.commit(n);
-      if (ec || n == 0) return self->Close();
-      self->ReadRequest();
-    });
+    SetDeadline(impl_->options.idle_timeout, "idle keep-alive");
+    // Right after a response the client's next request is rarely here yet:
+    // wait for readability first rather than try a read that would fail.
+    Wait(tcp::socket::wait_read, &Session::OnIdleReadable);
   }
 
-  void ReadRequest() {
-    // The body string from the previous request keeps its capacity.
-    body_.clear();
-    parser_.emplace(std::piecewise_construct, std::make_tuple(std::move(body_)));
+  void OnIdleReadable() {
+    idle_ = false;
+    BeginRequest();
+  }
+
+  void BeginRequest() {
+    parser_.emplace();
+    parser_->eager(true);
     parser_->body_limit(impl_->options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(impl_->options.max_header_bytes));
-    Lowest().expires_after(impl_->options.read_timeout);
-    in_flight_ = true;
-    impl_->metrics.in_flight_.Increment();
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+    parser_->get().body().spill = &spill_;
+    SetDeadline(impl_->options.read_timeout, "request read");
+    if (!in_flight_) {
+      in_flight_ = true;
+      impl_->metrics.in_flight_.Increment();
+    }
+    if (in_pos_ < in_end_) return Parse();
+    ReadSome();
   }
 
-  void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::operation_aborted ||
-        ec == asio::ssl::error::stream_truncated || ec == asio::error::eof || ec == asio::error::connection_reset) {
-      if (ec == beast::error::timeout) log::Debug("webhook: closing connection: request read timed out");
+  // Makes at least kMinRead bytes of room after in_end_ (less only at the
+  // size cap): drops consumed bytes not under an in-place body, then grows.
+  bool MakeRoom() {
+    if (!in_) {
+      in_cap_ = kInitialInput;
+      in_.reset(new char[in_cap_]);
+    }
+    if (in_cap_ - kPad - in_end_ >= kMinRead) return true;
+    BodySink& body = parser_->get().body();
+    size_t keep_from = body.in_place() ? static_cast<size_t>(body.data - in_.get()) : in_pos_;
+    if (keep_from > 0) {
+      std::memmove(in_.get(), in_.get() + keep_from, in_end_ - keep_from);
+      in_end_ -= keep_from;
+      in_pos_ -= keep_from;
+      if (body.in_place()) body.data -= keep_from;
+    }
+    if (in_cap_ - kPad - in_end_ >= kMinRead) return true;
+    const size_t cap_limit =
+        impl_->options.max_header_bytes + impl_->options.max_body_bytes + kMinRead + 2 * kPad;
+    if (in_cap_ >= cap_limit) return in_cap_ - kPad > in_end_;
+    size_t cap = std::min(cap_limit, std::max(in_cap_ * 2, in_end_ + kMinRead + kPad));
+    std::unique_ptr<char[]> bigger(new char[cap]);
+    std::memcpy(bigger.get(), in_.get(), in_end_);
+    if (body.in_place()) body.data = bigger.get() + (body.data - in_.get());
+    in_ = std::move(bigger);
+    in_cap_ = cap;
+    return true;
+  }
+
+  void ReadSome() {
+    if (!MakeRoom()) {
+      log::Debug("webhook: closing connection: request larger than the input buffer");
       return Close();
     }
-    if (ec) {
-      unsigned code = 400;
-      std::string msg = "malformed HTTP request: " + ec.message();
-      if (ec == http::error::body_limit) {
-        code = 413;
-        msg = fmt::format("request body exceeds {} bytes", impl_->options.max_body_bytes);
-      } else if (ec == http::error::header_limit) {
-        code = 431;
-        msg = fmt::format("request headers exceed {} bytes", impl_->options.max_header_bytes);
-      }
-      impl_->metrics.HttpError(code);
-      keep_alive_ = false;
-      SerializeReply(TextReply(code, msg + "\n"), 11, false, false, out_);
-      return Write();
+    size_t n = 0;
+    switch (Recv(in_.get() + in_end_, in_cap_ - kPad - in_end_, &n)) {
+      case Io::kOk:
+        in_end_ += n;
+        return Parse();
+      case Io::kWantRead:
+        return Wait(tcp::socket::wait_read, &Session::ReadSome);
+      case Io::kWantWrite:
+        return Wait(tcp::socket::wait_write, &Session::ReadSome);
+      default:
+        return Close();  // EOF, reset or TLS error mid-request
     }
-    auto& req = parser_->get();
-    Reply reply = impl_->Handle(req, kTls);
-    keep_alive_ = req.keep_alive() && !reply.close && !close_after_response_ && !impl_->draining;
-    SerializeReply(reply, req.version(), keep_alive_, req.method() == http::verb::head, out_);
-    body_ = std::move(req.body());
-    // Room for the JSON parser's padding, so the next review parses in place.
-    if (body_.capacity() < body_.size() + kReviewPadding) body_.reserve(body_.size() + kReviewPadding);
-    parser_.reset();
+  }
+
+  void Parse() {
+    auto& p = *parser_;
+    while (in_pos_ < in_end_ && !p.is_done()) {
+      beast::error_code ec;
+      size_t used = p.put(asio::const_buffer(in_.get() + in_pos_, in_end_ - in_pos_), ec);
+      in_pos_ += used;
+      if (ec == http::error::need_more) break;
+      if (ec) return OnParseError(ec);
+      if (used == 0) break;
+    }
+    if (!p.is_done()) return ReadSome();
+    OnRequest();
+  }
+
+  void OnParseError(beast::error_code ec) {
+    unsigned code = 400;
+    std::string msg = "malformed HTTP request: " + ec.message();
+    if (ec == http::error::body_limit) {
+      code = 413;
+      msg = fmt::format("request body exceeds {} bytes", impl_->options.max_body_bytes);
+    } else if (ec == http::error::header_limit) {
+      code = 431;
+      msg = fmt::format("request headers exceed {} bytes", impl_->options.max_header_bytes);
+    }
+    impl_->metrics.HttpError(code);
+    keep_alive_ = false;
+    reply_.Text(code, msg + "\n");
+    SerializeReply(reply_, 11, false, false, out_);
     Write();
   }
 
-  // One buffer: asio's SSL stream turns each buffer into its own TLS record.
-  void Write() {
-    Lowest().expires_after(impl_->options.write_timeout);
-    asio::async_write(stream_, asio::buffer(out_), [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      if (self->in_flight_) {
-        self->in_flight_ = false;
-        self->impl_->metrics.in_flight_.Decrement();
-      }
-      if (self->out_.capacity() > kKeepBytes) std::string().swap(self->out_);
-      if (self->body_.capacity() > kKeepBytes) std::string().swap(self->body_);
-      if (ec) return self->Close();
-      if (!self->keep_alive_) return self->Shutdown();
-      self->WaitForRequest();
-    });
+  void OnRequest() {
+    auto& req = parser_->get();
+    BodySink& body = req.body();
+    RequestView view;
+    view.method = req.method();
+    view.target = std::string_view(req.target().data(), req.target().size());
+    if (body.spilled) {
+      if (spill_.capacity() < spill_.size() + kPad) spill_.reserve(spill_.size() + kPad);
+      view.body = spill_;
+      view.body_readable = spill_.capacity();
+    } else if (body.size > 0) {
+      view.body = body.view();
+      view.body_readable = static_cast<size_t>(in_.get() + in_cap_ - body.data);
+    }
+    reply_.Reset();
+    impl_->Handle(view, ssl_ != nullptr, reply_);
+    keep_alive_ = req.keep_alive() && !reply_.close && !close_after_response_ && !impl_->draining;
+    SerializeReply(reply_, req.version(), keep_alive_, req.method() == http::verb::head, out_);
+    Write();
   }
 
+  void Write() {
+    SetDeadline(impl_->options.write_timeout, "response write");
+    out_off_ = 0;
+    DoWrite();
+  }
+
+  void DoWrite() {
+    while (out_off_ < out_.size()) {
+      size_t n = 0;
+      switch (Send(out_.data() + out_off_, out_.size() - out_off_, &n)) {
+        case Io::kOk:
+          out_off_ += n;
+          continue;
+        case Io::kWantWrite:
+          return Wait(tcp::socket::wait_write, &Session::DoWrite);
+        case Io::kWantRead:
+          return Wait(tcp::socket::wait_read, &Session::DoWrite);
+        default:
+          return Close();
+      }
+    }
+    OnWritten();
+  }
+
+  void OnWritten() {
+    if (in_flight_) {
+      in_flight_ = false;
+      impl_->metrics.in_flight_.Decrement();
+    }
+    parser_.reset();
+    if (in_pos_ == in_end_) in_pos_ = in_end_ = 0;
+    if (out_.capacity() > kKeepBytes) std::string().swap(out_);
+    if (reply_.body.capacity() > kKeepBytes) std::string().swap(reply_.body);
+    if (spill_.capacity() > kKeepBytes) std::string().swap(spill_);
+    if (in_cap_ > kInitialInput && in_end_ == 0) {
+      in_.reset();
+      in_cap_ = 0;
+    }
+    if (!keep_alive_) return Shutdown();
+    WaitForRequest();
+  }
+
+  // Graceful close: TLS close_notify, FIN, then read and drop whatever the
+  // client still sends until it closes (at most 1 s), so that a reply sent
+  // before the request was fully read (413) is not lost to a reset.
   void Shutdown() {
-    if constexpr (kTls) {
-      Lowest().expires_after(std::chrono::seconds(1));
-      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->Close(); });
-    } else {
-      Close();
+    if (!shutting_down_) {
+      shutting_down_ = true;
+      SetDeadline(std::chrono::seconds(1), "connection shutdown");
+    }
+    if (ssl_ && !close_notify_sent_) {
+      ERR_clear_error();
+      int r = SSL_shutdown(ssl_.get());
+      if (r < 0) {
+        int e = SSL_get_error(ssl_.get(), r);
+        ERR_clear_error();
+        if (e == SSL_ERROR_WANT_WRITE) return Wait(tcp::socket::wait_write, &Session::Shutdown);
+        if (e != SSL_ERROR_WANT_READ) return Close();
+      }
+      close_notify_sent_ = true;
+    }
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    Linger();
+  }
+
+  void Linger() {
+    char sink[4096];
+    for (;;) {
+      ssize_t n = ::recv(socket_.native_handle(), sink, sizeof(sink), MSG_DONTWAIT);
+      if (n > 0) continue;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Wait(tcp::socket::wait_read, &Session::Linger);
+      return Close();
     }
   }
 
   void Close() {
+    if (closed_) return;
+    closed_ = true;
+    deadline = Clock::time_point::max();
     beast::error_code ignored;
-    Lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    Lowest().close();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);  // aborts the pending wait; its handler drops the last reference
   }
 
   Server::Impl* impl_;
   Worker* worker_;
   std::list<SessionBase*>::iterator it_;
-  std::shared_ptr<ssl::context> tls_;  // keeps this connection's SSL_CTX alive across reloads
-  Stream stream_;
-  // Buffers above this size (a /metrics reply, a large object) are freed
-  // after use rather than kept for the connection's lifetime.
-  static constexpr size_t kKeepBytes = 64u << 10;
+  SslCtxShared tls_;  // keeps this connection's SSL_CTX alive across reloads; null: plain HTTP
+  tcp::socket socket_;
+  std::unique_ptr<SSL, SslFree> ssl_;
+  const char* phase_ = "";
 
-  beast::flat_buffer buffer_{kKeepBytes};
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::string body_;  // request body storage, reused
-  std::string out_;   // serialized response, reused
+  // Input: [0, in_pos_) parsed, [in_pos_, in_end_) not yet, then room; the
+  // last kPad bytes of in_cap_ are never read into.
+  std::unique_ptr<char[]> in_;
+  size_t in_cap_ = 0, in_pos_ = 0, in_end_ = 0;
+  std::optional<http::request_parser<InPlaceBody>> parser_;
+  std::string spill_;  // a body that did not arrive in one run (chunked)
+  Reply reply_;        // the handler's answer, reused
+  std::string out_;    // serialized response, reused
+  size_t out_off_ = 0;
+
   bool keep_alive_ = true;
   bool idle_ = false;
   bool in_flight_ = false;
   bool close_after_response_ = false;
+  bool shutting_down_ = false;
+  bool close_notify_sent_ = false;
+  bool closed_ = false;
 };
 
 }  // namespace
@@ -549,55 +961,52 @@ void Server::Impl::Accept(tcp::acceptor& acc, bool tls_port) {
       socket.set_option(tcp::no_delay(true), ignored);
       // Construct and run the session on its worker's thread.
       asio::post(w->ctx, [this, w, tls_port, s = std::move(socket)]() mutable {
-        if (tls_port) {
-          std::make_shared<Session<true>>(this, w, std::move(s), CurrentTls())->Run();
-        } else {
-          std::make_shared<Session<false>>(this, w, std::move(s), nullptr)->Run();
-        }
+        std::make_shared<Session>(this, w, std::move(s), tls_port ? CurrentTls() : nullptr)->Run();
       });
     }
     if (acc.is_open() && !draining) Accept(acc, tls_port);
   });
 }
 
-Reply Server::Impl::Handle(http::request<http::string_body>& req, bool tls_port) {
-  std::string_view target(req.target().data(), req.target().size());
+void Server::Impl::Handle(const RequestView& req, bool tls_port, Reply& out) {
+  std::string_view target = req.target;
   if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
-  auto error = [&](unsigned code, std::string msg) {
+  auto error = [&](unsigned code, std::string_view msg) {
     metrics.HttpError(code);
-    return TextReply(code, msg + "\n");
+    out.Text(code, msg);
+    out.body += '\n';
   };
   if (target == "/healthz" || target == "/livez") {
-    if (req.method() != http::verb::get && req.method() != http::verb::head) return error(405, "use GET");
-    return TextReply(200, "ok\n");
+    if (req.method != http::verb::get && req.method != http::verb::head) return error(405, "use GET");
+    return out.Text(200, "ok\n");
   }
   if (target == "/readyz") {
-    if (req.method() != http::verb::get && req.method() != http::verb::head) return error(405, "use GET");
+    if (req.method != http::verb::get && req.method != http::verb::head) return error(405, "use GET");
     std::string why = NotReadyReason();
-    if (!why.empty()) return TextReply(503, "not ready: " + why + "\n");
-    return TextReply(200, "ok\n");
+    if (!why.empty()) return out.Text(503, "not ready: " + why + "\n");
+    return out.Text(200, "ok\n");
   }
   if (target == "/metrics") {
-    if (req.method() != http::verb::get) return error(405, "use GET");
+    if (req.method != http::verb::get) return error(405, "use GET");
     metrics.cache_synced_.Set(namespaces->HasSynced() ? 1 : 0);
     metrics.ready_.Set(NotReadyReason().empty() ? 1 : 0);
-    Reply res = TextReply(200, metrics.Serialize());
-    res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return res;
+    out.Text(200, metrics.Serialize());
+    out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return;
   }
   if (target == "/validate" && tls_port) {
-    if (req.method() != http::verb::post) return error(405, "use POST with an AdmissionReview body");
+    if (req.method != http::verb::post) return error(405, "use POST with an AdmissionReview body");
     auto start = Clock::now();
     ReviewLimits limits;
     limits.max_bytes = options.max_body_bytes;
     limits.max_depth = options.max_json_depth;
-    Result<ReviewRequest> review = DecodeReview(req.body(), limits, req.body().capacity());
+    Result<ReviewRequest> review = DecodeReview(req.body, limits, req.body_readable);
     if (!review.ok()) {
       unsigned code = review.status().code() == Status::Code::kResourceExhausted ? 413 : 400;
       log::Debug("webhook: rejected request body: {}", review.status().message());
-      Reply res = error(code, "invalid AdmissionReview: " + review.status().message());
-      res.close = code == 413;
-      return res;
+      error(code, "invalid AdmissionReview: " + review.status().message());
+      out.close = code == 413;
+      return;
     }
     std::shared_ptr<const Config> cfg = CurrentConfig();
     Decision d;
@@ -616,7 +1025,8 @@ Reply Server::Impl::Handle(http::request<http::string_body>& req, bool tls_port)
       d.response.message = std::string("invar internal error: ") + e.what() + "; denied (invar fails closed)";
       d.info = {review->kind.kind, "error", "none", ""};
     }
-    std::string body = EncodeReview(d.response);
+    out.content_type = "application/json";
+    AppendReview(d.response, out.body);
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     metrics.latency_.Observe(seconds);
     metrics.Review(review->operation, d.info);
@@ -627,12 +1037,9 @@ Reply Server::Impl::Handle(http::request<http::string_body>& req, bool tls_port)
       log::Debug("webhook: {} {} {} {}/{} ({})", d.info.decision, review->operation, review->kind.kind,
                  review->namespace_, review->name, d.info.mode);
     }
-    Reply res;
-    res.content_type = "application/json";
-    res.body = std::move(body);
-    return res;
+    return;
   }
-  return error(404, "not found: " + std::string(target) + " (try POST /validate, GET /healthz, /readyz, /metrics)");
+  error(404, "not found: " + std::string(target) + " (try POST /validate, GET /healthz, /readyz, /metrics)");
 }
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -702,7 +1109,12 @@ void Server::Start() {
   s.Accept(*s.acceptor, true);
   if (s.metrics_acceptor) s.Accept(*s.metrics_acceptor, false);
   s.ArmReload();
+  // Deadlines are checked at a quarter of the shortest timeout (5-250 ms).
+  auto shortest = std::min({s.options.handshake_timeout, s.options.idle_timeout, s.options.read_timeout,
+                            s.options.write_timeout});
+  auto period = std::clamp(shortest / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(250));
   for (auto& w : s.workers) {
+    w->ArmSweep(period, &s.stopped);
     w->guard.emplace(w->ctx.get_executor());
     w->thread = std::thread([w = w.get()] {
       for (;;) {

@@ -196,11 +196,18 @@ Result<TlsMaterial> LoadServerTls(const std::string& cert_path, const std::strin
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) return Status::Internal("SSL_CTX_new: " + OpenSslError());
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // A client's EOF without close_notify ends the connection like close_notify
+  // does (HTTP framing, not TLS, tells a truncated request).
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                     SSL_OP_IGNORE_UNEXPECTED_EOF);
   if (SSL_CTX_set_cipher_list(ctx.get(), kTls12Ciphers) != 1) {
     return Status::Internal("SSL_CTX_set_cipher_list: " + OpenSslError());
   }
-  SSL_CTX_set_mode(ctx.get(), SSL_MODE_RELEASE_BUFFERS);
+  // The server reads with SSL_read_ex on the socket: read-ahead fills the
+  // record buffer with one recv() instead of a header read and a body read.
+  // The record buffers are kept for the connection (no RELEASE_BUFFERS: that
+  // was a malloc and free of each buffer per request).
+  SSL_CTX_set_read_ahead(ctx.get(), 1);
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert_path.c_str()) != 1) {
     return Status::InvalidArgument(fmt::format("TLS certificate {}: {}", cert_path, OpenSslError()));
   }

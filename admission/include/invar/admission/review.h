@@ -117,6 +117,8 @@ Result<ReviewRequest> DecodeReview(std::string_view body, const ReviewLimits& li
 
 // The AdmissionReview JSON for `response` (apiVersion from response.version).
 std::string EncodeReview(const ReviewResponse& response);
+// The same, appended to `out` (the server's reused response buffer).
+void AppendReview(const ReviewResponse& response, std::string& out);
 
 // Appends `s` to `out` as a JSON string literal (quotes included).
 using ::invar::AppendJsonString;
