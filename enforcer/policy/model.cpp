@@ -1,8 +1,42 @@
 // SPDX-License-Identifier: Apache-2.0
-// Where each kind keeps its pod spec.
+// StringMap's copy-on-write storage, and where each kind keeps its pod spec.
 #include "invar/policy/model.h"
 
 namespace invar::policy {
+
+void StringMap::Set(std::string key, std::string value) {
+  for (size_t i = 0; i < size_; ++i) {
+    if (entries_[i].first == key) {
+      if (entries_.use_count() > 1) Reallocate(capacity_);
+      entries_[i].second = std::move(value);
+      return;
+    }
+  }
+  // Labels and annotations come in handfuls: room for four entries first.
+  if (size_ == capacity_) {
+    Reallocate(capacity_ == 0 ? 4 : 2 * capacity_);
+  } else if (entries_.use_count() > 1) {
+    Reallocate(capacity_);
+  }
+  entries_[size_].first = std::move(key);
+  entries_[size_].second = std::move(value);
+  ++size_;
+}
+
+void StringMap::Reallocate(size_t capacity) {
+  // One block for the control data and every entry (C++20 array make_shared).
+  std::shared_ptr<Entry[]> fresh = std::make_shared<Entry[]>(capacity);
+  const bool shared = entries_.use_count() > 1;
+  for (size_t i = 0; i < size_; ++i) {
+    if (shared) {
+      fresh[i] = entries_[i];
+    } else {
+      fresh[i] = std::move(entries_[i]);
+    }
+  }
+  entries_ = std::move(fresh);
+  capacity_ = capacity;
+}
 
 std::string_view ContainerListField(ContainerKind kind) {
   switch (kind) {

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,36 +20,57 @@
 namespace invar::policy {
 
 // An ordered string map (labels, annotations). Small and flat: objects carry a
-// handful of entries, and a vector beats a tree on the admission hot path.
+// handful of entries, and an array beats a tree on the admission hot path.
+// Copies share the entries (copy on write): a Pod's pod_labels and
+// pod_annotations are copies of its metadata's, and copying them used to cost
+// an allocation per long key or value. The first Set() allocates room for
+// four entries in one block; Set() on a shared map copies it first. Copies may
+// be read from several threads; as for std::string, writing one object while
+// another thread uses it is a data race.
 class StringMap {
  public:
   using Entry = std::pair<std::string, std::string>;
+
+  StringMap() = default;
+  StringMap(const StringMap&) = default;
+  StringMap& operator=(const StringMap&) = default;
+  StringMap(StringMap&& other) noexcept
+      : entries_(std::move(other.entries_)),
+        size_(std::exchange(other.size_, 0)),
+        capacity_(std::exchange(other.capacity_, 0)) {}
+  StringMap& operator=(StringMap&& other) noexcept {
+    entries_ = std::move(other.entries_);
+    size_ = std::exchange(other.size_, 0);
+    capacity_ = std::exchange(other.capacity_, 0);
+    return *this;
+  }
+
   const std::string* Find(std::string_view key) const {
-    for (const auto& e : entries_) {
+    for (const auto& e : entries()) {
       if (e.first == key) return &e.second;
     }
     return nullptr;
   }
   // Sets key (replaces an existing value).
-  void Set(std::string key, std::string value) {
-    for (auto& e : entries_) {
-      if (e.first == key) {
-        e.second = std::move(value);
-        return;
-      }
+  void Set(std::string key, std::string value);
+  std::span<const Entry> entries() const { return {entries_.get(), size_}; }
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  friend bool operator==(const StringMap& a, const StringMap& b) {
+    if (a.size_ != b.size_) return false;
+    for (size_t i = 0; i < a.size_; ++i) {
+      if (a.entries_[i] != b.entries_[i]) return false;
     }
-    // Labels and annotations come in handfuls: one allocation for the first
-    // four entries instead of growing 1, 2, 4.
-    if (entries_.capacity() == 0) entries_.reserve(4);
-    entries_.emplace_back(std::move(key), std::move(value));
+    return true;
   }
-  const std::vector<Entry>& entries() const { return entries_; }
-  bool empty() const { return entries_.empty(); }
-  size_t size() const { return entries_.size(); }
-  friend bool operator==(const StringMap&, const StringMap&) = default;
 
  private:
-  std::vector<Entry> entries_;
+  // Makes entries_ unshared with room for `capacity` entries.
+  void Reallocate(size_t capacity);
+
+  std::shared_ptr<Entry[]> entries_;  // capacity_ entries, the first size_ set
+  size_t size_ = 0;
+  size_t capacity_ = 0;
 };
 
 // Where an object came from, for error messages, SARIF and JUnit.
