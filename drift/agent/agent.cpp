@@ -127,6 +127,7 @@ struct AgentState {
   std::unique_ptr<EventSource> fid;
   std::unique_ptr<EventSource> exec;
   std::vector<std::unique_ptr<Sink>> sinks;
+  std::unordered_map<std::string, prometheus::Counter*> event_counters;  // dispatcher thread: rule \0 action
   std::unique_ptr<PodActions> pods;
   bool kube = false;  // pods talks to an API server (labels are worth refreshing)
   std::unique_ptr<StateStore> store;
@@ -185,6 +186,25 @@ std::optional<Action> RuleRequest(rules::Action a) {
     case rules::Action::kNone: break;
   }
   return std::nullopt;
+}
+
+// The events counter of (rule, action), looked up in the family once per pair
+// (Family::Add hashes the labels under the family's lock). Dispatcher thread only.
+prometheus::Counter* EventCounter(AgentState& s, const std::string& rule, const std::string& action) {
+  std::string key = rule;
+  key += '\0';
+  key += action;
+  auto it = s.event_counters.find(key);
+  if (it == s.event_counters.end()) {
+    it = s.event_counters.emplace(std::move(key), &s.metrics.events->Add({{"rule", rule}, {"action", action}})).first;
+  }
+  return it->second;
+}
+
+// Writes what the sinks and the state store buffered (dispatcher thread).
+void FlushOutputs(AgentState& s) {
+  for (auto& sink : s.sinks) sink->Flush();
+  if (auto st = s.store->Flush(); !st.ok()) log::Warn("state: {}", st.ToString());
 }
 
 void Dispatch(AgentState& s, DriftEvent e) {
@@ -298,7 +318,7 @@ void Dispatch(AgentState& s, DriftEvent e) {
       if (s.need_text) a.text = s.rules->FormatText(m, s.rule_event);
       if (s.need_json) a.json = s.rules->FormatJson(m, s.rule_event, s.cfg.node_name);
       for (auto& sink : s.sinks) sink->Write(a);
-      s.metrics.events->Add({{"rule", a.rule}, {"action", a.action}}).Increment();
+      EventCounter(s, a.rule, a.action)->Increment();
       if (first && event_message.empty()) event_message = s.rules->FormatOutput(m, s.rule_event);
     }
   } else if (!duplicate) {
@@ -339,22 +359,44 @@ void Dispatch(AgentState& s, DriftEvent e) {
   }
 }
 
+// Sinks and state appends are buffered while events keep coming and written
+// when the queue drains, or after kFlushEveryNs of continuous work.
 void DispatcherLoop(AgentState& s) {
+  constexpr std::uint64_t kFlushEveryNs = 20'000'000;
+  std::uint64_t buffered_since = 0;  // 0: nothing buffered
   for (;;) {
     DriftEvent e;
+    bool drained = false;
     {
       std::unique_lock<std::mutex> lock(s.q_mu);
-      s.q_cv.wait(lock, [&] { return s.q_stop || !s.queue.empty(); });
-      if (s.queue.empty()) return;
-      e = std::move(s.queue.front());
-      s.queue.pop_front();
+      if (s.queue.empty() && buffered_since != 0) {
+        drained = true;
+      } else {
+        s.q_cv.wait(lock, [&] { return s.q_stop || !s.queue.empty(); });
+        if (s.queue.empty()) break;
+        e = std::move(s.queue.front());
+        s.queue.pop_front();
+      }
+    }
+    if (drained) {
+      FlushOutputs(s);
+      buffered_since = 0;
+      continue;
     }
     try {
       Dispatch(s, std::move(e));
     } catch (const std::exception& ex) {
       log::Error("dispatcher: {}", ex.what());
     }
+    const std::uint64_t now = NowNs();
+    if (buffered_since == 0) {
+      buffered_since = now;
+    } else if (now - buffered_since > kFlushEveryNs) {
+      FlushOutputs(s);
+      buffered_since = 0;
+    }
   }
+  FlushOutputs(s);
 }
 
 void Scan(AgentState& s, const std::shared_ptr<const Container>& c) {

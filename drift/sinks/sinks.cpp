@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// stdout and file sinks (sink.h). One write(2) per alert line, so lines from
+// stdout and file sinks (sink.h). Whole lines are buffered (up to
+// kSinkBufferBytes) and written by one write(2) per Flush(), so lines from
 // concurrent writers never interleave and a reader tailing the file sees
-// whole lines.
+// whole lines. The file sink's buffer and fd are guarded by a mutex (Write
+// and Flush on the dispatcher thread, Reopen on the main thread).
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <mutex>
 
 #include "invar/drift/sink.h"
 #include "invar/platform/fd.h"
@@ -14,10 +17,9 @@
 namespace invar::drift {
 namespace {
 
-std::string Line(const Alert& a, OutputFormat f) {
-  std::string s = f == OutputFormat::kJson ? a.json : a.text;
-  s += '\n';
-  return s;
+void AppendLine(std::string* buf, const Alert& a, OutputFormat f) {
+  *buf += f == OutputFormat::kJson ? a.json : a.text;
+  *buf += '\n';
 }
 
 void WriteAll(int fd, const std::string& s) {
@@ -33,18 +35,34 @@ void WriteAll(int fd, const std::string& s) {
 class StdoutSink final : public Sink {
  public:
   explicit StdoutSink(OutputFormat f) : format_(f) {}
-  void Write(const Alert& a) override { WriteAll(STDOUT_FILENO, Line(a, format_)); }
+  ~StdoutSink() override { Flush(); }
+  void Write(const Alert& a) override {
+    AppendLine(&buf_, a, format_);
+    if (buf_.size() >= kSinkBufferBytes) Flush();
+  }
+  void Flush() override {
+    WriteAll(STDOUT_FILENO, buf_);
+    buf_.clear();
+  }
   bool wants_json() const override { return format_ == OutputFormat::kJson; }
 
  private:
   OutputFormat format_;
+  std::string buf_;
 };
 
 class FileSink final : public Sink {
  public:
   FileSink(std::string path, OutputFormat f, UniqueFd fd) : path_(std::move(path)), format_(f), fd_(std::move(fd)) {}
+  ~FileSink() override { Flush(); }
   void Write(const Alert& a) override {
-    if (fd_) WriteAll(fd_.get(), Line(a, format_));
+    std::lock_guard<std::mutex> lock(mu_);
+    AppendLine(&buf_, a, format_);
+    if (buf_.size() >= kSinkBufferBytes) FlushLocked();
+  }
+  void Flush() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    FlushLocked();
   }
   bool wants_json() const override { return format_ == OutputFormat::kJson; }
   void Reopen() override {
@@ -53,13 +71,22 @@ class FileSink final : public Sink {
       log::Error("file sink: reopen {}: {}", path_, std::strerror(errno));
       return;  // keep writing to the old file rather than nowhere
     }
+    std::lock_guard<std::mutex> lock(mu_);
+    FlushLocked();  // what was buffered belongs to the old file
     fd_ = std::move(fd);
   }
 
  private:
+  void FlushLocked() {
+    if (fd_) WriteAll(fd_.get(), buf_);
+    buf_.clear();
+  }
+
   std::string path_;
   OutputFormat format_;
-  UniqueFd fd_;
+  std::mutex mu_;
+  UniqueFd fd_;       // guarded by mu_
+  std::string buf_;   // guarded by mu_: whole lines not written yet
 };
 
 }  // namespace

@@ -100,6 +100,9 @@ Result<std::unordered_map<std::string, Operation>> StateStore::Load(const std::s
   if (dir_.empty()) return out;
   if (!SafeId(container_id)) return Status::InvalidArgument("bad container id: " + container_id);
   std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = open_.find(container_id); it != open_.end() && !it->second.pending.empty()) {
+    if (auto st = FlushLocked(container_id, it->second); !st.ok()) return st;
+  }
   std::ifstream in(FileFor(container_id));
   std::string line, path;
   Operation op;
@@ -109,21 +112,46 @@ Result<std::unordered_map<std::string, Operation>> StateStore::Load(const std::s
   return out;
 }
 
+StateStore::~StateStore() {
+  if (auto st = Flush(); !st.ok()) log::Warn("state: {}", st.ToString());
+}
+
 Status StateStore::Append(const std::string& container_id, const std::string& path, Operation op) {
   if (dir_.empty()) return Status::Ok();
   if (!SafeId(container_id)) return Status::InvalidArgument("bad container id: " + container_id);
-  const std::string line = EncodeLine(path, op);
   std::lock_guard<std::mutex> lock(mu_);
-  UniqueFd& fd = open_[container_id];
-  if (!fd) fd.Reset(::open(FileFor(container_id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-  if (!fd) {
+  Open& o = open_[container_id];
+  if (!o.fd) o.fd.Reset(::open(FileFor(container_id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!o.fd) {
     open_.erase(container_id);
     return ErrnoStatus("open state file for " + container_id);
   }
-  if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    return ErrnoStatus("write state file for " + container_id);
+  o.pending += EncodeLine(path, op);
+  if (o.pending.size() >= kStateBufferBytes) return FlushLocked(container_id, o);
+  return Status::Ok();
+}
+
+Status StateStore::FlushLocked(const std::string& container_id, Open& o) {
+  std::string data;
+  data.swap(o.pending);
+  std::size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::write(o.fd.get(), data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return ErrnoStatus("write state file for " + container_id);
+    off += static_cast<std::size_t>(n);
   }
   return Status::Ok();
+}
+
+Status StateStore::Flush() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Status first = Status::Ok();
+  for (auto& [id, o] : open_) {
+    if (o.pending.empty()) continue;
+    if (auto st = FlushLocked(id, o); !st.ok() && first.ok()) first = st;
+  }
+  return first;
 }
 
 void StateStore::Remove(const std::string& container_id) {

@@ -377,8 +377,9 @@ TEST(FileSink, AppendsLinesAndReopensAfterRotation) {
   ASSERT_TRUE(s.ok());
   (*s)->Write(SampleAlert("create"));
   std::filesystem::rename(dir + "/alerts.log", dir + "/alerts.log.1");
-  (*s)->Reopen();
+  (*s)->Reopen();  // writes what was buffered to the old file first
   (*s)->Write(SampleAlert("delete"));
+  (*s)->Flush();
   auto read = [](const std::string& p) {
     std::ifstream in(p);
     std::stringstream ss;
@@ -392,7 +393,42 @@ TEST(FileSink, AppendsLinesAndReopensAfterRotation) {
   ASSERT_TRUE(text.ok());
   EXPECT_FALSE((*text)->wants_json());
   (*text)->Write(SampleAlert("write"));
+  (*text)->Flush();
   EXPECT_EQ(read(dir + "/alerts.txt"), "13:44:05.478445995: Error File changed (op=write)\n");
+  std::filesystem::remove_all(dir);
+}
+
+// Lines are buffered until Flush (the agent flushes when its queue drains),
+// never more than kSinkBufferBytes of them, and always whole.
+TEST(FileSink, BuffersWholeLinesUntilFlushOrTheBound) {
+  const std::string dir = std::filesystem::temp_directory_path() / ("invar-sinkbuf-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  auto read = [](const std::string& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  const std::string path = dir + "/alerts.txt";
+  const std::string line = "13:44:05.478445995: Error File changed (op=write)\n";
+  const std::size_t n = kSinkBufferBytes / line.size() + 2;
+  {
+    auto s = NewFileSink(path, OutputFormat::kText);
+    ASSERT_TRUE(s.ok());
+    (*s)->Write(SampleAlert("write"));
+    EXPECT_EQ(read(path), "");
+    (*s)->Flush();
+    EXPECT_EQ(read(path), line);
+    // Past the bound the sink writes on its own, whole lines only.
+    for (std::size_t i = 0; i < n; ++i) (*s)->Write(SampleAlert("write"));
+    const std::string early = read(path);
+    EXPECT_GT(early.size(), line.size());
+    EXPECT_LT(early.size(), (n + 1) * line.size());
+    EXPECT_EQ(early.size() % line.size(), 0u);
+    EXPECT_EQ(early.back(), '\n');
+  }
+  // Destroyed: the rest is written.
+  EXPECT_EQ(read(path).size(), (n + 1) * line.size());
   std::filesystem::remove_all(dir);
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -67,6 +68,35 @@ TEST(StateStore, PersistsAcrossInstancesAndForgetsRemovedContainers) {
   EXPECT_EQ(s.Load("abc")->size(), 1u);
   s.Remove("abc");
   EXPECT_TRUE(s.Load("abc")->empty());
+}
+
+// Appends are buffered until Flush (or the bound); Load sees them anyway.
+TEST(StateStore, BuffersAppendsUntilFlushAndLoadSeesThem) {
+  TempDir d;
+  const std::string dir = d.path() + "/state";
+  StateStore s(dir);
+  ASSERT_TRUE(s.Append("abc", "/tmp/a", Operation::kCreate).ok());
+  EXPECT_EQ(std::filesystem::file_size(dir + "/abc.drift"), 0u);
+  {
+    StateStore other(dir);  // another reader of the file (a restarted agent)
+    EXPECT_TRUE(other.Load("abc")->empty());
+  }
+  ASSERT_TRUE(s.Flush().ok());
+  {
+    StateStore other(dir);
+    EXPECT_EQ(other.Load("abc")->size(), 1u);
+  }
+  ASSERT_TRUE(s.Append("abc", "/tmp/b", Operation::kCreate).ok());
+  EXPECT_EQ(s.Load("abc")->size(), 2u);  // its own Load flushes first
+  // Past the bound, written without Flush.
+  const std::string line = StateStore::EncodeLine("/tmp/bulk-00000", Operation::kCreate);
+  for (std::size_t i = 0; i < StateStore::kStateBufferBytes / line.size() + 1; ++i) {
+    char p[32];
+    std::snprintf(p, sizeof p, "/tmp/bulk-%05zu", i);
+    ASSERT_TRUE(s.Append("def", p, Operation::kCreate).ok());
+  }
+  StateStore other(dir);
+  EXPECT_GT(other.Load("def")->size(), 0u);
 }
 
 TEST(StateStore, RefusesIdsThatEscapeTheDirectory) {

@@ -3,10 +3,12 @@
 // rotation), HTTP POST of the JSON (Falcosidekick-compatible). Write() is
 // called from the agent's dispatcher thread only and never blocks on the
 // network: the HTTP sink queues (bounded; drops and counts when full) and
-// sends from its own thread. Reopen() may be called from the same thread.
+// sends from its own thread. Reopen() (SIGHUP) is called from the agent's main
+// thread: the file sink guards its fd and buffer with a mutex.
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -16,6 +18,8 @@
 namespace invar::drift {
 
 enum class OutputFormat { kText, kJson };
+
+inline constexpr std::size_t kSinkBufferBytes = 64 * 1024;
 
 class Sink {
  public:
@@ -30,6 +34,13 @@ class Sink {
   // only what some sink reads.
   virtual bool wants_json() const = 0;
   virtual void Reopen() {}
+  // Writes what Write() buffered. The stdout and file sinks buffer whole
+  // lines (at most kSinkBufferBytes, then they write on their own) so a burst
+  // of alerts costs one write(2) per buffer instead of one per line; the
+  // agent flushes whenever its queue drains (and at least every few ms under
+  // load), before Reopen() and at exit. Lines still buffered when the process
+  // dies are lost (at most kSinkBufferBytes per sink).
+  virtual void Flush() {}
   // Alerts dropped because the sink could not keep up.
   virtual std::uint64_t dropped() const { return 0; }
 };
