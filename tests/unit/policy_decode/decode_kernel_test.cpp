@@ -204,5 +204,67 @@ TEST(DecodeObjectJson, ReportsMissingPointerBadJsonAndWrongTypes) {
   }
 }
 
+
+// DecodeObjectJson() finds the pointer itself, stepping over the members
+// before each key (FindPointer in decode_json_kernel.h); anything it does not
+// handle goes to simdjson's at_pointer. Every pointer on every document must
+// give what at_pointer + DecodeObject() give: the workload, or the same error.
+Result<Workload> ViaAtPointer(const std::string& json, std::string_view pointer) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(json);
+  simdjson::ondemand::document doc;
+  if (auto e = parser.iterate(padded).get(doc)) {
+    return Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
+  }
+  simdjson::ondemand::value object;
+  auto e = pointer.empty() ? doc.get_value().get(object) : doc.at_pointer(pointer).get(object);
+  if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INDEX_OUT_OF_BOUNDS) {
+    return Status::NotFound(std::string(pointer) + ": not found");
+  }
+  if (e == simdjson::INVALID_JSON_POINTER) return Status::InvalidArgument("invalid JSON pointer " + std::string(pointer));
+  if (e) return Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
+  return DecodeObject(object);
+}
+
+TEST(DecodeObjectJson, FindsPointersAsAtPointerDoes) {
+  const std::string pod = R"({"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}})";
+  const std::vector<std::string> documents = {
+      Review(),
+      R"({"a": {"b": )" + pod + R"(}, "c": [)" + pod + R"(], "a~b": {"x/y": )" + pod + R"(}, "": )" + pod + "}",
+      R"({"skip": {"deep": [[[{"x": "}"}]]]}, "ob\u006aect": 1, "object": )" + pod + "}",
+      R"({"dup": )" + pod + R"(, "dup": {"kind": "Pod", "metadata": {"name": "second"}}})",
+      R"({"request": {"uid": "u", "object": )" + pod + R"(}, "request": 2})",
+      R"({"request": {"object": 5}})",
+      R"({"request": [1, 2]})",
+      R"({"request": {"kind": {"a": [1, 2}, "object": )" + pod + "}}",  // broken member before the key
+      R"({"request": {"kind": {"a": 1}})",                              // runs out
+      R"([)" + pod + "]",
+      R"("scalar")",
+      "{}",
+  };
+  const std::vector<std::string_view> pointers = {"",       "/request/object", "/a/b",  "/c/0",      "/a~0b/x~1y",
+                                                  "/",      "/object",         "/dup",  "/request",  "/request/object/x",
+                                                  "/0",     "/missing",        "/a/missing/x", "request", "/c/5",
+                                                  "/ob\\u006aect"};
+  for (JsonKernel kernel : {JsonKernel::kGeneric, JsonKernel::kAvx2}) {
+    for (const auto& doc : documents) {
+      for (std::string_view pointer : pointers) {
+        ObjectDecodeOptions options;
+        options.kernel = kernel;
+        options.pointer = pointer;
+        Result<Workload> got = DecodeObjectJson(doc, 0, options);
+        Result<Workload> want = ViaAtPointer(doc, pointer);
+        ASSERT_EQ(got.ok(), want.ok()) << doc << " " << pointer << ": " << got.status().ToString() << " vs "
+                                       << want.status().ToString();
+        if (got.ok()) {
+          EXPECT_EQ(*got, *want) << doc << " " << pointer;
+        } else {
+          EXPECT_EQ(got.status().ToString(), want.status().ToString()) << doc << " " << pointer;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace invar::policy
