@@ -75,7 +75,10 @@ std::string ObjectLabel(const ReviewRequest& r, const policy::Workload* w) {
   std::string kind = r.kind.kind.empty() ? r.resource.resource : r.kind.kind;
   std::string name = r.name;
   if (name.empty() && w) name = w->metadata.name.empty() ? w->metadata.generate_name + "*" : w->metadata.name;
-  return fmt::format("{} \"{}\"", kind, name);
+  kind += " \"";
+  kind += name;
+  kind += '"';
+  return kind;
 }
 
 struct Route {
@@ -117,21 +120,37 @@ std::string_view CheckId(const Finding& f) { return f.check ? f.check->id : std:
 
 // status.message of an enforce denial: every failed check, each offending
 // field with its path, and the fix once per check.
+// Built with appends (no format parsing): it is on every denial's path.
 std::string DenyMessage(const std::string& object, const std::string& ns, const ModeProfile& mode,
                         const std::vector<const Finding*>& failing) {
-  std::string out = fmt::format("{} violates invar profile \"{}\" enforced on namespace \"{}\" ({} finding{}):",
-                                object, mode.label, ns, failing.size(), failing.size() == 1 ? "" : "s");
+  size_t size = 128 + object.size() + mode.label.size() + ns.size() + mode.note.size();
+  for (const Finding* f : failing) size += 32 + f->path.size() + f->message.size();
+  std::string out;
+  out.reserve(size);
+  out += object;
+  out += " violates invar profile \"";
+  out += mode.label;
+  out += "\" enforced on namespace \"";
+  out += ns;
+  out += "\" (";
+  out += fmt::format_int(failing.size()).c_str();
+  out += failing.size() == 1 ? " finding):" : " findings):";
   size_t i = 0;
   while (i < failing.size()) {
     std::string_view id = CheckId(*failing[i]);
-    out += fmt::format("\n- {}:", id);
+    out += "\n- ";
+    out += id;
+    out += ':';
     size_t j = i;
     for (; j < failing.size() && CheckId(*failing[j]) == id; ++j) {
-      out += fmt::format("\n    {}: {}", failing[j]->path.empty() ? std::string("(pod)") : failing[j]->path,
-                         failing[j]->message);
+      out += "\n    ";
+      out += failing[j]->path.empty() ? std::string_view("(pod)") : std::string_view(failing[j]->path);
+      out += ": ";
+      out += failing[j]->message;
     }
     if (failing[i]->check && !failing[i]->check->remediation.empty()) {
-      out += fmt::format("\n    fix: {}", failing[i]->check->remediation);
+      out += "\n    fix: ";
+      out += failing[i]->check->remediation;
     }
     i = j;
   }
@@ -155,7 +174,11 @@ void AddWarnings(const ModeProfile& mode, const std::vector<const Finding*>& fai
 std::string AuditValue(const ModeProfile& mode, const std::vector<const Finding*>& failing) {
   std::string out = mode.label + ":";
   for (size_t i = 0; i < failing.size(); ++i) {
-    out += fmt::format("{} {} ({})", i ? "," : "", CheckId(*failing[i]), failing[i]->path);
+    out += i ? ", " : " ";
+    out += CheckId(*failing[i]);
+    out += " (";
+    out += failing[i]->path;
+    out += ')';
   }
   return TruncateUtf8(out, kMaxAuditValueBytes);
 }

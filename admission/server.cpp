@@ -550,6 +550,48 @@ struct InPlaceBody {
   };
 };
 
+// Storage for one request's header fields (Beast's basic_fields allocates a
+// node per field and one for the request line): a bump arena reset per
+// request, with the heap beyond it (headers are capped by max_header_bytes).
+struct FieldArena {
+  static constexpr size_t kBytes = 2048;
+  alignas(std::max_align_t) char block[kBytes];
+  size_t used = 0;
+};
+
+template <class T>
+class ArenaAllocator {
+ public:
+  using value_type = T;
+  explicit ArenaAllocator(FieldArena* arena) noexcept : arena_(arena) {}
+  template <class U>
+  ArenaAllocator(const ArenaAllocator<U>& other) noexcept : arena_(other.arena_) {}  // NOLINT: rebinding
+
+  T* allocate(size_t n) {
+    const size_t bytes = n * sizeof(T);
+    const size_t start = (arena_->used + alignof(T) - 1) & ~(alignof(T) - 1);
+    if (start <= FieldArena::kBytes && bytes <= FieldArena::kBytes - start) {
+      arena_->used = start + bytes;
+      return reinterpret_cast<T*>(arena_->block + start);
+    }
+    return static_cast<T*>(::operator new(bytes));
+  }
+  void deallocate(T* p, size_t) noexcept {
+    const char* c = reinterpret_cast<const char*>(p);
+    if (c >= arena_->block && c < arena_->block + FieldArena::kBytes) return;  // freed with the arena
+    ::operator delete(p);
+  }
+  template <class U>
+  bool operator==(const ArenaAllocator<U>& other) const noexcept {
+    return arena_ == other.arena_;
+  }
+
+ private:
+  template <class U>
+  friend class ArenaAllocator;
+  FieldArena* arena_;
+};
+
 // ---- sessions ----
 
 // One connection, TLS (ssl_ set) or plain. All of it runs on its worker's
@@ -717,7 +759,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void BeginRequest() {
-    parser_.emplace();
+    fields_arena_.used = 0;  // the previous request's parser is gone
+    parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&fields_arena_)));
     parser_->eager(true);
     parser_->body_limit(impl_->options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(impl_->options.max_header_bytes));
@@ -929,7 +972,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   // last kPad bytes of in_cap_ are never read into.
   std::unique_ptr<char[]> in_;
   size_t in_cap_ = 0, in_pos_ = 0, in_end_ = 0;
-  std::optional<http::request_parser<InPlaceBody>> parser_;
+  FieldArena fields_arena_;  // before parser_: outlives it
+  std::optional<http::request_parser<InPlaceBody, ArenaAllocator<char>>> parser_;
   std::string spill_;  // a body that did not arrive in one run (chunked)
   Reply reply_;        // the handler's answer, reused
   std::string out_;    // serialized response, reused

@@ -55,6 +55,8 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
+constexpr const char* kTls13Ciphers = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
 bool InOurGroups(gid_t gid) {
   if (gid == getegid()) return true;
   gid_t groups[256];
@@ -202,6 +204,11 @@ Result<TlsMaterial> LoadServerTls(const std::string& cert_path, const std::strin
                                      SSL_OP_IGNORE_UNEXPECTED_EOF);
   if (SSL_CTX_set_cipher_list(ctx.get(), kTls12Ciphers) != 1) {
     return Status::Internal("SSL_CTX_set_cipher_list: " + OpenSslError());
+  }
+  // TLS 1.3: AES-128-GCM first (server preference; OpenSSL's default order
+  // puts AES-256 first, ~25% more AES work per record for the same AEAD).
+  if (SSL_CTX_set_ciphersuites(ctx.get(), kTls13Ciphers) != 1) {
+    return Status::Internal("SSL_CTX_set_ciphersuites: " + OpenSslError());
   }
   // The server reads with SSL_read_ex on the socket: read-ahead fills the
   // record buffer with one recv() instead of a header read and a body read.
