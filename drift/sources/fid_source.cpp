@@ -151,6 +151,7 @@ struct ImageDir {
 struct ImageWatch {
   std::size_t marks = 0;
   std::string root;  // <proc>/<init pid>/root
+  std::string fsid;  // the overlay's fsid bytes (first half of its table keys)
   __kernel_fsid_t upper_fsid{};
   std::vector<std::pair<std::string, ImageDir>> dirs;  // from MarkImage to Watch: file id key -> directory
 };
@@ -321,9 +322,21 @@ class FidSource final : public EventSource {
       return ErrnoStatus("stat " + w.root);
     const std::string fsid(reinterpret_cast<const char*>(&sfs.f_fsid), sizeof sfs.f_fsid);
     const auto stubs = MountStubs(c.mount_destinations);
+    w.fsid = fsid;
     std::size_t budget = opts_.image_dir_marks_max;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      // Overlay file ids name the real (layer) inode: two containers of one
+      // image tell apart only by the overlay's fsid, unique per instance on
+      // kernels that derive it from the overlay's uuid (6.6+, uuid=on/auto).
+      // Where it is not (uuid=off: the upper filesystem's fsid), the table
+      // could not tell them apart: such a container takes the filesystem mark.
+      for (const auto& [id, other] : image_watch_) {
+        if (other.fsid == fsid && id != c.id) {
+          return Status::FailedPrecondition("overlay fsid shared with container " + id.substr(0, 12) +
+                                            " (overlay uuid=off?)");
+        }
+      }
       const std::size_t left = opts_.image_dir_marks_total > image_marks_total_
                                    ? opts_.image_dir_marks_total - image_marks_total_
                                    : 0;
