@@ -753,9 +753,23 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     Wait(tcp::socket::wait_read, &Session::OnIdleReadable);
   }
 
+  // Readiness can be stale (an event of bytes already read) and a TLS record
+  // need not carry data: the request starts with its first byte, not here.
   void OnIdleReadable() {
-    idle_ = false;
-    BeginRequest();
+    (void)MakeRoom();  // idle: in_ is empty, the room is there
+    size_t n = 0;
+    switch (Recv(in_.get() + in_end_, in_cap_ - kPad - in_end_, &n)) {
+      case Io::kOk:
+        in_end_ += n;
+        idle_ = false;
+        return BeginRequest();
+      case Io::kWantRead:
+        return Wait(tcp::socket::wait_read, &Session::OnIdleReadable);
+      case Io::kWantWrite:
+        return Wait(tcp::socket::wait_write, &Session::OnIdleReadable);
+      default:
+        return Close();
+    }
   }
 
   void BeginRequest() {
@@ -782,13 +796,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       in_.reset(new char[in_cap_]);
     }
     if (in_cap_ - kPad - in_end_ >= kMinRead) return true;
-    BodySink& body = parser_->get().body();
-    size_t keep_from = body.in_place() ? static_cast<size_t>(body.data - in_.get()) : in_pos_;
+    BodySink* body = parser_ ? &parser_->get().body() : nullptr;  // none while idle
+    const bool in_place = body != nullptr && body->in_place();
+    size_t keep_from = in_place ? static_cast<size_t>(body->data - in_.get()) : in_pos_;
     if (keep_from > 0) {
       std::memmove(in_.get(), in_.get() + keep_from, in_end_ - keep_from);
       in_end_ -= keep_from;
       in_pos_ -= keep_from;
-      if (body.in_place()) body.data -= keep_from;
+      if (in_place) body->data -= keep_from;
     }
     if (in_cap_ - kPad - in_end_ >= kMinRead) return true;
     const size_t cap_limit =
@@ -797,7 +812,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     size_t cap = std::min(cap_limit, std::max(in_cap_ * 2, in_end_ + kMinRead + kPad));
     std::unique_ptr<char[]> bigger(new char[cap]);
     std::memcpy(bigger.get(), in_.get(), in_end_);
-    if (body.in_place()) body.data = bigger.get() + (body.data - in_.get());
+    if (in_place) body->data = bigger.get() + (body->data - in_.get());
     in_ = std::move(bigger);
     in_cap_ = cap;
     return true;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -693,6 +694,168 @@ TEST_F(WebhookServerTest, NotReadyUntilNamespacesSyncedAndFollowsLabelChanges) {
   labels.Set("invar.dev/enforce", "baseline");
   source->fixed.Set("team", labels);
   EXPECT_EQ(Validate(a)["allowed"], true);
+}
+
+
+// ---- the transport: OpenSSL on the socket, Beast's parser fed in place ----
+
+// Polls until the server has `n` open connections (it closes them on its
+// worker threads, after the client's side went away).
+ReviewArgs PodReview(std::string uid, json object) {
+  ReviewArgs a;
+  a.uid = std::move(uid);
+  a.object = std::move(object);
+  return a;
+}
+
+bool WaitForOpenConnections(const Server& server, size_t n) {
+  for (int i = 0; i < 1000; ++i) {
+    if (server.open_connections() == n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// The value of a sample line of /metrics, or -1 when absent.
+double MetricValue(const std::string& metrics, const std::string& sample) {
+  size_t at = metrics.find("\n" + sample + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(metrics.substr(at + sample.size() + 2));
+}
+
+TEST_F(WebhookServerTest, ClientsClosingMidHandshakeOrMidRequestAreDroppedQuietly) {
+  StartServer();
+  const std::string body = Review(PodReview("uid-1", Pod("web", "prod", GoodPodSpec())));
+  {
+    TlsClient tcp(server_->port(), "", TLS1_2_VERSION, TLS1_3_VERSION, /*plain=*/true);
+    ASSERT_TRUE(tcp.connected());  // connects and closes without a byte
+  }
+  {
+    TlsClient tcp(server_->port(), "", TLS1_2_VERSION, TLS1_3_VERSION, /*plain=*/true);
+    ASSERT_TRUE(tcp.SendRaw(std::string("\x16\x03\x01\x02\x00\x01\x00\x01", 8)));  // a ClientHello's first bytes
+  }
+  {
+    auto c = Connect();  // headers and part of the body, then close_notify
+    ASSERT_TRUE(c->SendRaw("POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 100)));
+    SSL_shutdown(c->ssl());
+  }
+  {
+    auto c = Connect();  // headers only, then a TCP close without close_notify
+    ASSERT_TRUE(c->SendRaw("POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n"));
+  }
+  EXPECT_TRUE(WaitForOpenConnections(*server_, 0)) << server_->open_connections() << " connection(s) left open";
+  EXPECT_EQ(Validate(PodReview("uid-1", Pod("web", "prod", GoodPodSpec())))["allowed"], true);
+}
+
+TEST_F(WebhookServerTest, TlsProtocolErrorsCloseTheConnectionAndAreCounted) {
+  StartServer();
+  {
+    // Plain HTTP on the TLS port: the handshake fails.
+    TlsClient tcp(server_->port(), "", TLS1_2_VERSION, TLS1_3_VERSION, /*plain=*/true);
+    ASSERT_TRUE(tcp.SendRaw("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+    EXPECT_TRUE(tcp.WaitForClose(10));
+  }
+  {
+    // After the handshake, a record that does not decrypt (a forged
+    // application-data record on the raw socket): a read error.
+    auto c = Connect();
+    std::string forged = {'\x17', '\x03', '\x03', '\x00', '\x20'};
+    forged += std::string(32, '\x5a');
+    ASSERT_EQ(::send(c->fd(), forged.data(), forged.size(), MSG_NOSIGNAL), static_cast<ssize_t>(forged.size()));
+    EXPECT_TRUE(c->WaitForClose(10)) << "a record that fails authentication must end the connection";
+  }
+  EXPECT_TRUE(WaitForOpenConnections(*server_, 0));
+  auto c = Connect();
+  HttpResponse m = c->Request("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(MetricValue(m.body, "invar_admission_tls_errors_total{stage=\"handshake\"}"), 1) << m.body;
+  EXPECT_EQ(MetricValue(m.body, "invar_admission_tls_errors_total{stage=\"read\"}"), 1) << m.body;
+}
+
+TEST_F(WebhookServerTest, RefusesTls12Renegotiation) {
+  StartServer();
+  TlsClient c(server_->port(), ca_->cert_pem(), TLS1_2_VERSION, TLS1_2_VERSION);
+  ASSERT_TRUE(c.connected()) << c.error();
+  ASSERT_EQ(c.NegotiatedVersion(), "TLSv1.2");
+  ASSERT_EQ(SSL_renegotiate(c.ssl()), 1);
+  // The server answers the new ClientHello with a no_renegotiation alert: the
+  // second handshake never completes (OpenSSL's client fails it).
+  int r = SSL_do_handshake(c.ssl());
+  if (r == 1) {
+    char buf[64];
+    r = SSL_read(c.ssl(), buf, sizeof(buf));
+  }
+  EXPECT_LE(r, 0) << "renegotiation was not refused";
+  EXPECT_EQ(SSL_renegotiate_pending(c.ssl()), 1) << "the client saw a second handshake complete";
+  // The server still serves everyone else.
+  EXPECT_EQ(Validate(PodReview("uid-1", Pod("web", "prod", GoodPodSpec())))["allowed"], true);
+}
+
+TEST_F(WebhookServerTest, BodiesSplitAcrossRecordsChunkedOrPipelinedAreDecoded) {
+  StartServer();
+  ReviewArgs bad = PodReview("uid-bad", Pod("web", "prod", BadPodSpec()));
+  ReviewArgs good = PodReview("uid-good", Pod("web", "prod", GoodPodSpec()));
+  const std::string bad_body = Review(bad), good_body = Review(good);
+  auto c = Connect();
+  // 1. Headers and half the body in one TLS record, the rest in a second.
+  std::string head = "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: " +
+                     std::to_string(bad_body.size()) + "\r\n\r\n";
+  size_t half = bad_body.size() / 2;
+  ASSERT_TRUE(c->SendRaw(head + bad_body.substr(0, half)));
+  ASSERT_TRUE(c->SendRaw(bad_body.substr(half)));
+  HttpResponse r = c->ReadResponse();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["response"]["uid"], "uid-bad");
+  EXPECT_EQ(json::parse(r.body)["response"]["allowed"], false);
+  // 2. Chunked transfer encoding: the body arrives in pieces with chunk
+  //    headers between them and is copied out of the input buffer.
+  std::string chunked = "POST /validate HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (size_t at = 0; at < good_body.size(); at += 700) {
+    std::string piece = good_body.substr(at, 700);
+    chunked += fmt::format("{:x}\r\n{}\r\n", piece.size(), piece);
+  }
+  chunked += "0\r\n\r\n";
+  ASSERT_TRUE(c->SendRaw(chunked));
+  r = c->ReadResponse();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["response"]["uid"], "uid-good");
+  EXPECT_EQ(json::parse(r.body)["response"]["allowed"], true);
+  // 3. Two reviews in one write, one byte at a time afterwards for a third.
+  std::string two = head + bad_body + "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Length: " +
+                    std::to_string(good_body.size()) + "\r\n\r\n" + good_body;
+  ASSERT_TRUE(c->SendRaw(two));
+  HttpResponse first = c->ReadResponse(), second = c->ReadResponse();
+  ASSERT_EQ(first.status, 200);
+  ASSERT_EQ(second.status, 200);
+  EXPECT_EQ(json::parse(first.body)["response"]["uid"], "uid-bad");
+  EXPECT_EQ(json::parse(second.body)["response"]["uid"], "uid-good");
+  std::string dribble = head + bad_body;
+  for (char ch : dribble.substr(0, 300)) ASSERT_TRUE(c->SendRaw(std::string(1, ch)));
+  ASSERT_TRUE(c->SendRaw(dribble.substr(300)));
+  r = c->ReadResponse();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["response"]["allowed"], false);
+}
+
+TEST_F(WebhookServerTest, LargeBodiesUpToTheLimitAreAnsweredOnOneKeepAliveConnection) {
+  StartServer();
+  auto c = Connect();
+  // 2.5 MiB (under the 3 MiB limit) in 16 KiB records, then a small review
+  // on the same connection, then one over the limit: 413 and close.
+  for (size_t pad : {size_t{2500} << 10, size_t{0}}) {
+    ReviewArgs a = PodReview("uid-" + std::to_string(pad), Pod("web", "prod", BadPodSpec()));
+    a.object["metadata"]["annotations"]["pad"] = std::string(pad, 'p');
+    HttpResponse r = c->Request("POST", "/validate", Review(a));
+    ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+    EXPECT_EQ(json::parse(r.body)["response"]["uid"], a.uid);
+    EXPECT_EQ(json::parse(r.body)["response"]["allowed"], false);
+  }
+  ReviewArgs huge = PodReview("uid-huge", Pod("web", "prod", GoodPodSpec()));
+  huge.object["metadata"]["annotations"]["pad"] = std::string(size_t{3} << 20, 'p');
+  HttpResponse r = c->Request("POST", "/validate", Review(huge));
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_TRUE(c->WaitForClose(10));
 }
 
 }  // namespace

@@ -86,6 +86,9 @@ class TlsClient {
   TlsClient& operator=(const TlsClient&) = delete;
 
   bool connected() const { return connected_; }
+  // For tests that drive the connection by hand (partial writes, alerts).
+  SSL* ssl() const { return ssl_; }
+  int fd() const { return fd_; }
   const std::string& error() const { return error_; }
   void SetTimeout(int seconds) {
     timeval tv{seconds, 0};
