@@ -10,6 +10,12 @@
 #
 #   scripts/bench/webhook.sh            # builds build/bench if INVAR is unset
 #   INVAR=build/release/enforcer/cli/invar DURATION=10 scripts/bench/webhook.sh
+#
+# With BASE=<another invar binary> it also runs a paired A/B of CPU time per
+# review (ROUNDS rounds, default 3, BASE and INVAR alternating, same wrk load):
+# `perf stat -e task-clock` on the server over the wrk run divided by the
+# requests wrk completed. That number depends far less on what else the
+# machine is doing than reviews/s does.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 shared=${SHARED_BENCH:-/work/shared/bench}
@@ -47,9 +53,12 @@ namespaces:
 YAML
 
 # invar
-"$INVAR" --log-level=warn webhook --standalone --listen=127.0.0.1:18443 --tls-cert="$work/cert.pem" \
-  --tls-key="$work/key.pem" --config="$work/config.yaml" --threads="$threads" 2>"$work/invar.log" &
-pids+=($!)
+start_invar() {  # BINARY PORT
+  "$1" --log-level=warn webhook --standalone --listen=127.0.0.1:"$2" --tls-cert="$work/cert.pem" \
+    --tls-key="$work/key.pem" --config="$work/config.yaml" --threads="$threads" 2>>"$work/invar.log" &
+  pids+=($!)
+}
+start_invar "$INVAR" 18443
 # nginx
 mkdir -p "$work/nginx/tmp"
 sed 's/127.0.0.1:8443/127.0.0.1:18444/' "$shared/nginx-ceiling.conf" >"$work/nginx/nginx.conf"
@@ -103,6 +112,27 @@ read -r r_rps r_p50 r_p99 < <(RATE=$rate run invar-rate https://127.0.0.1:18443/
   -s "$repo/scripts/bench/webhook-rate.lua")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# cpu_per_review BINARY PORT -> "reviews/s µs-CPU-per-review" (server started and stopped here)
+cpu_per_review() {
+  start_invar "$1" "$2"
+  local pid=${pids[-1]}
+  for _ in $(seq 100); do curl -sk -o /dev/null "https://127.0.0.1:$2/healthz" 2>/dev/null && break; sleep 0.1; done
+  perf stat -e task-clock -x, -o "$work/perf-$2.txt" -p "$pid" &
+  local perf_pid=$!
+  local out
+  out=$(cd "$(dirname "$review")" && REVIEW=$review wrk -t1 -c32 -d"${duration}s" -s "$shared/post.lua" \
+    "https://127.0.0.1:$2/validate")
+  kill -INT "$perf_pid"
+  wait "$perf_pid" 2>/dev/null || true
+  kill "$pid"
+  wait "$pid" 2>/dev/null || true
+  local reqs rps msec
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  msec=$(awk -F, '/task-clock/ {print $1}' "$work/perf-$2.txt")
+  awk -v r="$rps" -v m="$msec" -v n="$reqs" 'BEGIN { printf "%.0f %.1f\n", r, m * 1000 / n }'
+}
 echo
 echo "wrk -t1 -c32 -d${duration}s --latency, HTTPS keep-alive, POST $(basename "$review") ($(wc -c <"$review") bytes), $(nproc) cores, invar --threads=$threads"
 echo
@@ -114,4 +144,19 @@ printf "| Go minimal webhook (floor of the Go stack) | %.0f | %s | %s | %s | 1.0
 printf "| invar at a fixed rate (%s/s offered, 32 conns) | %.0f | %s | %s | | |\n" "$rate" "$r_rps" "$(ms "$r_p50")" "$(ms "$r_p99")"
 echo
 echo "load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "${BASE:-}" ]; then
+  command -v perf >/dev/null || { echo "webhook.sh: BASE needs perf (linux-perf)" >&2; exit 2; }
+  echo
+  echo "paired A/B, CPU time of the server per review (perf stat task-clock / wrk requests, wrk -t1 -c32 -d${duration}s):"
+  echo
+  echo "| round | BASE reviews/s | BASE µs CPU/review | INVAR reviews/s | INVAR µs CPU/review |"
+  echo "|---|---|---|---|---|"
+  for round in $(seq "${ROUNDS:-3}"); do
+    read -r b_rps b_cpu < <(cpu_per_review "$BASE" 18446)
+    read -r n_rps n_cpu < <(cpu_per_review "$INVAR" 18447)
+    echo "| $round | $b_rps | $b_cpu | $n_rps | $n_cpu |"
+  done
+  echo
+  echo "load average after the A/B: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 echo "targets: invar >= 0.70 x nginx ($(ratio "$i_rps" "$n_rps")), >= 2 x Go ($(ratio "$i_rps" "$g_rps")), p99 <= 2 ms at ~10k/s ($(ms "$r_p99") ms at $(printf %.0f "$r_rps")/s)"
