@@ -774,7 +774,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void BeginRequest() {
     fields_arena_.used = 0;  // the previous request's parser is gone
-    parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(ArenaAllocator<char>(&fields_arena_)));
+    parser_.emplace(std::piecewise_construct, std::make_tuple(),
+                    std::make_tuple(ArenaAllocator<char>(&fields_arena_)));
     parser_->eager(true);
     parser_->body_limit(impl_->options.max_body_bytes);
     parser_->header_limit(static_cast<uint32_t>(impl_->options.max_header_bytes));
@@ -961,7 +962,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       ssize_t n = ::recv(socket_.native_handle(), sink, sizeof(sink), MSG_DONTWAIT);
       if (n > 0) continue;
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Wait(tcp::socket::wait_read, &Session::Linger);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        return Wait(tcp::socket::wait_read, &Session::Linger);
+      }
       return Close();
     }
   }
@@ -1169,8 +1172,8 @@ void Server::Start() {
   if (s.metrics_acceptor) s.Accept(*s.metrics_acceptor, false);
   s.ArmReload();
   // Deadlines are checked at a quarter of the shortest timeout (5-250 ms).
-  auto shortest = std::min({s.options.handshake_timeout, s.options.idle_timeout, s.options.read_timeout,
-                            s.options.write_timeout});
+  auto shortest = std::min(
+      {s.options.handshake_timeout, s.options.idle_timeout, s.options.read_timeout, s.options.write_timeout});
   auto period = std::clamp(shortest / 4, std::chrono::milliseconds(5), std::chrono::milliseconds(250));
   for (auto& w : s.workers) {
     w->ArmSweep(period, &s.stopped);

@@ -55,7 +55,8 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 
-constexpr const char* kTls13Ciphers = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+constexpr const char* kTls13Ciphers =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
 bool InOurGroups(gid_t gid) {
   if (gid == getegid()) return true;
@@ -200,8 +201,8 @@ Result<TlsMaterial> LoadServerTls(const std::string& cert_path, const std::strin
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   // A client's EOF without close_notify ends the connection like close_notify
   // does (HTTP framing, not TLS, tells a truncated request).
-  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                     SSL_OP_IGNORE_UNEXPECTED_EOF);
+  SSL_CTX_set_options(ctx.get(), SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                     SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_IGNORE_UNEXPECTED_EOF);
   if (SSL_CTX_set_cipher_list(ctx.get(), kTls12Ciphers) != 1) {
     return Status::Internal("SSL_CTX_set_cipher_list: " + OpenSslError());
   }

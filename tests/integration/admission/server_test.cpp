@@ -3,6 +3,7 @@
 // config file): decisions in every mode, exemptions, every workload kind,
 // ephemeral containers, exec CONNECT, v1beta1, bad input, TLS versions,
 // certificate rotation under keep-alive, slowloris, drain, connection cap.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -11,7 +12,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -732,7 +732,8 @@ TEST_F(WebhookServerTest, ClientsClosingMidHandshakeOrMidRequestAreDroppedQuietl
   }
   {
     TlsClient tcp(server_->port(), "", TLS1_2_VERSION, TLS1_3_VERSION, /*plain=*/true);
-    ASSERT_TRUE(tcp.SendRaw(std::string("\x16\x03\x01\x02\x00\x01\x00\x01", 8)));  // a ClientHello's first bytes
+    // A ClientHello's first bytes.
+    ASSERT_TRUE(tcp.SendRaw(std::string("\x16\x03\x01\x02\x00\x01\x00\x01", 8)));
   }
   {
     auto c = Connect();  // headers and part of the body, then close_notify
@@ -744,7 +745,8 @@ TEST_F(WebhookServerTest, ClientsClosingMidHandshakeOrMidRequestAreDroppedQuietl
     auto c = Connect();  // headers only, then a TCP close without close_notify
     ASSERT_TRUE(c->SendRaw("POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n"));
   }
-  EXPECT_TRUE(WaitForOpenConnections(*server_, 0)) << server_->open_connections() << " connection(s) left open";
+  EXPECT_TRUE(WaitForOpenConnections(*server_, 0))
+      << server_->open_connections() << " connection(s) left open";
   EXPECT_EQ(Validate(PodReview("uid-1", Pod("web", "prod", GoodPodSpec())))["allowed"], true);
 }
 
@@ -762,7 +764,8 @@ TEST_F(WebhookServerTest, TlsProtocolErrorsCloseTheConnectionAndAreCounted) {
     auto c = Connect();
     std::string forged = {'\x17', '\x03', '\x03', '\x00', '\x20'};
     forged += std::string(32, '\x5a');
-    ASSERT_EQ(::send(c->fd(), forged.data(), forged.size(), MSG_NOSIGNAL), static_cast<ssize_t>(forged.size()));
+    ASSERT_EQ(::send(c->fd(), forged.data(), forged.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(forged.size()));
     EXPECT_TRUE(c->WaitForClose(10)) << "a record that fails authentication must end the connection";
   }
   EXPECT_TRUE(WaitForOpenConnections(*server_, 0));
@@ -799,8 +802,9 @@ TEST_F(WebhookServerTest, BodiesSplitAcrossRecordsChunkedOrPipelinedAreDecoded) 
   const std::string bad_body = Review(bad), good_body = Review(good);
   auto c = Connect();
   // 1. Headers and half the body in one TLS record, the rest in a second.
-  std::string head = "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: " +
-                     std::to_string(bad_body.size()) + "\r\n\r\n";
+  std::string head =
+      "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(bad_body.size()) + "\r\n\r\n";
   size_t half = bad_body.size() / 2;
   ASSERT_TRUE(c->SendRaw(head + bad_body.substr(0, half)));
   ASSERT_TRUE(c->SendRaw(bad_body.substr(half)));
