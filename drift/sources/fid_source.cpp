@@ -235,15 +235,19 @@ class FidSource final : public EventSource {
       for (auto& [key, dir] : image->dirs) image_dirs_[key] = std::move(dir);
       image->dirs.clear();
       image_watch_[c->id] = std::move(*image);
-    } else if (!marked_.count(st.st_dev)) {
-      std::uint64_t mask = FAN_CREATE | FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_RENAME | FAN_DELETE | FAN_ONDIR;
-      if (opts_.report_modify) mask |= FAN_MODIFY;
-      if (fanotify_mark(fan_.get(), FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, c->upperdir.c_str()) != 0) {
-        return ErrnoStatus("fanotify_mark(FAN_MARK_FILESYSTEM) on " + c->upperdir);
+    } else {
+      if (!marked_.count(st.st_dev)) {
+        if (fanotify_mark(fan_.get(), FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FsMarkMask(), AT_FDCWD,
+                          c->upperdir.c_str()) != 0) {
+          return ErrnoStatus("fanotify_mark(FAN_MARK_FILESYSTEM) on " + c->upperdir);
+        }
+        mount_fds_[fsid] = mfd.get();
+        marked_.emplace(st.st_dev, std::move(mfd));
+        log::Info("fanotify: watching filesystem of {} (dev {}:{})", c->upperdir, major(st.st_dev),
+                  minor(st.st_dev));
       }
-      mount_fds_[fsid] = mfd.get();
-      marked_.emplace(st.st_dev, std::move(mfd));
-      log::Info("fanotify: watching filesystem of {} (dev {}:{})", c->upperdir, major(st.st_dev), minor(st.st_dev));
+      fs_watchers_[st.st_dev]++;
+      fs_dev_of_[c->id] = st.st_dev;
     }
     by_upper_[c->upperdir] = c;
     by_work_[c->workdir] = c;
@@ -259,6 +263,24 @@ class FidSource final : public EventSource {
 
   void Unwatch(const std::string& id) override {
     std::lock_guard<std::mutex> lock(mu_);
+    // The last container watched through a filesystem's mark is gone: the
+    // mark goes too (every file operation on that filesystem costs an event
+    // while it is there). Its fd stays: sweeps of other containers use it.
+    if (auto d = fs_dev_of_.find(id); d != fs_dev_of_.end()) {
+      const dev_t dev = d->second;
+      fs_dev_of_.erase(d);
+      if (--fs_watchers_[dev] == 0) {
+        fs_watchers_.erase(dev);
+        if (auto m = marked_.find(dev); m != marked_.end()) {
+          if (fanotify_mark(fan_.get(), FAN_MARK_REMOVE | FAN_MARK_FILESYSTEM, FsMarkMask(), m->second.get(),
+                            nullptr) == 0) {
+            log::Info("fanotify: no container left on dev {}:{}: filesystem mark removed", major(dev), minor(dev));
+          }
+          unmarked_fds_.push_back(std::move(m->second));
+          marked_.erase(m);
+        }
+      }
+    }
     // Its marks go with its overlay when it is unmounted; the budget is freed now.
     if (auto w = image_watch_.find(id); w != image_watch_.end()) {
       image_marks_total_ -= std::min(image_marks_total_, w->second.marks);
@@ -281,6 +303,12 @@ class FidSource final : public EventSource {
   }
 
  private:
+  std::uint64_t FsMarkMask() const {
+    std::uint64_t mask = FAN_CREATE | FAN_CLOSE_WRITE | FAN_ATTRIB | FAN_RENAME | FAN_DELETE | FAN_ONDIR;
+    if (opts_.report_modify) mask |= FAN_MODIFY;
+    return mask;
+  }
+
   // Calls fn(fd, container path) for each image directory of the merged
   // rootfs below `dirfd` (st_dev `dev`: other mounts are not the rootfs),
   // depth first; false when fn stopped the walk.
@@ -1021,7 +1049,9 @@ class FidSource final : public EventSource {
   // Newly watched containers whose directories the reader re-coalesces, with the watch time.
   std::vector<std::pair<std::shared_ptr<const Container>, std::uint64_t>> recoalesce_;
   std::atomic<bool> recoalesce_pending_{false};
-  std::vector<UniqueFd> unmarked_fds_;  // upper filesystems of image-marked containers (no mark; sweeps)
+  std::vector<UniqueFd> unmarked_fds_;  // upper filesystems without a mark (image-marked containers; sweeps)
+  std::unordered_map<dev_t, std::size_t> fs_watchers_;  // containers watched through each filesystem mark
+  std::unordered_map<std::string, dev_t> fs_dev_of_;    // container id -> the filesystem mark it uses
   std::unordered_map<std::string, ImageWatch> image_watch_;  // container id -> its image-directory marks
   std::unordered_map<std::string, ImageDir> image_dirs_;     // fsid + file id of a marked directory -> it
   std::size_t image_marks_total_ = 0;

@@ -380,8 +380,10 @@ TEST_F(Agent, ContainerOverTheMarkBudgetFallsBackToTheFilesystemMark) {
   EXPECT_TRUE(agent.WaitAlert(Op("budget", "write", "/etc/app.conf"))) << Describe(agent);
   EXPECT_TRUE(agent.WaitAlert(Op("budget", "create", "/tmp/fbdir"))) << Describe(agent);
   EXPECT_TRUE(agent.WaitAlert(Op("budget", "create", "/tmp/fbdir/inner"))) << Describe(agent);
-  EXPECT_EQ(agent.Stop(), 0);
+  // The last container on that filesystem gone, its mark goes too.
   f.Remove("budget");
+  EXPECT_TRUE(agent.WaitLog("filesystem mark removed")) << ReadAll(agent.log_path());
+  EXPECT_EQ(agent.Stop(), 0);
 }
 
 // Directories made while the agent was down (nested) are coalesced again at
