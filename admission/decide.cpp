@@ -450,7 +450,8 @@ NamespaceModes ResolveModes(const policy::StringMap& labels, const Config& confi
   NamespaceModes out;
   for (Mode m : kModes) {
     int i = static_cast<int>(m);
-    std::string key = fmt::format("invar.dev/{}", ModeName(m));
+    std::string key = "invar.dev/";
+    key += ModeName(m);
     std::optional<ModeSetting> setting;
     std::string origin;
     if (const std::string* v = labels.Find(key)) {
@@ -481,7 +482,7 @@ NamespaceModes ResolveModes(const policy::StringMap& labels, const Config& confi
     }
     mp.set = true;
     mp.profile = std::move(*p);
-    mp.label = fmt::format("{}:{}", mp.profile.name, mp.profile.version.ToString());
+    mp.label = mp.profile.name + ':' + mp.profile.version.ToString();
   }
   return out;
 }
