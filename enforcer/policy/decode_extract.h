@@ -24,11 +24,9 @@
 // Private to enforcer/policy. Thread-compatible: one Extractor per decode.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <cstring>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -96,7 +94,7 @@ inline bool Is(std::string_view key, const char (&literal)[N]) {
   return key.size() == N - 1 && std::memcmp(key.data(), literal, N - 1) == 0;
 }
 
-// Path segments stored for error messages (PathStack). A namespace-scope
+// Path segments shown in error messages (the outermost ones). A namespace-scope
 // constant rather than a static member: decode_json_avx2.cpp is compiled with
 // -fno-weak, where GCC cannot give an inline variable one definition.
 constexpr int kMaxPathSegments = 128;
@@ -162,9 +160,20 @@ class Extractor {
     return loc.item.empty() ? std::string() : loc.item + ": ";
   }
 
+  // The path of a failed read is collected while the failure returns up the
+  // walk (each Field() and array element on the way adds its segment), so
+  // reads that succeed pay nothing for it. Innermost first.
+  void AddSegment(Segment s) {
+    if (failed_) error_path_.push_back(s);
+  }
+
+  // "spec.containers[0].securityContext": the outermost kMaxPathSegments
+  // segments (only max_depth > 64 reaches more), as the walk went down.
   std::string PathString() const {
     std::string s;
-    for (const auto& seg : path_.view()) {
+    size_t shown = 0;
+    for (auto it = error_path_.rbegin(); it != error_path_.rend() && shown < static_cast<size_t>(kMaxPathSegments); ++it, ++shown) {
+      const Segment& seg = *it;
       if (seg.index >= 0) {
         s += '[';
         s += std::to_string(seg.index);
@@ -178,9 +187,10 @@ class Extractor {
   }
 
   bool Fail(Node& n, std::string_view what) {
-    if (error_.empty()) {
-      std::string p = PathString();
-      error_ = p.empty() ? std::string(what) : p + ": " + std::string(what);
+    if (!failed_) {
+      failed_ = true;
+      error_ = std::string(what);
+      error_path_.clear();
       error_line_ = a_.Line(n);
     }
     return false;
@@ -190,17 +200,31 @@ class Extractor {
   }
   // Called when an adapter call returned false: takes the adapter's message.
   bool AdapterFailed() {
-    if (error_.empty()) {
-      std::string p = PathString();
-      error_ = p.empty() ? a_.error() : p + ": " + a_.error();
+    if (!failed_) {
+      failed_ = true;
+      error_ = a_.error();
+      error_path_.clear();
       error_line_ = a_.error_line();
     }
     return false;
   }
+  // "<path>: <what>", and resets the error state.
   std::string TakeError() {
-    std::string e = std::move(error_);
+    std::string e;
+    if (!failed_) {
+      e = "decode failed";
+    } else {
+      e = PathString();
+      if (!e.empty()) e += ": ";
+      e += error_;
+    }
+    ResetError();
+    return e;
+  }
+  void ResetError() {
+    failed_ = false;
     error_.clear();
-    return e.empty() ? std::string("decode failed") : e;
+    error_path_.clear();
   }
   bool ReportAdapterError(const SourceLocation& loc, Sink& sink) {
     SourceLocation l = loc;
@@ -208,34 +232,6 @@ class Extractor {
     sink.OnError({std::move(l), Where(loc) + a_.error()});
     return false;
   }
-
-  // The path of the value being read, for error messages. A fixed array:
-  // pushing and popping is on the hot path. Segments beyond kMaxPathSegments
-  // (only reachable through max_depth > 64) are counted, not stored.
-  class PathStack {
-   public:
-    void Push(Segment s) {
-      if (size_ < kMaxPathSegments) segments_[size_] = s;
-      ++size_;
-    }
-    void Pop() { --size_; }
-    void Clear() { size_ = 0; }
-    std::span<const Segment> view() const {
-      return {segments_.data(), static_cast<size_t>(size_ < kMaxPathSegments ? size_ : kMaxPathSegments)};
-    }
-
-   private:
-    std::array<Segment, kMaxPathSegments> segments_;
-    int size_ = 0;
-  };
-
-  struct PathGuard {
-    PathGuard(PathStack& p, Segment s) : p_(p) { p_.Push(s); }
-    ~PathGuard() { p_.Pop(); }
-    PathGuard(const PathGuard&) = delete;
-    PathGuard& operator=(const PathGuard&) = delete;
-    PathStack& p_;
-  };
 
   // ---- typed leaves ---------------------------------------------------------
   // Each returns false on error. null leaves the field unset (as Kubernetes).
@@ -332,18 +328,24 @@ class Extractor {
     if (++depth_ > max_depth_) return Fail(n, "nesting deeper than " + std::to_string(max_depth_));
     int i = 0;
     bool ok = a_.Elements(n, [&](Node& child) {
-      PathGuard g(path_, Segment{{}, i});
-      return f(i++, child);
+      if (f(i, child)) {
+        ++i;
+        return true;
+      }
+      AddSegment(Segment{{}, i});
+      return false;
     });
     --depth_;
     return ok || AdapterFailed();
   }
 
-  // Reads a key; `field` is a string literal that outlives the path entry.
+  // Reads a key; `field` is a string literal (or a view into
+  // PodSpecLocation's) that outlives the error path.
   template <typename F>
   bool Field(std::string_view field, F&& f) {
-    PathGuard g(path_, Segment{field, -1});
-    return f();
+    if (f()) return true;
+    AddSegment(Segment{field, -1});
+    return false;
   }
 
   bool ReadStringMap(Node& n, StringMap& out) {
@@ -852,9 +854,8 @@ class Extractor {
   bool DecodeObjectAt(Node& n, SourceLocation loc, Sink& sink, int list_depth) {
     Workload w;
     Header h;
-    path_.Clear();
     depth_ = 0;
-    error_.clear();
+    ResetError();
     if (!ReadObject(n, w, h, /*allow_list=*/true)) {
       SourceLocation l = loc;
       if (error_line_ > 0) l.line = error_line_;
@@ -913,8 +914,9 @@ class Extractor {
   Adapter& a_;
   int max_depth_;
   int depth_ = 0;
-  PathStack path_;
-  std::string error_;
+  bool failed_ = false;
+  std::string error_;                 // what failed, without the path
+  std::vector<Segment> error_path_;  // innermost first; allocated only on errors
   int error_line_ = 0;
 };
 
