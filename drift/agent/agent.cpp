@@ -196,7 +196,9 @@ prometheus::Counter* EventCounter(AgentState& s, const std::string& rule, const 
   key += action;
   auto it = s.event_counters.find(key);
   if (it == s.event_counters.end()) {
-    it = s.event_counters.emplace(std::move(key), &s.metrics.events->Add({{"rule", rule}, {"action", action}})).first;
+    it =
+        s.event_counters.emplace(std::move(key), &s.metrics.events->Add({{"rule", rule}, {"action", action}}))
+            .first;
   }
   return it->second;
 }

@@ -85,8 +85,8 @@ class FileSink final : public Sink {
   std::string path_;
   OutputFormat format_;
   std::mutex mu_;
-  UniqueFd fd_;       // guarded by mu_
-  std::string buf_;   // guarded by mu_: whole lines not written yet
+  UniqueFd fd_;      // guarded by mu_
+  std::string buf_;  // guarded by mu_: whole lines not written yet
 };
 
 }  // namespace

@@ -274,7 +274,8 @@ class FidSource final : public EventSource {
         if (auto m = marked_.find(dev); m != marked_.end()) {
           if (fanotify_mark(fan_.get(), FAN_MARK_REMOVE | FAN_MARK_FILESYSTEM, FsMarkMask(), m->second.get(),
                             nullptr) == 0) {
-            log::Info("fanotify: no container left on dev {}:{}: filesystem mark removed", major(dev), minor(dev));
+            log::Info("fanotify: no container left on dev {}:{}: filesystem mark removed", major(dev),
+                      minor(dev));
           }
           unmarked_fds_.push_back(std::move(m->second));
           marked_.erase(m);

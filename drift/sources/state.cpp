@@ -121,7 +121,8 @@ Status StateStore::Append(const std::string& container_id, const std::string& pa
   if (!SafeId(container_id)) return Status::InvalidArgument("bad container id: " + container_id);
   std::lock_guard<std::mutex> lock(mu_);
   Open& o = open_[container_id];
-  if (!o.fd) o.fd.Reset(::open(FileFor(container_id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  if (!o.fd)
+    o.fd.Reset(::open(FileFor(container_id).c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
   if (!o.fd) {
     open_.erase(container_id);
     return ErrnoStatus("open state file for " + container_id);

@@ -279,13 +279,14 @@ TEST_F(Agent, ImageDirectoryMarksReportEveryOperationInImageDirectories) {
   // Watched after hardening (capabilities dropped, seccomp on) through marks.
   ASSERT_TRUE(agent.WaitLog("watching imgm through ")) << ReadAll(agent.log_path());
   EXPECT_NE(ReadAll(agent.log_path()).find("image directory marks"), std::string::npos);
-  EXPECT_EQ(ReadAll(agent.log_path()).find("watching filesystem of"), std::string::npos) << ReadAll(agent.log_path());
+  EXPECT_EQ(ReadAll(agent.log_path()).find("watching filesystem of"), std::string::npos)
+      << ReadAll(agent.log_path());
   struct Case {
     std::string cmd, op, path, old_path;
   } cases[] = {
       {"echo hi > /tmp/img-new", "create", "/tmp/img-new", ""},
-      {"rm /etc/group", "delete", "/etc/group", ""},                   // an image file: a whiteout
-      {"echo more >> /etc/app.conf", "write", "/etc/app.conf", ""},    // an image file: copy-up first
+      {"rm /etc/group", "delete", "/etc/group", ""},                 // an image file: a whiteout
+      {"echo more >> /etc/app.conf", "write", "/etc/app.conf", ""},  // an image file: copy-up first
       {"truncate -s 0 /data/image-file.txt", "truncate", "/data/image-file.txt", ""},
       {"mv /etc/passwd /etc/passwd.old", "rename", "/etc/passwd.old", "/etc/passwd"},
       {"chmod 700 /bin/busybox", "chmod", "/bin/busybox", ""},
@@ -372,8 +373,10 @@ TEST_F(Agent, ContainerOverTheMarkBudgetFallsBackToTheFilesystemMark) {
   ASSERT_TRUE(agent.WaitLog("watching its upper filesystem instead")) << ReadAll(agent.log_path());
   EXPECT_NE(ReadAll(agent.log_path()).find("more than 3 image directories"), std::string::npos);
   EXPECT_NE(ReadAll(agent.log_path()).find("watching filesystem of"), std::string::npos);
-  ASSERT_EQ(f.Exec("budget", "echo 1 > /tmp/fb && rm /bin/tar && echo z >> /etc/app.conf && mkdir /tmp/fbdir && "
-                             "echo 2 > /tmp/fbdir/inner && sleep 0.3").exit_code,
+  ASSERT_EQ(f.Exec("budget",
+                   "echo 1 > /tmp/fb && rm /bin/tar && echo z >> /etc/app.conf && mkdir /tmp/fbdir && "
+                   "echo 2 > /tmp/fbdir/inner && sleep 0.3")
+                .exit_code,
             0);
   EXPECT_TRUE(agent.WaitAlert(Op("budget", "create", "/tmp/fb"))) << Describe(agent);
   EXPECT_TRUE(agent.WaitAlert(Op("budget", "delete", "/bin/tar"))) << Describe(agent);
@@ -397,14 +400,16 @@ TEST_F(Agent, RestartWithImageMarksSweepsDirectoriesMadeWhileDown) {
   ASSERT_EQ(f.Exec("imgrs", "echo 1 > /tmp/live").exit_code, 0);
   ASSERT_TRUE(agent.WaitAlert(Op("imgrs", "create", "/tmp/live"))) << Describe(agent);
   ASSERT_EQ(agent.Stop(), 0);
-  ASSERT_EQ(f.Exec("imgrs", "mkdir -p /tmp/down/a/b && echo 1 > /tmp/down/a/b/f && rm /etc/group").exit_code, 0);
+  ASSERT_EQ(f.Exec("imgrs", "mkdir -p /tmp/down/a/b && echo 1 > /tmp/down/a/b/f && rm /etc/group").exit_code,
+            0);
   agent.Start();
   ASSERT_TRUE(agent.WaitWatching("imgrs"));
   ASSERT_TRUE(agent.WaitLog("image directory marks")) << ReadAll(agent.log_path());
   EXPECT_TRUE(agent.WaitAlert(Op("imgrs", "create", "/tmp/down/a/b/f"))) << Describe(agent);
   EXPECT_TRUE(agent.WaitAlert(Op("imgrs", "delete", "/etc/group"))) << Describe(agent);
   ASSERT_TRUE(agent.WaitLog("created before this start coalesced again")) << ReadAll(agent.log_path());
-  ASSERT_EQ(f.Exec("imgrs", "echo 2 > /tmp/down/a/b/g && mkdir /tmp/down/a/c && echo 3 > /tmp/down/a/c/h").exit_code,
+  ASSERT_EQ(f.Exec("imgrs", "echo 2 > /tmp/down/a/b/g && mkdir /tmp/down/a/c && echo 3 > /tmp/down/a/c/h")
+                .exit_code,
             0);
   EXPECT_TRUE(agent.WaitAlert(Op("imgrs", "create", "/tmp/down/a/b/g"))) << Describe(agent);
   EXPECT_TRUE(agent.WaitAlert(Op("imgrs", "create", "/tmp/down/a/c"))) << Describe(agent);

@@ -401,7 +401,8 @@ TEST(FileSink, AppendsLinesAndReopensAfterRotation) {
 // Lines are buffered until Flush (the agent flushes when its queue drains),
 // never more than kSinkBufferBytes of them, and always whole.
 TEST(FileSink, BuffersWholeLinesUntilFlushOrTheBound) {
-  const std::string dir = std::filesystem::temp_directory_path() / ("invar-sinkbuf-" + std::to_string(getpid()));
+  const std::string dir =
+      std::filesystem::temp_directory_path() / ("invar-sinkbuf-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   auto read = [](const std::string& p) {
     std::ifstream in(p);

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The drift state file and the per-container tracker.
+#include "invar/drift/state.h"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include "invar/drift/state.h"
 
 namespace invar::drift {
 namespace {
