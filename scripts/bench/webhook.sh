@@ -152,9 +152,9 @@ if [ -n "${BASE:-}" ]; then
   echo "| round | BASE reviews/s | BASE µs CPU/review | INVAR reviews/s | INVAR µs CPU/review |"
   echo "|---|---|---|---|---|"
   for round in $(seq "${ROUNDS:-3}"); do
-    read -r b_rps b_cpu < <(cpu_per_review "$BASE" 18446)
-    read -r n_rps n_cpu < <(cpu_per_review "$INVAR" 18447)
-    echo "| $round | $b_rps | $b_cpu | $n_rps | $n_cpu |"
+    read -r ab_base_rps ab_base_cpu < <(cpu_per_review "$BASE" 18446)
+    read -r ab_new_rps ab_new_cpu < <(cpu_per_review "$INVAR" 18447)
+    echo "| $round | $ab_base_rps | $ab_base_cpu | $ab_new_rps | $ab_new_cpu |"
   done
   echo
   echo "load average after the A/B: $(cut -d' ' -f1-3 /proc/loadavg)"
