@@ -103,6 +103,19 @@ struct Fresh {
   std::string fsid;
 };
 
+// The handle of `name` under `dirfd` as fanotify reports handles (the
+// struct file_handle header, then the handle bytes); empty on failure, errno set.
+std::string HandleBytes(int dirfd, const char* name, int flags) {
+  union {
+    file_handle fh;
+    char bytes[sizeof(file_handle) + MAX_HANDLE_SZ];
+  } h{};
+  h.fh.handle_bytes = MAX_HANDLE_SZ;
+  int mount_id = 0;
+  if (::name_to_handle_at(dirfd, name, &h.fh, &mount_id, flags) != 0) return {};
+  return {h.bytes, sizeof(file_handle) + h.fh.handle_bytes};
+}
+
 std::string FsidBytes(const __kernel_fsid_t& fsid) {
   return {reinterpret_cast<const char*>(&fsid), sizeof fsid};
 }
@@ -392,13 +405,8 @@ class FidSource final : public EventSource {
     std::size_t placed = 0;
     auto mark = [&](int fd, const std::string& rel) {
       if (placed >= n) return true;  // grew since the count: the rest is left to the scan
-      union {
-        file_handle fh;
-        char bytes[sizeof(file_handle) + MAX_HANDLE_SZ];
-      } h{};
-      h.fh.handle_bytes = MAX_HANDLE_SZ;
-      int mount_id = 0;
-      if (::name_to_handle_at(fd, "", &h.fh, &mount_id, AT_EMPTY_PATH | AT_HANDLE_FID) != 0) {
+      std::string handle = HandleBytes(fd, "", AT_EMPTY_PATH | AT_HANDLE_FID);
+      if (handle.empty()) {
         err = ErrnoStatus("name_to_handle_at(AT_HANDLE_FID) " + rel);
         return false;
       }
@@ -407,7 +415,7 @@ class FidSource final : public EventSource {
         return false;
       }
       ++placed;
-      table_keys.push_back(fsid + std::string(h.bytes, sizeof(file_handle) + h.fh.handle_bytes));
+      table_keys.push_back(fsid + handle);
       table_dirs.push_back({nullptr, rel});
       return true;
     };
@@ -833,13 +841,8 @@ class FidSource final : public EventSource {
   void Coalesce(const Container& c, const std::string& host, const struct stat& st, std::string fsid,
                 bool ignore_mark) {
     if (!opts_.coalesce_new_dirs || coalesced_.size() >= kCoalescedMax) return;
-    union {
-      file_handle fh;
-      char bytes[sizeof(file_handle) + MAX_HANDLE_SZ];
-    } h{};
-    h.fh.handle_bytes = MAX_HANDLE_SZ;
-    int mount_id = 0;
-    if (::name_to_handle_at(AT_FDCWD, host.c_str(), &h.fh, &mount_id, 0) != 0) {
+    std::string handle = HandleBytes(AT_FDCWD, host.c_str(), 0);
+    if (handle.empty()) {
       CoalesceFailed("name_to_handle_at", host);
       return;
     }
@@ -861,7 +864,7 @@ class FidSource final : public EventSource {
     e.dev = st.st_dev;
     e.id = c.id;
     e.fsid = std::move(fsid);
-    e.handle.assign(h.bytes, sizeof(file_handle) + h.fh.handle_bytes);
+    e.handle = std::move(handle);
     coalesced_[st.st_ino] = std::move(e);
   }
 
