@@ -149,15 +149,7 @@ Status WriteNew(const std::string& path, const std::string& content, mode_t mode
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd.valid()) return ErrnoStatus("creating " + path);
   if (::fchmod(fd.get(), mode) != 0) return ErrnoStatus("chmod " + path);
-  size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd.get(), content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus("writing " + path);
-    }
-    off += static_cast<size_t>(n);
-  }
+  if (!WriteAll(fd.get(), content)) return ErrnoStatus("writing " + path);
   if (::fsync(fd.get()) != 0) return ErrnoStatus("fsync " + path);
   return Status::Ok();
 }

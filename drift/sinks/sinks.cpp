@@ -22,16 +22,6 @@ void AppendLine(std::string* buf, const Alert& a, OutputFormat f) {
   *buf += '\n';
 }
 
-void WriteAll(int fd, const std::string& s) {
-  std::size_t off = 0;
-  while (off < s.size()) {
-    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    off += static_cast<std::size_t>(n);
-  }
-}
-
 class StdoutSink final : public Sink {
  public:
   explicit StdoutSink(OutputFormat f) : format_(f) {}
@@ -41,7 +31,7 @@ class StdoutSink final : public Sink {
     if (buf_.size() >= kSinkBufferBytes) Flush();
   }
   void Flush() override {
-    WriteAll(STDOUT_FILENO, buf_);
+    (void)WriteAll(STDOUT_FILENO, buf_);  // stdout gone: nothing to report it to
     buf_.clear();
   }
   bool wants_json() const override { return format_ == OutputFormat::kJson; }
@@ -78,7 +68,7 @@ class FileSink final : public Sink {
 
  private:
   void FlushLocked() {
-    if (fd_) WriteAll(fd_.get(), buf_);
+    if (fd_) (void)WriteAll(fd_.get(), buf_);  // as before: a failed write is not retried
     buf_.clear();
   }
 

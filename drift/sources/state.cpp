@@ -135,13 +135,7 @@ Status StateStore::Append(const std::string& container_id, const std::string& pa
 Status StateStore::FlushLocked(const std::string& container_id, Open& o) {
   std::string data;
   data.swap(o.pending);
-  std::size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(o.fd.get(), data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return ErrnoStatus("write state file for " + container_id);
-    off += static_cast<std::size_t>(n);
-  }
+  if (!WriteAll(o.fd.get(), data)) return ErrnoStatus("write state file for " + container_id);
   return Status::Ok();
 }
 

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // UniqueFd: owns one file descriptor and closes it exactly once.
-// Move-only; not thread-safe (like any owning handle).
+// Move-only; not thread-safe (like any owning handle). WriteAll: write(2)
+// until everything is written (short writes, EINTR).
 #pragma once
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <string_view>
 #include <utility>
 
 namespace invar {
@@ -37,5 +40,20 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// Writes all of `data` to `fd`, retrying short writes and EINTR. False on
+// failure with errno set (EIO when write(2) wrote nothing).
+inline bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
 
 }  // namespace invar
