@@ -46,6 +46,19 @@ class Agent : public ::testing::Test {
   ContainerdFixture& f = ContainerdFixture::Instance();
 };
 
+// Starts `agent` with a 64-event fanotify queue (max_queued_events applies to
+// groups created while it is set; it is restored as soon as the agent runs,
+// and also if Start fails) and a reader that sleeps 200 ms between reads.
+void StartWithTinyQueue(AgentProcess& agent) {
+  const std::string knob = "/proc/sys/fs/fanotify/max_queued_events";
+  struct Restore {
+    std::string knob, value;
+    ~Restore() { std::ofstream(knob) << value; }
+  } restore{knob, ReadAll(knob)};
+  std::ofstream(knob) << "64";
+  agent.Start({"--batch-delay-ms", "200"});
+}
+
 TEST_F(Agent, ReportsEveryKindOfFileChangeWithPodAndProcess) {
   AgentProcess agent("ops");
   agent.Start();
@@ -321,16 +334,8 @@ TEST_F(Agent, ImageDirectoryMarksReportEveryOperationInImageDirectories) {
 // overflow with 400 files), and the sweep reports every file and
 // subdirectory in it, nested ones included, from the upper layer.
 TEST_F(Agent, NewDirectoryTreeRaisesOneKernelEventAndTheSweepReportsItsContents) {
-  const std::string knob = "/proc/sys/fs/fanotify/max_queued_events";
-  const std::string saved = ReadAll(knob);
-  struct Restore {
-    std::string knob, value;
-    ~Restore() { std::ofstream(knob) << value; }
-  } restore{knob, saved};
-  std::ofstream(knob) << "64";  // applies to groups created from now on
   AgentProcess agent("burst");
-  agent.Start({"--batch-delay-ms", "200"});
-  std::ofstream(knob) << saved;
+  StartWithTinyQueue(agent);
   ASSERT_TRUE(f.Run("burst", {"sleep", "100000"}));
   ASSERT_TRUE(agent.WaitWatching("burst"));
   ASSERT_TRUE(agent.WaitLog("image directory marks")) << ReadAll(agent.log_path());
@@ -421,16 +426,8 @@ TEST_F(Agent, RestartWithImageMarksSweepsDirectoriesMadeWhileDown) {
 }
 
 TEST_F(Agent, QueueOverflowTriggersRescanThatFindsEverything) {
-  const std::string knob = "/proc/sys/fs/fanotify/max_queued_events";
-  const std::string saved = ReadAll(knob);
-  struct Restore {
-    std::string knob, value;
-    ~Restore() { std::ofstream(knob) << value; }
-  } restore{knob, saved};
-  std::ofstream(knob) << "64";  // applies to groups created from now on
   AgentProcess agent("overflow");
-  agent.Start({"--batch-delay-ms", "200"});  // a slow reader: the queue fills
-  std::ofstream(knob) << saved;
+  StartWithTinyQueue(agent);  // a slow reader: the queue fills
   ASSERT_TRUE(f.Run("ovf", {"sleep", "100000"}));
   ASSERT_TRUE(agent.WaitWatching("ovf"));
   // Into an image directory: files in a directory the container created are
