@@ -5,11 +5,17 @@
 #   nginx returning a static AdmissionReview (the ceiling: TLS + HTTP, no work)
 #   the minimal Go webhook (the floor cost of the Go admission stack)
 # wrk -t1 -c32 -d${DURATION}s --latency POSTing review-5k.json over HTTPS
-# keep-alive; then invar at a fixed RATE (default 10,000 reviews/s, paced by
-# webhook-rate.lua over 32 connections). Prints a Markdown table with ratios.
+# keep-alive; then all three at a fixed RATE (default 10,000 reviews/s, paced
+# by webhook-rate.lua over 32 connections): nginx and Go there are the harness
+# floor of the tail (what wrk's 1 ms release batches cost any server). Each
+# throughput run also counts the server's CPU time (`perf stat -e task-clock`
+# over all its processes/threads, if perf is installed) divided by the
+# requests wrk completed: CPU µs per request. Prints Markdown tables with ratios.
 #
 #   scripts/bench/webhook.sh            # builds build/bench if INVAR is unset
 #   INVAR=build/release/enforcer/cli/invar DURATION=10 scripts/bench/webhook.sh
+#   CURVE="5000 8000 10000 12000" ...   # also p99 vs offered rate, invar and nginx
+#   THREADS=1 ...                       # invar --threads and nginx worker_processes
 #
 # With BASE=<another invar binary> it also runs a paired A/B of CPU time per
 # review (ROUNDS rounds, default 3, BASE and INVAR alternating, same wrk load):
@@ -61,7 +67,8 @@ start_invar() {  # BINARY PORT
 start_invar "$INVAR" 18443
 # nginx
 mkdir -p "$work/nginx/tmp"
-sed 's/127.0.0.1:8443/127.0.0.1:18444/' "$shared/nginx-ceiling.conf" >"$work/nginx/nginx.conf"
+sed -e 's/127.0.0.1:8443/127.0.0.1:18444/' -e "s/^worker_processes .*/worker_processes $threads;/" \
+  "$shared/nginx-ceiling.conf" >"$work/nginx/nginx.conf"
 cp "$work/cert.pem" "$work/key.pem" "$work/nginx/"
 (cd "$work/nginx" && nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -e stderr 2>"$work/nginx.log")
 # Go
@@ -70,6 +77,8 @@ cp -r "$shared/go-webhook" "$work/go-src"
 GOMAXPROCS=$threads "$work/go-webhook" -addr 127.0.0.1:18445 -cert "$work/cert.pem" -key "$work/key.pem" \
   -procs "$threads" 2>"$work/go.log" &
 pids+=($!)
+go_pid=$!
+invar_pid=${pids[0]}
 
 for port in 18443 18444 18445; do
   for _ in $(seq 100); do
@@ -84,32 +93,54 @@ grep -q '"allowed":false' "$work/invar-answer.json" || {
   exit 1
 }
 
-# run NAME URL [extra wrk args...] -> "rps p50 p99"
+# The server's processes and threads for perf stat -p: nginx's workers (not
+# the idle master), the pid itself for invar and Go (perf follows threads).
+nginx_workers() { pgrep -d, -P "$(cat "$work/nginx/nginx.pid")"; }
+
+# run NAME URL PIDS [extra wrk args...] -> "rps p50 p99 cpu_us_per_request"
+# (cpu "-" without perf or PIDS)
 run() {
-  local name=$1 url=$2
-  shift 2
-  local out
+  local name=$1 url=$2 pids_csv=$3
+  shift 3
+  local out perf_pid=""
+  if [ -n "$pids_csv" ] && command -v perf >/dev/null; then
+    perf stat -e task-clock -x, -o "$work/perf-$name.txt" -p "$pids_csv" 2>/dev/null &
+    perf_pid=$!
+    sleep 0.2
+  fi
   out=$(cd "$(dirname "$review")" && REVIEW=$review wrk -t1 -c32 -d"${duration}s" --latency "$@" "$url")
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid"
+    wait "$perf_pid" 2>/dev/null || true
+  fi
   echo "$out" >"$work/wrk-$name.txt"
-  local rps p50 p99 errors
+  local rps p50 p99 errors reqs cpu="-"
   rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
   errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" || true)
   [ -n "$errors" ] && echo "webhook.sh: $name: $errors" >&2
-  echo "$rps $p50 $p99"
+  if [ -n "$perf_pid" ] && [ -s "$work/perf-$name.txt" ]; then
+    # perf counted ~0.2 s of idle before wrk started: negligible CPU.
+    cpu=$(awk -F, -v n="$reqs" '/task-clock/ { printf "%.1f", $1 * 1000 / n }' "$work/perf-$name.txt")
+  fi
+  echo "$rps $p50 $p99 $cpu"
 }
 
 # Latency strings from wrk ("512.00us", "1.20ms", "2.01s") to milliseconds.
 ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.2f", n }'; }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-read -r i_rps i_p50 i_p99 < <(run invar https://127.0.0.1:18443/validate -s "$shared/post.lua")
-read -r n_rps n_p50 n_p99 < <(run nginx https://127.0.0.1:18444/validate -s "$shared/post.lua")
-read -r g_rps g_p50 g_p99 < <(run go https://127.0.0.1:18445/validate -s "$shared/post.lua")
+read -r i_rps i_p50 i_p99 i_cpu < <(run invar https://127.0.0.1:18443/validate "$invar_pid" -s "$shared/post.lua")
+read -r n_rps n_p50 n_p99 n_cpu < <(run nginx https://127.0.0.1:18444/validate "$(nginx_workers)" -s "$shared/post.lua")
+read -r g_rps g_p50 g_p99 g_cpu < <(run go https://127.0.0.1:18445/validate "$go_pid" -s "$shared/post.lua")
 rate=${RATE:-10000}
-read -r r_rps r_p50 r_p99 < <(RATE=$rate run invar-rate https://127.0.0.1:18443/validate \
-  -s "$repo/scripts/bench/webhook-rate.lua")
+rate_lua=$repo/scripts/bench/webhook-rate.lua
+read -r r_rps r_p50 r_p99 r_cpu < <(RATE=$rate run invar-rate https://127.0.0.1:18443/validate "$invar_pid" -s "$rate_lua")
+read -r rn_rps rn_p50 rn_p99 rn_cpu < <(RATE=$rate run nginx-rate https://127.0.0.1:18444/validate "$(nginx_workers)" -s "$rate_lua")
+read -r rg_rps rg_p50 rg_p99 rg_cpu < <(RATE=$rate run go-rate https://127.0.0.1:18445/validate "$go_pid" -s "$rate_lua")
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -136,14 +167,36 @@ cpu_per_review() {
 echo
 echo "wrk -t1 -c32 -d${duration}s --latency, HTTPS keep-alive, POST $(basename "$review") ($(wc -c <"$review") bytes), $(nproc) cores, invar --threads=$threads"
 echo
-echo "| server | reviews/s | p50 ms | p99 ms | vs nginx | vs Go |"
-echo "|---|---|---|---|---|---|"
-printf "| invar webhook (evaluates immutable, denies) | %.0f | %s | %s | %s | %s |\n" "$i_rps" "$(ms "$i_p50")" "$(ms "$i_p99")" "$(ratio "$i_rps" "$n_rps")" "$(ratio "$i_rps" "$g_rps")"
-printf "| nginx static reply (ceiling) | %.0f | %s | %s | 1.00 | %s |\n" "$n_rps" "$(ms "$n_p50")" "$(ms "$n_p99")" "$(ratio "$n_rps" "$g_rps")"
-printf "| Go minimal webhook (floor of the Go stack) | %.0f | %s | %s | %s | 1.00 |\n" "$g_rps" "$(ms "$g_p50")" "$(ms "$g_p99")" "$(ratio "$g_rps" "$n_rps")"
-printf "| invar at a fixed rate (%s/s offered, 32 conns) | %.0f | %s | %s | | |\n" "$rate" "$r_rps" "$(ms "$r_p50")" "$(ms "$r_p99")"
+echo "| server | reviews/s | p50 ms | p99 ms | server CPU µs/request | vs nginx | vs Go |"
+echo "|---|---|---|---|---|---|---|"
+printf "| invar webhook (evaluates immutable, denies) | %.0f | %s | %s | %s | %s | %s |\n" "$i_rps" "$(ms "$i_p50")" "$(ms "$i_p99")" "$i_cpu" "$(ratio "$i_rps" "$n_rps")" "$(ratio "$i_rps" "$g_rps")"
+printf "| nginx static reply (ceiling) | %.0f | %s | %s | %s | 1.00 | %s |\n" "$n_rps" "$(ms "$n_p50")" "$(ms "$n_p99")" "$n_cpu" "$(ratio "$n_rps" "$g_rps")"
+printf "| Go minimal webhook (floor of the Go stack) | %.0f | %s | %s | %s | %s | 1.00 |\n" "$g_rps" "$(ms "$g_p50")" "$(ms "$g_p99")" "$g_cpu" "$(ratio "$g_rps" "$n_rps")"
 echo
-echo "load average before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "fixed rate: ${rate}/s offered by webhook-rate.lua (1 ms release batches), 32 conns, ${duration}s; nginx and Go are the harness floor"
+echo
+echo "| server | achieved/s | p50 ms | p99 ms | server CPU µs/request |"
+echo "|---|---|---|---|---|"
+printf "| invar | %.0f | %s | %s | %s |\n" "$r_rps" "$(ms "$r_p50")" "$(ms "$r_p99")" "$r_cpu"
+printf "| nginx | %.0f | %s | %s | %s |\n" "$rn_rps" "$(ms "$rn_p50")" "$(ms "$rn_p99")" "$rn_cpu"
+printf "| Go | %.0f | %s | %s | %s |\n" "$rg_rps" "$(ms "$rg_p50")" "$(ms "$rg_p99")" "$rg_cpu"
+echo
+echo "load average before: $load_before; after: $load_after"
+if [ -n "${CURVE:-}" ]; then
+  echo
+  echo "p99 vs offered rate (webhook-rate.lua, 32 conns, ${duration}s each, invar and nginx interleaved):"
+  echo
+  echo "| offered/s | invar achieved/s | invar p50 ms | invar p99 ms | nginx achieved/s | nginx p50 ms | nginx p99 ms |"
+  echo "|---|---|---|---|---|---|---|"
+  for r in $CURVE; do
+    read -r ci_rps ci_p50 ci_p99 _ < <(RATE=$r run "curve-invar-$r" https://127.0.0.1:18443/validate "" -s "$rate_lua")
+    read -r cn_rps cn_p50 cn_p99 _ < <(RATE=$r run "curve-nginx-$r" https://127.0.0.1:18444/validate "" -s "$rate_lua")
+    printf "| %s | %.0f | %s | %s | %.0f | %s | %s |\n" "$r" "$ci_rps" "$(ms "$ci_p50")" "$(ms "$ci_p99")" \
+      "$cn_rps" "$(ms "$cn_p50")" "$(ms "$cn_p99")"
+  done
+  echo
+  echo "load average after the curve: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 if [ -n "${BASE:-}" ]; then
   command -v perf >/dev/null || { echo "webhook.sh: BASE needs perf (linux-perf)" >&2; exit 2; }
   echo
@@ -159,4 +212,6 @@ if [ -n "${BASE:-}" ]; then
   echo
   echo "load average after the A/B: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
+[ "$n_cpu" != "-" ] && [ "$i_cpu" != "-" ] && awk -v n="$n_cpu" -v i="$i_cpu" 'BEGIN {
+  printf "CPU per request: invar %.1f µs, nginx %.1f µs; 0.70 x nginx at equal CPU needs invar <= %.1f µs (nginx / 0.7)\n", i, n, n / 0.7 }'
 echo "targets: invar >= 0.70 x nginx ($(ratio "$i_rps" "$n_rps")), >= 2 x Go ($(ratio "$i_rps" "$g_rps")), p99 <= 2 ms at ~10k/s ($(ms "$r_p99") ms at $(printf %.0f "$r_rps")/s)"
