@@ -14,7 +14,7 @@ PKGS=(
   # libraries
   libcpprest-dev nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev
   prometheus-cpp-dev libspdlog-dev libfmt-dev libboost-dev libboost-system-dev libssl-dev
-  libseccomp-dev libcap-dev libgtest-dev libgmock-dev libbenchmark-dev libre2-dev zlib1g-dev
+  libseccomp-dev libcap-dev libbpf-dev libgtest-dev libgmock-dev libbenchmark-dev libre2-dev zlib1g-dev
   # runtime / integration tests
   containerd runc busybox-static bash-static openssl iproute2 procps psmisc curl
   # scripts/demo.sh (AdmissionReview from examples/pods/*.yaml, JSON pretty-print)

@@ -79,6 +79,7 @@ struct Metrics {
   prometheus::Counter* rescans = nullptr;
   prometheus::Histogram* decision = nullptr;
   prometheus::Gauge* watched = nullptr;
+  prometheus::Gauge* exec_tracer = nullptr;
 
   Metrics() {
     events = &prometheus::BuildCounter().Name("invar_drift_events_total").Help("Drift alerts by rule and action").Register(*registry);
@@ -105,6 +106,11 @@ struct Metrics {
                     .Add({}, prometheus::Histogram::BucketBoundaries{5e-6, 1e-5, 2.5e-5, 5e-5, 7.5e-5, 1e-4, 1.5e-4,
                                                                  2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2});
     watched = &prometheus::BuildGauge().Name("invar_drift_watched_containers").Help("Containers watched").Register(*registry).Add({});
+    exec_tracer = &prometheus::BuildGauge()
+                       .Name("invar_drift_exec_tracer_ebpf")
+                       .Help("1: exec follow-ups from the eBPF exec tracer; 0: from /proc/<pid>/comm")
+                       .Register(*registry)
+                       .Add({});
   }
 };
 
@@ -664,6 +670,7 @@ StepResult StepSources(AgentState& s) {
     s.rescan_requested = true;
   };
   cb.on_decision = [&s](double secs) { s.metrics.decision->Observe(secs); };
+  cb.on_exec_tracer = [&s](bool ebpf) { s.metrics.exec_tracer->Set(ebpf ? 1 : 0); };
   s.fid = NewFanotifyFidSource({.proc_dir = proc,
                                 .report_modify = s.cfg.report_modify,
                                 .batch_delay_ms = s.cfg.batch_delay_ms,
@@ -672,7 +679,8 @@ StepResult StepSources(AgentState& s) {
                                 .image_dir_marks_max = s.cfg.image_dir_marks_max,
                                 .image_dir_marks_total = s.cfg.image_dir_marks_total},
                                cb);
-  s.exec = NewFanotifyExecSource({.proc_dir = proc, .settle_ms = 50}, cb);
+  s.exec = NewFanotifyExecSource(
+      {.proc_dir = proc, .settle_ms = 50, .ebpf = s.cfg.ebpf, .ebpf_filter = s.cfg.ebpf_filter}, cb);
   if (auto st = s.fid->Start(); !st.ok()) {
     log::Error("fanotify: {}", st.ToString());
     return StepResult::kFail;

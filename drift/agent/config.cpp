@@ -66,6 +66,10 @@ void AddAgentOptions(CLI::App& app, AgentConfig* c) {
                  "image directory marks across all containers (kernel memory bound)")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 22))
       ->capture_default_str();
+  app.add_flag("!--no-ebpf", c->ebpf,
+               "follow exec'd shells up through /proc/<pid>/comm instead of the eBPF sched_process_exec tracer");
+  app.add_flag("!--no-ebpf-filter", c->ebpf_filter,
+               "eBPF exec tracer: report every exec on the host, not only the watched containers' (benchmarks)");
   app.add_flag("--delete-pod-on-kill", c->delete_pod_on_kill, "kill action also deletes the pod");
   app.add_flag("!--no-harden", c->harden, "skip dropping capabilities and seccomp (debugging only)");
   app.add_option("--seccomp-action", c->seccomp_action, "errno, kill or log")

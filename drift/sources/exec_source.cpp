@@ -17,13 +17,22 @@
 // on the upperdir), compare. Then the answer is written.
 //
 // Shell detection: after an allowed exec of a shell or busybox (whose applet
-// is known only from the exec'd name) the thread waits up to settle_ms for
-// /proc/<pid>/comm to change, then reads the process. The comm before the
-// exec is the one /proc read on the answer's path: afterwards the exec may
-// already have replaced it, and a busybox applet that exits within a
-// millisecond would then be misnamed (docs/agent.md, Performance, has the
-// numbers). Follow-ups run only when no fanotify fd is readable: before each
-// /proc access the thread polls epoll with a zero timeout and answers what is
+// is known only from the exec'd name) the thread follows the exec up until it
+// went through, then reads the process. Two ways to know it went through:
+//  - eBPF (default; exec_tracer.h): the kernel reports (tgid, new comm) at
+//    sched_process_exec through a ring buffer polled in the same epoll. The
+//    record settles the oldest open follow-up of that pid and its comm is the
+//    process's name (a busybox applet's name even if it already exited).
+//    Nothing is read from /proc before the answer. Every fanotify fd is read
+//    before the ring is drained, so in detect mode (no permission wait) the
+//    follow-up of an exec always exists before its record is consumed.
+//  - /proc fallback (--no-ebpf, or the tracer cannot load): the comm before
+//    the exec is read from /proc on the answer's path (afterwards the exec
+//    may already have replaced it, and a busybox applet that exits within a
+//    millisecond would then be misnamed), then /proc/<pid>/comm is polled
+//    every millisecond for up to settle_ms until it changes.
+// Follow-ups run only when no fanotify fd is readable: before each /proc
+// access the thread polls epoll with a zero timeout and answers what is
 // waiting first.
 //
 // Closing a group (Unwatch, Stop, or the agent dying) makes the kernel allow
@@ -55,6 +64,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "invar/drift/exec_tracer.h"
 #include "invar/drift/image_index.h"
 #include "invar/drift/procinfo.h"
 #include "invar/drift/source.h"
@@ -67,6 +77,7 @@ namespace {
 
 constexpr std::size_t kLatencySamples = 16384;
 constexpr std::size_t kStepSamples = 4096;
+constexpr std::uint64_t kTracerKey = ~0ull;  // epoll data of the exec tracer's ring fd
 
 struct Group {
   std::shared_ptr<const Container> c;
@@ -74,11 +85,12 @@ struct Group {
   UniqueFd fan;
   UniqueFd upper;                               // O_PATH fd on the host upperdir (path lookups)
   std::shared_ptr<const ImageExecIndex> index;  // null: every decision takes the path lookup
+  std::uint32_t mnt_ns = 0;                     // in the exec tracer's filter (0: not)
 };
 
 struct Pending {
   std::uint64_t due_ns;   // give up waiting for the comm to change
-  std::string pre_comm;   // comm before the exec
+  std::string pre_comm;   // comm before the exec (/proc fallback)
   std::uint64_t time_ns;
   std::shared_ptr<const Container> c;
   pid_t pid;
@@ -87,6 +99,8 @@ struct Pending {
   bool denied;
   bool superseded = false;  // the pid exec'd again: it ran this program until then
   bool done = false;
+  bool traced = false;      // the exec tracer reported the exec; exec_comm is its comm
+  char exec_comm[16] = {};
 };
 
 // Raw samples (ns) of one quantity: the first kStepSamples of a run, or a
@@ -154,6 +168,7 @@ class ExecSource final : public EventSource {
     ev.events = EPOLLIN;
     ev.data.u64 = 0;
     if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0) return ErrnoStatus("epoll_ctl");
+    StartTracer();
     stop_ = false;
     thread_ = std::thread([this] { Loop(); });
     builder_ = std::thread([this] { BuildLoop(); });
@@ -186,6 +201,7 @@ class ExecSource final : public EventSource {
     std::lock_guard<std::mutex> lock(mu_);
     groups_.clear();  // closing the groups allows anything pending
     ids_.clear();
+    tracer_.reset();  // detaches the tracepoint
   }
 
   Status Watch(std::shared_ptr<const Container> c, const WatchOptions& options) override {
@@ -204,8 +220,19 @@ class ExecSource final : public EventSource {
     if (fanotify_mark(g->fan.get(), FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, root.c_str()) != 0) {
       return ErrnoStatus("fanotify_mark(FAN_MARK_FILESYSTEM) on " + root);
     }
+    if (tracer_) {
+      // The mount namespace the container's processes exec in (its init's).
+      const std::string ns = opts_.proc_dir + "/" + std::to_string(c->init_pid) + "/ns/mnt";
+      struct stat st {};
+      if (::stat(ns.c_str(), &st) == 0) {
+        g->mnt_ns = static_cast<std::uint32_t>(st.st_ino);
+      } else {
+        log::Warn("exec tracer: {}: {}; its shells are followed up by name only", ns, std::strerror(errno));
+      }
+    }
     std::lock_guard<std::mutex> lock(mu_);
     Unlocked_Unwatch(c->id);
+    if (g->mnt_ns != 0) tracer_->Watch(g->mnt_ns);
     const std::uint64_t key = ++next_key_;
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -229,6 +256,9 @@ class ExecSource final : public EventSource {
   void Unlocked_Unwatch(const std::string& id) {
     auto it = ids_.find(id);
     if (it == ids_.end()) return;
+    if (auto g = groups_.find(it->second); g != groups_.end() && g->second->mnt_ns != 0 && tracer_) {
+      tracer_->Unwatch(g->second->mnt_ns);
+    }
     groups_.erase(it->second);  // close -> epoll drops it, kernel allows pending events
     ids_.erase(it);
   }
@@ -307,7 +337,7 @@ class ExecSource final : public EventSource {
     const bool deny = g.opts.prevent && upper && !allowed_glob;
     // The comm before the exec, read before the answer lets it change.
     std::string pre_comm;
-    if (follow && !deny) {
+    if (follow && !deny && !tracer_) {
       pre_comm = Comm(md->pid);
       step(kComm);
     }
@@ -338,7 +368,16 @@ class ExecSource final : public EventSource {
   // it is about to exec again).
   void Finish(Pending& p, bool settled) {
     auto proc = ReadProcess(opts_.proc_dir, p.pid, p.c.get());
-    if (proc && !settled && proc->comm == p.pre_comm && !p.denied) {
+    if (p.traced) {
+      // The kernel's comm at the exec: right even if the process already
+      // exited (then only the exec'd file is known besides it).
+      if (!proc) {
+        proc = ProcessInfo{};
+        proc->pid = p.pid;
+        proc->exe = p.path;
+      }
+      proc->comm = p.exec_comm;
+    } else if (proc && !settled && (tracer_ || proc->comm == p.pre_comm) && !p.denied) {
       // Never saw the switch (same name, or exited and reused): trust the file name.
       proc->comm = p.path.substr(p.path.rfind('/') + 1).substr(0, 15);
     }
@@ -407,29 +446,92 @@ class ExecSource final : public EventSource {
   }
 
   // Reads and decides every event of the ready fds in `evs`.
+  // The exec tracer's ring is drained last, after every fanotify fd.
   void HandleReady(const epoll_event* evs, int n) {
-    alignas(fanotify_event_metadata) char buf[16384];
-    std::lock_guard<std::mutex> lock(mu_);
-    for (int i = 0; i < n; ++i) {
-      auto it = groups_.find(evs[i].data.u64);
-      if (it == groups_.end()) continue;
-      Group& g = *it->second;
-      for (;;) {
-        ssize_t len = ::read(g.fan.get(), buf, sizeof buf);
-        if (len <= 0) break;
-        const auto t0 = std::chrono::steady_clock::now();
-        auto* md = reinterpret_cast<const fanotify_event_metadata*>(buf);
-        while (FAN_EVENT_OK(md, len)) {
-          if (md->fd >= 0) {
-            Decide(g, md, t0);
-            ::close(md->fd);
-          } else if (md->mask & FAN_Q_OVERFLOW) {
-            log::Warn("exec source: queue overflow for {}", g.c->ShortId());
-          }
-          md = FAN_EVENT_NEXT(md, len);
+    bool tracer_ready = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int i = 0; i < n; ++i) {
+        if (evs[i].data.u64 == kTracerKey) {
+          tracer_ready = true;
+          continue;
         }
+        auto it = groups_.find(evs[i].data.u64);
+        if (it != groups_.end()) ReadGroup(*it->second);
       }
     }
+    if (tracer_ready) DrainTracer();
+  }
+
+  // Reads and decides every event waiting on one group's fd.
+  void ReadGroup(Group& g) {
+    for (;;) {
+      ssize_t len = ::read(g.fan.get(), buf_, sizeof buf_);
+      if (len <= 0) break;
+      const auto t0 = std::chrono::steady_clock::now();
+      auto* md = reinterpret_cast<const fanotify_event_metadata*>(buf_);
+      while (FAN_EVENT_OK(md, len)) {
+        if (md->fd >= 0) {
+          Decide(g, md, t0);
+          ::close(md->fd);
+        } else if (md->mask & FAN_Q_OVERFLOW) {
+          log::Warn("exec source: queue overflow for {}", g.c->ShortId());
+        }
+        md = FAN_EVENT_NEXT(md, len);
+      }
+    }
+  }
+
+  void StartTracer() {
+    bool ebpf = false;
+    if (!opts_.ebpf) {
+      log::Info("exec follow-ups read /proc/<pid>/comm (eBPF exec tracer disabled)");
+    } else if (auto t = OpenExecTracer({.filter_mnt_ns = opts_.ebpf_filter}); !t.ok()) {
+      log::Info("exec follow-ups read /proc/<pid>/comm (eBPF exec tracer unavailable: {})", t.status().ToString());
+    } else {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u64 = kTracerKey;
+      if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, (*t)->fd(), &ev) != 0) {
+        log::Info("exec follow-ups read /proc/<pid>/comm (epoll_ctl on the exec tracer: {})", std::strerror(errno));
+      } else {
+        tracer_ = std::move(*t);
+        ebpf = true;
+        log::Info("exec follow-ups use the eBPF exec tracer (sched_process_exec, {})",
+                  opts_.ebpf_filter ? "filtered to watched mount namespaces" : "every exec on the host");
+      }
+    }
+    if (cb_.on_exec_tracer) cb_.on_exec_tracer(ebpf);
+  }
+
+  // Settles follow-ups from the tracer's records. Every fanotify fd is read
+  // first: an exec's fanotify event is queued (at open) before its record
+  // (at sched_process_exec), so a record consumed here never precedes the
+  // follow-up it settles, with or without a permission wait.
+  void DrainTracer() {
+    for (;;) {
+      epoll_event evs[64];
+      const int n = ::epoll_wait(ep_.get(), evs, 64, 0);
+      bool fan = false;
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int i = 0; i < n; ++i) {
+        if (evs[i].data.u64 == kTracerKey) continue;
+        auto it = groups_.find(evs[i].data.u64);
+        if (it == groups_.end()) continue;
+        ReadGroup(*it->second);
+        fan = true;
+      }
+      if (!fan) break;
+    }
+    tracer_->Drain([this](const ExecRecord& r) {
+      ++traced_;
+      for (auto& p : pending_) {
+        if (p.done || p.traced || p.pid != r.tgid) continue;
+        p.traced = true;
+        std::memcpy(p.exec_comm, r.comm, sizeof p.exec_comm);
+        return;
+      }
+    });
   }
 
   // Answers whatever waits now (zero-timeout poll): called before each piece
@@ -450,9 +552,11 @@ class ExecSource final : public EventSource {
       if (pending_[i].done) continue;
       AnswerWaiting();
       Pending& p = pending_[i];
-      bool settled = p.superseded;
-      bool finish = p.superseded || p.denied;
-      if (!finish) {
+      bool settled = p.superseded || p.traced;
+      bool finish = settled || p.denied;
+      if (!finish && tracer_) {
+        finish = p.due_ns <= now;  // no record: the exec failed after its answer, or the ring was full
+      } else if (!finish) {
         const std::string comm = Comm(p.pid);
         settled = !comm.empty() && comm != p.pre_comm;
         finish = settled || comm.empty() || p.due_ns <= now;
@@ -474,6 +578,13 @@ class ExecSource final : public EventSource {
     epoll_event evs[64];
     while (!stop_) {
       int timeout = pending_.empty() ? 1000 : 1;
+      if (!pending_.empty() && tracer_) {
+        // Records wake the thread; only the settle deadline needs a timer.
+        std::uint64_t due = UINT64_MAX;
+        for (const auto& p : pending_) due = std::min(due, p.due_ns);
+        const std::uint64_t now = NowNs();
+        timeout = due <= now ? 0 : static_cast<int>(std::min<std::uint64_t>((due - now + 999999) / 1000000, 1000));
+      }
       int n = ::epoll_wait(ep_.get(), evs, 64, timeout);
       if (n < 0 && errno != EINTR) {
         log::Error("exec source: epoll_wait: {}", std::strerror(errno));
@@ -493,6 +604,7 @@ class ExecSource final : public EventSource {
       steps += fmt::format("; {} (n {}): {}", kStepNames[i], steps_[i].count(), steps_[i].Summary());
     }
     log::Info("exec decisions: {} answered; last {}: {}", latency_.count(), latency_.kept(), latency_.Summary(true));
+    if (tracer_) log::Info("exec tracer: {} records, {} dropped", traced_, tracer_->dropped());
     log::Info("exec decision steps (first {} samples each){}", kStepSamples, steps);
   }
 
@@ -512,6 +624,9 @@ class ExecSource final : public EventSource {
   std::unordered_map<std::string, std::uint64_t> ids_;
   std::uint64_t next_key_ = 0;
   std::deque<Pending> pending_;  // decision thread only
+  std::unique_ptr<ExecTracer> tracer_;  // set by Start() (null: /proc fallback), reset by Stop()
+  std::uint64_t traced_ = 0;            // decision thread: tracer records read
+  alignas(fanotify_event_metadata) char buf_[16384];  // decision thread: fanotify reads
   Samples latency_{kLatencySamples};  // decision thread (then Stop): read -> answer, ns
   std::vector<Samples> steps_;        // decision thread (then Stop): per Step, ns
 };

@@ -57,6 +57,10 @@ struct AgentConfig {
   std::size_t image_dir_marks_max = 4096;
   std::size_t image_dir_marks_total = 65536;
   bool report_modify = false;
+  // Exec follow-ups (shell detection) from the eBPF exec tracer; off, or when
+  // it cannot load, from /proc/<pid>/comm (docs/agent.md, "Exec decisions").
+  bool ebpf = true;
+  bool ebpf_filter = true;                  // in-kernel filter on watched mount namespaces
   bool delete_pod_on_kill = false;
   bool harden = true;                       // drop capabilities + seccomp after setup
   std::string seccomp_action = "errno";     // errno | kill | log

@@ -38,6 +38,9 @@ struct SourceCallbacks {
   std::function<void(DriftEvent)> on_event;
   std::function<void()> on_overflow;                 // events were lost: rescan
   std::function<void(double seconds)> on_decision;   // permission decision latency
+  // Exec source, once from Start(): true when exec follow-ups come from the
+  // eBPF exec tracer, false when they read /proc/<pid>/comm.
+  std::function<void(bool ebpf)> on_exec_tracer;
 };
 
 class EventSource {
@@ -90,6 +93,14 @@ struct ExecSourceOptions {
   // Set by Start() while the agent still holds CAP_SYS_NICE; without it the
   // thread keeps normal scheduling and the agent logs why.
   int realtime_priority = 1;
+  // Shell/drift follow-ups from the eBPF exec tracer (exec_tracer.h: the new
+  // comm reported by the kernel at sched_process_exec), so nothing is read
+  // from /proc before an answer. false, or a tracer that cannot load (no BTF,
+  // no CAP_BPF/CAP_PERFMON, old kernel, built without eBPF): the comm before
+  // the exec is read from /proc/<pid>/comm before answering, and the
+  // follow-up polls it for the change.
+  bool ebpf = true;
+  bool ebpf_filter = true;  // in-kernel filter on the watched mount namespaces (else every host exec)
 };
 std::unique_ptr<EventSource> NewFanotifyExecSource(ExecSourceOptions options, SourceCallbacks callbacks);
 
