@@ -109,4 +109,89 @@ TEST_F(ExecDecision, HardLinkOfAnImageBinaryIsDeniedUnderBothNames) {
   f.Remove("hardlink");
 }
 
+// Shell detection and drift prevention on both follow-up paths: the eBPF
+// exec tracer (default) and the /proc/<pid>/comm fallback (--no-ebpf), in
+// prevent and detect mode. The agent logs which path it took; the alerts must
+// be the same Falco-format lines either way.
+struct FollowUpCase {
+  bool ebpf;
+  bool prevent;
+};
+
+class ExecFollowUp : public ::testing::TestWithParam<FollowUpCase> {
+ protected:
+  ContainerdFixture& f = ContainerdFixture::Instance();
+};
+
+TEST_P(ExecFollowUp, ShellsAppletsAndBusyboxShAreDetectedAndDriftIsCaught) {
+  const FollowUpCase c = GetParam();
+  const std::string id = std::string("fu-") + (c.ebpf ? "bpf" : "proc") + (c.prevent ? "-prev" : "-det");
+  AgentProcess agent(id);
+  std::vector<std::string> args = {"--log-level", "debug", "--action", c.prevent ? "prevent" : "flag"};
+  if (!c.ebpf) args.push_back("--no-ebpf");
+  agent.Start(args);
+  ASSERT_TRUE(f.Run(id, {"sleep", "100000"}));
+  ASSERT_TRUE(agent.WaitWatching(id)) << Describe(agent);
+  ASSERT_TRUE(agent.WaitLog(c.ebpf ? "exec follow-ups use the eBPF exec tracer" : "exec follow-ups read /proc/<pid>/comm"))
+      << ReadAll(agent.log_path());
+  // On the /proc path in detect mode the exec may be through before the
+  // agent reads the comm, so an applet can be named "busybox" there
+  // (docs/agent.md): the name is checked where it is exact.
+  const bool exact = c.ebpf || c.prevent;
+  auto is_shell = [&](const json& j, const std::string& name) {
+    return j["rule"] == "Shell spawned in container" && j["output_fields"]["container.full_id"] == id &&
+           (!exact || j["output_fields"]["proc.name"] == name);
+  };
+  auto shell = [&](const std::string& name) { return agent.WaitAlert([&](const json& j) { return is_shell(j, name); }); };
+  // The exec's own "sh -c" (a busybox applet through its symlink).
+  auto r = f.Exec(id, "sleep 0.2; echo ran");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto sh = shell("sh");
+  ASSERT_TRUE(sh.has_value()) << Describe(agent);
+  EXPECT_NE((*sh)["output"].get<std::string>().find("Shell spawned (root,container_id=" + id + ")"), std::string::npos)
+      << (*sh)["output"];
+  // Another shell applet, living a moment.
+  ASSERT_EQ(f.ExecArgv(id, {"/bin/ash", "-c", "sleep 0.2"}).exit_code, 0);
+  EXPECT_TRUE(shell("ash").has_value()) << Describe(agent);
+  // "busybox sh -c": comm busybox, the applet is argv[1].
+  ASSERT_EQ(f.ExecArgv(id, {"busybox", "sh", "-c", "sleep 0.2"}).exit_code, 0);
+  EXPECT_TRUE(shell("busybox").has_value()) << Describe(agent);
+  if (c.ebpf) {
+    // The kernel names the applet at exec: one that exits at once is still
+    // "ash", also in detect mode where nothing waits for the agent.
+    ASSERT_EQ(f.ExecArgv(id, {"/bin/ash", "-c", "true"}).exit_code, 0);
+    auto two = agent.WaitAlert([&](const json&) {
+      return agent.Count([&](const json& j) { return is_shell(j, "ash"); }) >= 2;
+    });
+    EXPECT_TRUE(two.has_value()) << Describe(agent);
+  }
+  // A non-shell applet raises no shell alert.
+  ASSERT_EQ(f.ExecArgv(id, {"/bin/ls", "/"}).exit_code, 0);
+  // Drift: denied in prevent mode, alerted in both.
+  r = f.Exec(id, "cp /bin/drift-helper /tmp/dropped; /tmp/dropped hello; echo rc=$?");
+  if (c.prevent) {
+    ExpectDenied(agent, id, r, "/tmp/dropped");
+  } else {
+    EXPECT_NE(r.output.find("hello"), std::string::npos) << r.output;
+    auto a = agent.WaitAlert(Op(id, "exec", "/tmp/dropped"));
+    ASSERT_TRUE(a.has_value()) << Describe(agent);
+    EXPECT_EQ((*a)["rule"], "Drop and execute new binary in container");
+    EXPECT_EQ((*a)["output_fields"]["proc.name"], "dropped") << a->dump();
+  }
+  EXPECT_EQ(agent.Count([&](const json& j) {
+              return j["rule"] == "Shell spawned in container" && j["output_fields"]["proc.name"] == "ls";
+            }),
+            0)
+      << Describe(agent);
+  agent.Stop();
+  f.Remove(id);
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, ExecFollowUp,
+                         ::testing::Values(FollowUpCase{true, true}, FollowUpCase{true, false},
+                                           FollowUpCase{false, true}, FollowUpCase{false, false}),
+                         [](const ::testing::TestParamInfo<FollowUpCase>& i) {
+                           return std::string(i.param.ebpf ? "Ebpf" : "Proc") + (i.param.prevent ? "Prevent" : "Detect");
+                         });
+
 }  // namespace
