@@ -240,6 +240,29 @@ DecodeResult DecodeJson(std::string_view json, std::string_view file, const Deco
   return result;
 }
 
+// RFC 6901 syntax: "" or '/'-separated tokens in which '~' is only ever
+// followed by '0' or '1'.
+inline bool ValidJsonPointer(std::string_view pointer) {
+  if (pointer.empty()) return true;
+  if (pointer[0] != '/') return false;
+  for (size_t i = 0; i < pointer.size(); ++i) {
+    if (pointer[i] == '~' && (i + 1 == pointer.size() || (pointer[i + 1] != '0' && pointer[i + 1] != '1'))) return false;
+  }
+  return true;
+}
+
+inline std::string_view ScalarTypeName(simdjson::ondemand::json_type type) {
+  switch (type) {
+    case simdjson::ondemand::json_type::number: return "number";
+    case simdjson::ondemand::json_type::string: return "string";
+    case simdjson::ondemand::json_type::boolean: return "boolean";
+    case simdjson::ondemand::json_type::null: return "null";
+    case simdjson::ondemand::json_type::array: return "array";
+    case simdjson::ondemand::json_type::object: return "object";
+  }
+  return "unknown";
+}
+
 Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity, std::string_view pointer,
                                   int max_depth) {
   // Decoded in place in the result, and every return names `result` so that
@@ -258,12 +281,29 @@ Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity
     result = Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
     return result;
   }
+  if (!ValidJsonPointer(pointer)) {
+    result = Status::InvalidArgument("invalid JSON pointer " + std::string(pointer));
+    return result;
+  }
   simdjson::ondemand::value object;
   auto e = pointer.empty() ? doc.get_value().get(object) : doc.at_pointer(pointer).get(object);
-  if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INDEX_OUT_OF_BOUNDS) {
+  if (e == simdjson::SCALAR_DOCUMENT_AS_VALUE) {
+    // A valid document that is a lone scalar: the same message as a scalar
+    // found through a pointer.
+    simdjson::ondemand::json_type type{};
+    if (doc.type().get(type) == simdjson::SUCCESS) {
+      result = Status::InvalidArgument("expected object, got " + std::string(ScalarTypeName(type)));
+      return result;
+    }
+  }
+  if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INDEX_OUT_OF_BOUNDS || e == simdjson::INCORRECT_TYPE ||
+      e == simdjson::INVALID_JSON_POINTER) {
+    // The pointer is well formed (checked above), so each of these means
+    // "nothing there": a missing key, an index past the end or written with
+    // a leading zero, "-", a key asked of an array or anything asked of a
+    // scalar. (simdjson reports the last ones as INCORRECT_TYPE or
+    // INVALID_JSON_POINTER, which read as if the JSON or the pointer were bad.)
     result = Status::NotFound(std::string(pointer) + ": not found");
-  } else if (e == simdjson::INVALID_JSON_POINTER) {
-    result = Status::InvalidArgument("invalid JSON pointer " + std::string(pointer));
   } else if (e) {
     result = Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
   } else {

@@ -69,7 +69,11 @@ DecodeResult Decode(std::string_view data, std::string_view file = "", const Dec
 // least json.size() + 64 (simdjson's padding; e.g. a std::string's capacity)
 // the bytes are parsed in place, else they are copied once. Errors as
 // DecodeObject() (json_object.h): InvalidArgument with the path, NotFound for
-// kinds without a pod spec or a missing pointer. Uses a parser per thread
+// kinds without a pod spec or when nothing is at the pointer (a missing key,
+// an index past the end, a key asked of an array or of a scalar);
+// InvalidArgument "invalid JSON pointer" only for a pointer that is not
+// RFC 6901 syntax. Duplicate keys resolve to the first; pointer tokens are
+// compared with keys as written (not unescaped). Uses a parser per thread
 // (kept between calls for objects up to 1 MiB). Thread-safe.
 struct ObjectDecodeOptions {
   std::string_view pointer;
