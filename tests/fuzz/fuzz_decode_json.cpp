@@ -5,16 +5,24 @@
 // kind and a spec path, every error a message; the generic and AVX2 builds
 // of the decoder (runtime dispatch, decode_json_kernel.h) give the same
 // result, both for DecodeJson and for DecodeObjectJson, which must also agree
-// with DecodeObject() on an on-demand value.
+// with DecodeObject() on an on-demand value. And the decoder's own skipping
+// (JsonAdapter::SkipContainer(), which steps over unread subtrees on
+// simdjson's structural index) must leave the iterator exactly where
+// simdjson's skip_child() would: the input is walked both ways with the
+// observation walk of tests/unit/policy_decode/skip_walk.h, and the two logs
+// must be equal (the fuzzer's build of the adapter is the generic kernel's;
+// the AVX2 kernel compiles the same SkipContainer() source).
 #include <simdjson.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "invar/policy/decode.h"
 #include "invar/policy/json_object.h"
+#include "skip_walk.h"
 
 namespace {
 
@@ -47,6 +55,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(w.source.file == "fuzz.json");
   }
   for (const auto& e : r.errors) Check(!e.message.empty());
+
+  {
+    const std::string json(input);
+    Check(invar::policy::skip_walk::WalkDocument(json, /*fast=*/true) ==
+          invar::policy::skip_walk::WalkDocument(json, /*fast=*/false));
+  }
 
   simdjson::ondemand::parser parser;
   simdjson::padded_string padded(input);

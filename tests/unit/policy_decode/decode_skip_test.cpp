@@ -9,7 +9,8 @@
 // ends). Inputs: hand-picked edge cases (mismatched and missing brackets,
 // brackets in strings, empty containers, skips at the end of the document)
 // and 3000 generated documents, a third of them broken on purpose.
-// Also StringMap's copy-on-write storage (model.h).
+// The walk itself is in skip_walk.h (shared with the fuzz_decode_json
+// fuzzer). Also StringMap's copy-on-write storage (model.h).
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -18,118 +19,14 @@
 #include <string_view>
 #include <vector>
 
-#include "decode_json_adapter.h"
 #include "invar/policy/decode.h"
 #include "invar/policy/model.h"
+#include "skip_walk.h"
 
 namespace invar::policy {
 namespace {
 
-namespace od = simdjson::ondemand;
-using decode_internal::JsonAdapter;
-
-// log += a + b without an operator+ chain (GCC 12 -O3 reports a bogus
-// -Wrestrict on those, GCC PR 105651).
-void Note(std::string& log, std::string_view a, std::string_view b) {
-  log += a;
-  log += b;
-}
-
-// Walks `v`: reads objects whose key starts with 'r' and arrays' elements at
-// odd positions, skips everything else. Appends what it sees to `log`.
-// Returns false once an error ended the walk.
-bool Walk(od::value v, const char* base, bool fast, int depth, std::string& log) {
-  const char* at = nullptr;
-  if (v.current_location().get(at) == simdjson::SUCCESS) Note(log, "@", std::to_string(at - base));
-  od::json_type type;
-  if (auto e = v.type().get(type)) {
-    Note(log, " type-error:", simdjson::error_message(e));
-    return false;
-  }
-  if (depth > 40) return true;  // deep enough; leave the rest to the skip
-  if (type == od::json_type::object) {
-    od::object obj;
-    if (auto e = v.get_object().get(obj)) {
-      Note(log, " object-error:", simdjson::error_message(e));
-      return false;
-    }
-    log += "{";
-    for (auto field_result : obj) {
-      od::field field;
-      if (auto e = std::move(field_result).get(field)) {
-        Note(log, " field-error:", simdjson::error_message(e));
-        return false;
-      }
-      std::string_view key;
-      if (auto e = field.unescaped_key().get(key)) {
-        Note(log, " key-error:", simdjson::error_message(e));
-        return false;
-      }
-      log += " ";
-      log += key;
-      od::value child = field.value();
-      if (!key.empty() && key[0] == 'r') {
-        if (!Walk(child, base, fast, depth + 1, log)) return false;
-      } else {
-        const char* child_at = nullptr;
-        if (child.current_location().get(child_at) == simdjson::SUCCESS) Note(log, "~", std::to_string(child_at - base));
-        if (fast) JsonAdapter::SkipContainer(child);
-      }
-    }
-    log += "}";
-    return true;
-  }
-  if (type == od::json_type::array) {
-    od::array arr;
-    if (auto e = v.get_array().get(arr)) {
-      Note(log, " array-error:", simdjson::error_message(e));
-      return false;
-    }
-    log += "[";
-    int i = 0;
-    for (auto element_result : arr) {
-      od::value child;
-      if (auto e = std::move(element_result).get(child)) {
-        Note(log, " element-error:", simdjson::error_message(e));
-        return false;
-      }
-      if (i++ % 2 == 1) {
-        if (!Walk(child, base, fast, depth + 1, log)) return false;
-      } else {
-        const char* child_at = nullptr;
-        if (child.current_location().get(child_at) == simdjson::SUCCESS) Note(log, "~", std::to_string(child_at - base));
-        if (fast) JsonAdapter::SkipContainer(child);
-      }
-    }
-    log += "]";
-    return true;
-  }
-  return true;  // scalars: left unread, the parent skips them
-}
-
-std::string WalkDocument(const std::string& json, bool fast) {
-  simdjson::padded_string padded(json);
-  od::parser parser;
-  od::document doc;
-  std::string log;
-  if (auto e = parser.iterate(padded).get(doc)) {
-    Note(log, "iterate-error:", simdjson::error_message(e));
-    return log;
-  }
-  od::value root;
-  if (auto e = doc.get_value().get(root)) {
-    Note(log, "root-error:", simdjson::error_message(e));
-    return log;
-  }
-  Walk(root, padded.data(), fast, 0, log);
-  const char* end = nullptr;
-  if (auto e = doc.current_location().get(end)) {
-    Note(log, " end:", simdjson::error_message(e));
-  } else {
-    Note(log, " end@", std::to_string(end - padded.data()));
-  }
-  return log;
-}
+using skip_walk::WalkDocument;
 
 void ExpectSameWalk(const std::string& json) {
   EXPECT_EQ(WalkDocument(json, /*fast=*/true), WalkDocument(json, /*fast=*/false)) << json;
