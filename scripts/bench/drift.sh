@@ -13,6 +13,11 @@
 #   AGENT_BASE=/path/to/older-agent: adds mode detect-base (that binary, detect) to the rounds
 #   MODES="none detect ...": the modes to run (default: none detect prevent inotify audit [detect-base])
 #   EXEC_ROUNDS=3: prevent-mode exec rounds per binary (AGENT_BASE adds its own runs to each)
+#   AGENT_ARGS / AGENT_BASE_ARGS: extra agent flags (e.g. AGENT_BASE=$AGENT AGENT_BASE_ARGS=--no-ebpf
+#     for an A/B of the eBPF exec tracer against the /proc fallback in the same minutes)
+# Each exec round also runs the floor: scripts/bench/exec-floor.c (a minimal
+# FAN_OPEN_EXEC_PERM listener that answers at once), and prints the agent's
+# decision p99 as a ratio to the floor's p99 of the same round.
 set -euo pipefail
 
 ROUNDS=5
@@ -109,10 +114,10 @@ EXEC_SEQ=0
 MPORT=$((19000 + $$ % 1000))
 cexec() { EXEC_SEQ=$((EXEC_SEQ + 1)); $CTR tasks exec --exec-id "b$EXEC_SEQ" "$BENCH" "$@"; }
 
-start_agent() {  # mode [binary]
+start_agent() {  # mode [binary [extra args]]
   rm -rf "$W/agent-state"; : >"$W/alerts.json"
   # shellcheck disable=SC2086
-  ${2:-$AGENT} --containerd-state "$W/state/io.containerd.runtime.v2.task" --state-dir "$W/agent-state" \
+  ${2:-$AGENT} ${3:-} --containerd-state "$W/state/io.containerd.runtime.v2.task" --state-dir "$W/agent-state" \
     --action "$1" --output json --output-file "$W/alerts.json" --no-stdout --ready-file "$W/ready" \
     --rescan-seconds 0 --metrics-listen "127.0.0.1:$MPORT" ${AGENT_ARGS:-} 2>"$W/agent.log" &
   AGENT_PID=$!
@@ -263,11 +268,19 @@ exec_loop() {  # binary
 # With AGENT_BASE, that agent's prevent runs are interleaved with this one's
 # (same rounds, same load), labelled "base".
 EXEC_ROUNDS=${EXEC_ROUNDS:-3}
+cc -O2 -o "$W/exec-floor" "$ROOT/scripts/bench/exec-floor.c"
+BENCH_ROOT=/proc/$(cat "$W/state/io.containerd.runtime.v2.task/k8s.io/$BENCH/init.pid")/root
 for bin in /bin/true /bin/noop; do
-  E0=""; E1=""; E2=""
+  E0=""; E1=""; E2=""; EF=""
   : >"$W/decisions.txt"
   for r in $(seq "$EXEC_ROUNDS"); do
     E0="$E0 $(exec_loop $bin)"
+    "$W/exec-floor" "$BENCH_ROOT" >"$W/floor.txt" 2>&1 &
+    FLOOR_PID=$!
+    for _ in $(seq 100); do grep -q ready "$W/floor.txt" && break; sleep 0.02; done
+    EF="$EF $(exec_loop $bin)"
+    kill -TERM "$FLOOR_PID"; wait "$FLOOR_PID" || true
+    grep -o 'exec decisions: .*' "$W/floor.txt" | sed "s/^/run $r floor: /" >>"$W/decisions.txt" || true
     start_agent prevent; E1="$E1 $(exec_loop $bin)"
     curl -s "http://127.0.0.1:$MPORT/metrics" >"$W/metrics.txt" || true
     stop_agent
@@ -275,7 +288,7 @@ for bin in /bin/true /bin/noop; do
     grep -o 'exec decisions: .*' "$W/agent.log" | sed "s/^/run $r: /" >>"$W/decisions.txt" || true
     grep -o 'exec decision steps.*' "$W/agent.log" | sed "s/^/run $r: /" >>"$W/decisions.txt" || true
     if [[ -n ${AGENT_BASE:-} ]]; then
-      start_agent prevent "$AGENT_BASE"; E2="$E2 $(exec_loop $bin)"
+      start_agent prevent "$AGENT_BASE" "${AGENT_BASE_ARGS:-}"; E2="$E2 $(exec_loop $bin)"
       stop_agent
       grep -o 'exec decisions: .*' "$W/agent.log" | sed "s/^/run $r base: /" >>"$W/decisions.txt" || true
     fi
@@ -283,6 +296,8 @@ for bin in /bin/true /bin/noop; do
   e0=$(echo "$E0" | median); e1=$(echo "$E1" | median)
   echo
   awk -v a="$e0" -v b="$e1" -v bin="$bin" 'BEGIN{printf "exec latency (%s): %.1f us per exec without agent, %.1f us in prevent mode: %+.1f us added per exec\n", bin, a/2000, b/2000, (b-a)/2000}'
+  ef=$(echo "$EF" | median)
+  awk -v a="$e0" -v b="$ef" -v bin="$bin" 'BEGIN{printf "exec latency (%s), floor listener: %.1f us per exec: %+.1f us added per exec\n", bin, b/2000, (b-a)/2000}'
   if [[ -n $E2 ]]; then
     e2=$(echo "$E2" | median)
     awk -v a="$e0" -v b="$e2" -v bin="$bin" 'BEGIN{printf "exec latency (%s), base agent: %.1f us in prevent mode: %+.1f us added per exec\n", bin, b/2000, (b-a)/2000}'
@@ -297,6 +312,15 @@ for bin in /bin/true /bin/noop; do
   if [[ -s $W/decisions.txt ]]; then
     echo "exec decision in the agent, exact (event read -> answer written, per prevent run; then its steps):"
     sed 's/^/  /' "$W/decisions.txt"
+    # The agent's p99 over the floor's, per round.
+    awk '/exec decisions: [0-9]+ answered; last/ {
+           match($0, /p99 [0-9.]+ us/); v = substr($0, RSTART + 4, RLENGTH - 7)
+           split($0, w, ":"); tag = w[1]; run = tag; sub(/ (floor|base)$/, "", run)
+           if (tag ~ / floor$/) f[run] = v; else if (tag ~ / base$/) b[run] = v; else a[run] = v; runs[run] = 1 }
+         END { for (r in runs) if (f[r] > 0) {
+                 printf "  %s: decision p99 agent %.1f us, floor %.1f us: %.2fx the floor", r, a[r], f[r], a[r] / f[r]
+                 if (b[r] > 0) printf "; base %.1f us: %.2fx", b[r], b[r] / f[r]
+                 printf "\n" } }' "$W/decisions.txt" | sort
   fi
 done
 

@@ -23,7 +23,7 @@ import sys
 NS = "invar-system"
 DIGEST_IMAGE = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 RENDER_LABEL = "invar.dev/render-test"
-AGENT_CAPS = {"SYS_ADMIN", "DAC_READ_SEARCH", "SYS_PTRACE", "KILL"}
+AGENT_CAPS = {"SYS_ADMIN", "DAC_READ_SEARCH", "SYS_PTRACE", "KILL", "SYS_NICE"}
 AGENT_EXEMPT = {
     "hostNamespaces", "hostPathVolumes", "restrictedVolumes", "capabilities_baseline",
     "capabilities_restricted", "allowPrivilegeEscalation", "runAsNonRoot", "runAsUser",
