@@ -12,6 +12,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <initializer_list>
 #include <span>
 #include <string>
@@ -45,6 +46,21 @@ std::string Quote(std::string_view s) {
   q += s;
   q += '"';
   return q;
+}
+
+// The pieces joined into one string: sized once, then copied piece by piece
+// (a chain of += checks capacity and length on every piece; findings are
+// built from up to seven pieces).
+std::string Concat(std::initializer_list<std::string_view> pieces) {
+  size_t size = 0;
+  for (auto p : pieces) size += p.size();
+  std::string s(size, '\0');
+  char* out = s.data();
+  for (auto p : pieces) {
+    if (!p.empty()) std::memcpy(out, p.data(), p.size());
+    out += p.size();
+  }
+  return s;
 }
 
 const SecurityContext* Sc(const Container& c) { return c.security_context ? &*c.security_context : nullptr; }
@@ -128,20 +144,8 @@ std::string ContainerPath(const Ctx& ctx, const Container& c, std::string_view r
   auto [end, ec] = std::to_chars(index, index + sizeof(index), c.index);
   (void)ec;  // an int always fits in 16 chars
   const std::string_view spec = ctx.w.spec_path;
-  const std::string_view list = ContainerListField(c.kind);
-  std::string s;
-  s.reserve(spec.size() + list.size() + static_cast<size_t>(end - index) + rel.size() + 4);
-  s += spec;
-  if (!spec.empty()) s += '.';
-  s += list;
-  s += '[';
-  s.append(index, end);
-  s += ']';
-  if (!rel.empty()) {
-    s += '.';
-    s += rel;
-  }
-  return s;
+  return Concat({spec, spec.empty() ? ""sv : "."sv, ContainerListField(c.kind), "["sv,
+                 std::string_view(index, static_cast<size_t>(end - index)), "]"sv, rel.empty() ? ""sv : "."sv, rel});
 }
 
 std::string AnnotationPath(const Ctx& ctx, std::string_view key) {
@@ -236,12 +240,16 @@ void EmitContainer(Ctx& ctx, const Container& c, std::string_view rel,
                                                                 : "container \"";
   size_t size = kind.size() + c.name.size() + 1;
   for (auto t : tail) size += t.size();
-  std::string message;
-  message.reserve(size);
-  message += kind;
-  message += c.name;
-  message += '"';
-  for (auto t : tail) message += t;
+  std::string message(size, '\0');
+  char* out = message.data();
+  for (std::string_view piece : {kind, std::string_view(c.name), "\""sv}) {
+    std::memcpy(out, piece.data(), piece.size());
+    out += piece.size();
+  }
+  for (auto t : tail) {
+    if (!t.empty()) std::memcpy(out, t.data(), t.size());
+    out += t.size();
+  }
   Emit(ctx, ContainerPath(ctx, c, rel), &c, std::move(message));
 }
 
