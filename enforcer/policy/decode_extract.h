@@ -253,6 +253,16 @@ class Extractor {
   }
 
   bool ReadString(Node& n, std::string& out) {
+    // Adapters that can try a string read without a type probe first (JSON:
+    // a wrong type consumes nothing) skip Type() on the usual path; any other
+    // outcome goes the general way below, with the same results and errors.
+    if constexpr (requires { a_.TryStr(n, &out); }) {
+      switch (a_.TryStr(n, &out)) {
+        case Adapter::kStrRead: return true;
+        case Adapter::kStrFailed: return AdapterFailed();
+        case Adapter::kStrNotString: break;
+      }
+    }
     JType t;
     if (!GetType(n, &t)) return false;
     if (t == JType::kNull) {

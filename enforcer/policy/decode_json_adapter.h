@@ -136,6 +136,27 @@ class JsonAdapter {
     return true;
   }
 
+  // Str() without the Type() probe, for Extractor::ReadString: kStrNotString
+  // when the value is not a string (nothing consumed: simdjson checks the
+  // first byte before advancing), kStrFailed after Syntax() for a string that
+  // does not parse (the same error Str() reports).
+  enum TryStrResult : uint8_t { kStrRead, kStrNotString, kStrFailed };
+  TryStrResult TryStr(Node& n, std::string* out) {
+    std::string_view s;
+    const auto e = n.v.get_string().get(s);
+    if (e == simdjson::INCORRECT_TYPE) return kStrNotString;
+    if (e) {
+      Syntax(n, e);
+      return kStrFailed;
+    }
+    if (out->empty()) {
+      *out = std::string(s);
+    } else {
+      out->assign(s.data(), s.size());
+    }
+    return kStrRead;
+  }
+
   template <typename F>
   bool Fields(Node& n, F&& f) {
     if (!n.opened) {

@@ -6,6 +6,7 @@
 
 #include <random>
 #include <string>
+#include <vector>
 
 #include "invar/policy/decode.h"
 #include "test_util.h"
@@ -209,6 +210,61 @@ TEST(DecodeBadInput, TooManyDocumentsStops) {
   EXPECT_EQ(r.workloads.size(), 3u);
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].message, "more than 3 YAML documents");
+}
+
+// String fields are read without a type probe first on the JSON path
+// (Extractor::ReadString -> JsonAdapter::TryStr); anything but a well-formed
+// string falls back to the probe. Every shape a string field can have must
+// give the same result and message, line and path as before, in DecodeJson
+// and in DecodeObjectJson (both kernels). The messages are the ones the
+// probe-first code gave (checked against 6d1cce5).
+TEST(DecodeBadInput, StringFieldsOfEveryShapeGiveTheSameResults) {
+  struct Case {
+    std::string value;  // the JSON text of metadata.name
+    std::string want;   // the error message, or "name=<decoded>"
+  };
+  const std::vector<Case> cases = {
+      {R"("web")", "name=web"},
+      {R"("a-name-longer-than-the-small-string-buffer")", "name=a-name-longer-than-the-small-string-buffer"},
+      {R"("")", "name="},
+      {R"("caf\u00e9 \"q\" \\ \n")", "name=caf\xc3\xa9 \"q\" \\ \n"},
+      {"null", "name="},
+      {"1", "metadata.name: expected string, got number"},
+      {"-1.5e3", "metadata.name: expected string, got number"},
+      {"true", "metadata.name: expected string, got boolean"},
+      {"false", "metadata.name: expected string, got boolean"},
+      {"{}", "metadata.name: expected string, got object"},
+      {R"({"a": "b"})", "metadata.name: expected string, got object"},
+      {"[]", "metadata.name: expected string, got array"},
+      {R"(["x"])", "metadata.name: expected string, got array"},
+      {"nul", "metadata.name: invalid JSON: The JSON element does not have the requested type."},
+      {"tru", "metadata.name: invalid JSON: The JSON element does not have the requested type."},
+      {"nope", "metadata.name: invalid JSON: The JSON element does not have the requested type."},
+      {R"("bad \x escape")", "metadata.name: invalid JSON: Problem while parsing a string"},
+      {R"("bad \u12 escape")", "metadata.name: invalid JSON: Problem while parsing a string"},
+      {R"("\ud800")", "metadata.name: invalid JSON: Problem while parsing a string"},
+  };
+  auto describe = [](const Result<Workload>& w) {
+    return w.ok() ? "name=" + w->metadata.name : w.status().message();
+  };
+  for (const auto& c : cases) {
+    const std::string doc = R"({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": )" + c.value +
+                            R"(}, "spec": {"containers": [{"name": "c", "image": "i"}]}})";
+    DecodeResult r = DecodeJson(doc, "s.json");
+    if (c.want.rfind("name=", 0) == 0) {
+      ASSERT_EQ(r.workloads.size(), 1u) << c.value << ": " << Errors(r);
+      EXPECT_EQ("name=" + r.workloads[0].metadata.name, c.want) << c.value;
+    } else {
+      ASSERT_EQ(r.errors.size(), 1u) << c.value;
+      EXPECT_EQ(r.errors[0].message, c.want) << c.value;
+      EXPECT_EQ(r.errors[0].where.line, 1) << c.value;
+    }
+    for (JsonKernel kernel : {JsonKernel::kGeneric, JsonKernel::kAvx2}) {
+      ObjectDecodeOptions options;
+      options.kernel = kernel;
+      EXPECT_EQ(describe(DecodeObjectJson(doc, 0, options)), c.want) << c.value;
+    }
+  }
 }
 
 }  // namespace
