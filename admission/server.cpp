@@ -1062,11 +1062,13 @@ void Server::Impl::Handle(const RequestView& req, bool tls_port, Reply& out) {
     ReviewLimits limits;
     limits.max_bytes = options.max_body_bytes;
     limits.max_depth = options.max_json_depth;
-    Result<ReviewRequest> review = DecodeReview(req.body, limits, req.body_readable);
-    if (!review.ok()) {
-      unsigned code = review.status().code() == Status::Code::kResourceExhausted ? 413 : 400;
-      log::Debug("webhook: rejected request body: {}", review.status().message());
-      error(code, "invalid AdmissionReview: " + review.status().message());
+    // One per worker thread, reused: its strings keep their capacity.
+    thread_local ReviewRequest decoded;
+    ReviewRequest* review = &decoded;
+    if (Status s = DecodeReviewInto(req.body, limits, req.body_readable, decoded); !s.ok()) {
+      unsigned code = s.code() == Status::Code::kResourceExhausted ? 413 : 400;
+      log::Debug("webhook: rejected request body: {}", s.message());
+      error(code, "invalid AdmissionReview: " + s.message());
       out.close = code == 413;
       return;
     }

@@ -17,6 +17,13 @@
 #   CURVE="5000 8000 10000 12000" ...   # also p99 vs offered rate, invar and nginx
 #   THREADS=1 ...                       # invar --threads and nginx worker_processes
 #
+# With CALLGRIND=1 it only counts the invar server's instructions per review
+# (load-independent): invar --threads=1 under callgrind, 200 reviews to warm
+# up uninstrumented, then instrumentation on for exactly REVIEWS (1000)
+# keep-alive reviews over one connection (curl; its one TLS handshake is
+# included and shown separately). Prints Ir per review, the main inclusive
+# costs per review, and keeps the profile with CALLGRIND_OUT=<file>.
+#
 # With BASE=<another invar binary> it also runs a paired A/B of CPU time per
 # review (ROUNDS rounds, default 3, BASE and INVAR alternating, same wrk load):
 # `perf stat -e task-clock` on the server over the wrk run divided by the
@@ -57,6 +64,42 @@ cat >"$work/config.yaml" <<YAML
 namespaces:
   $ns: {invar.dev/enforce: immutable}
 YAML
+
+if [ -n "${CALLGRIND:-}" ]; then
+  for tool in valgrind callgrind_control callgrind_annotate curl; do
+    command -v "$tool" >/dev/null || { echo "webhook.sh: $tool not found" >&2; exit 2; }
+  done
+  n=${REVIEWS:-1000}
+  out=${CALLGRIND_OUT:-$work/callgrind.out}
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" "$INVAR" --log-level=warn webhook \
+    --standalone --listen=127.0.0.1:18448 --tls-cert="$work/cert.pem" --tls-key="$work/key.pem" \
+    --config="$work/config.yaml" --threads=1 --seccomp=off 2>"$work/valgrind.log" &
+  vg=$!
+  pids+=($vg)
+  for _ in $(seq 300); do curl -sk -o /dev/null https://127.0.0.1:18448/healthz 2>/dev/null && break; sleep 0.1; done
+  posts() {  # COUNT: COUNT reviews over one keep-alive connection
+    for _ in $(seq "$1"); do printf 'url = "https://127.0.0.1:18448/validate"\noutput = "/dev/null"\n'; done >"$work/urls.txt"
+    curl -sSk --fail -X POST -H 'Content-Type: application/json' --data-binary @"$review" -K "$work/urls.txt" || {
+      echo "webhook.sh: reviews under callgrind failed; valgrind log:" >&2
+      tail -20 "$work/valgrind.log" >&2
+      exit 1
+    }
+  }
+  posts 200
+  callgrind_control -i on "$vg" >/dev/null 2>&1
+  posts "$n"
+  callgrind_control -d "$vg" >/dev/null 2>&1  # dump 1: exactly the $n reviews
+  callgrind_control -i off "$vg" >/dev/null 2>&1
+  kill "$vg"; wait "$vg" 2>/dev/null || true
+  f=$out.1
+  total=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+  echo "callgrind, invar --threads=1, $n keep-alive reviews of $(basename "$review") over 1 connection: $(awk -v t="$total" -v n="$n" 'BEGIN { printf "%.1fk", t / n / 1000 }') Ir per review (1 TLS handshake included)"
+  echo "inclusive Ir per review:"
+  callgrind_annotate --inclusive=yes "$f" 2>/dev/null | awk -v n="$n" '/^ *[0-9,]+ .*[:(]/ {
+      c=$1; gsub(",", "", c); $1=""; if (c / n >= 1000) printf "%8.1fk %s\n", c / n / 1000, substr($0, 1, 150) }' |
+    grep -E "Handle|DecodeReview|DepthExceeds|DecodeObject|Decide|AppendReview|AppendJsonEscaped|SSL_read_ex|SSL_write_ex|SSL_do_handshake|epoll|Parse\(|malloc|free|stage1|Evaluate|scheduler::run" | head -30
+  exit 0
+fi
 
 # invar
 start_invar() {  # BINARY PORT

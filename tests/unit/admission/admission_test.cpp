@@ -264,6 +264,110 @@ TEST(ReviewCodec, EncodesTheResponseInTheVersionAsked) {
   EXPECT_FALSE(a["response"].contains("status"));
 }
 
+// The server decodes every review into one reused ReviewRequest per thread:
+// whatever the previous review left in it (a CREATE's decoded workload,
+// groups, dryRun, a copied body, a failed decode) must not leak into the next.
+TEST(ReviewCodec, DecodingIntoAUsedRequestEqualsAFreshDecode) {
+  const std::string bench = BenchReview();
+  const std::vector<std::string> bodies = {
+      bench,
+      MinimalReview(R"("uid":"d","operation":"DELETE","resource":{"resource":"pods"},"name":"x",)"
+                    R"("userInfo":{"username":"bob","groups":["g1","g2","g3"]},"dryRun":true)"),
+      MinimalReview(R"("uid":"bad","operation":"CREATE","resource":{"resource":"pods"},"object":[)"),  // malformed
+      PaddedCopy(MinimalReview(R"("uid":"u","operation":"UPDATE","resource":{"resource":"pods"},)"
+                               R"("object":{"kind":"Pod","metadata":{"name":"a"}},)"
+                               R"("oldObject":{"kind":"Pod","metadata":{"name":"a"}})")),
+      R"({"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"c",)"
+      R"("operation":"CONNECT","resource":{"resource":"pods"},"subResource":"exec","object":{"command":["sh"]}}})",
+      bench,
+  };
+  ReviewRequest reused;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    const std::string& b = bodies[i];
+    auto fresh = DecodeReview(b, {}, b.capacity());
+    Status s = DecodeReviewInto(b, {}, b.capacity(), reused);
+    ASSERT_EQ(s.ok(), fresh.ok()) << i;
+    if (!s.ok()) {
+      EXPECT_EQ(s.message(), fresh.status().message()) << i;
+      continue;
+    }
+    const ReviewRequest& f = *fresh;
+    EXPECT_EQ(reused.version, f.version) << i;
+    EXPECT_EQ(reused.uid, f.uid) << i;
+    EXPECT_EQ(reused.kind.group + "/" + reused.kind.version + "/" + reused.kind.kind,
+              f.kind.group + "/" + f.kind.version + "/" + f.kind.kind) << i;
+    EXPECT_EQ(reused.resource.group + "/" + reused.resource.version + "/" + reused.resource.resource,
+              f.resource.group + "/" + f.resource.version + "/" + f.resource.resource) << i;
+    EXPECT_EQ(reused.sub_resource, f.sub_resource) << i;
+    EXPECT_EQ(reused.name, f.name) << i;
+    EXPECT_EQ(reused.namespace_, f.namespace_) << i;
+    EXPECT_EQ(reused.operation, f.operation) << i;
+    EXPECT_EQ(reused.user.username, f.user.username) << i;
+    EXPECT_EQ(reused.user.uid, f.user.uid) << i;
+    EXPECT_EQ(reused.user.groups, f.user.groups) << i;
+    EXPECT_EQ(reused.dry_run, f.dry_run) << i;
+    EXPECT_EQ(reused.object.json, f.object.json) << i;
+    EXPECT_EQ(reused.old_object.json, f.old_object.json) << i;
+    EXPECT_EQ(reused.storage == nullptr, f.storage == nullptr) << i;
+    ASSERT_EQ(reused.workload.has_value(), f.workload.has_value()) << i;
+    if (f.workload) {
+      ASSERT_EQ(reused.workload->ok(), f.workload->ok()) << i;
+      if (f.workload->ok()) {
+        EXPECT_TRUE(**reused.workload == **f.workload) << i;
+      }
+    }
+  }
+}
+
+// The reply's 16-byte escaper writes exactly what the platform's escaper
+// writes: every byte value (escapes, controls, UTF-8 bytes passed through) at
+// every offset of a block and of the tail, runs of escapes across block ends,
+// and lengths around the block size, appended after existing text.
+TEST(ReviewCodec, ReplyEscaperMatchesThePlatformEscaperForEveryByteAndOffset) {
+  auto check = [](const std::string& s) {
+    std::string want = "prefix", got = "prefix";
+    AppendJsonString(want, s);
+    AppendJsonStringForReply(got, s);
+    ASSERT_EQ(got, want) << "input of " << s.size() << " bytes";
+  };
+  for (int c = 0; c < 256; ++c) {
+    for (size_t len = 1; len <= 48; ++len) {
+      for (size_t at = 0; at < len; ++at) {
+        std::string s(len, 'a');
+        s[at] = static_cast<char>(c);
+        check(s);
+      }
+    }
+  }
+  for (size_t len = 0; len <= 70; ++len) {
+    check(std::string(len, '"'));
+    check(std::string(len, '\n'));
+    check(std::string(len, '\x01'));
+    std::string mixed;
+    for (size_t i = 0; i < len; ++i) mixed += "a\"\\\n\x1f\x7f\xc3\xa9"[i % 8];
+    check(mixed);
+  }
+  // Around the size where the platform's escaper takes over.
+  for (size_t len : {size_t{8191}, size_t{8192}, size_t{8193}, size_t{100000}}) {
+    std::string big(len, 'x');
+    for (size_t i = 0; i < len; i += 7) big[i] = '\n';
+    check(big);
+  }
+  // A real denial: the message of a review with every finding.
+  check("Pod \"web\" violates invar profile \"immutable:latest\" (2 findings):\n- readOnlyRootFilesystem:\n"
+        "    spec.containers[1].securityContext: container \"sidecar\" does not set it\n\tfix: \\o/");
+  // The encoded review still parses back to the same text.
+  ReviewResponse res;
+  res.uid = "u";
+  res.message = std::string(1000, 'x') + "\"\n\x02" + std::string(33, '\\');
+  res.warnings = {std::string(17, '"')};
+  res.audit_annotations = {{"k", "\x1f" + std::string(15, 'v')}};
+  json j = json::parse(EncodeReview(res));
+  EXPECT_EQ(j["response"]["status"]["message"], res.message);
+  EXPECT_EQ(j["response"]["warnings"][0], res.warnings[0]);
+  EXPECT_EQ(j["response"]["auditAnnotations"]["k"], res.audit_annotations[0].second);
+}
+
 TEST(Config, ParsesDefaultsExemptionsBreakGlassAndNamespaces) {
   auto c = ParseConfig(R"(
 defaults: {enforce: immutable, warn: restricted, version: v1.30, audit: ""}

@@ -58,6 +58,8 @@ struct RawJson {
   bool empty() const { return json.empty(); }
 };
 
+// A new field must also be reset in ResetForReuse() (review.cpp); the test
+// ReviewCodec.DecodingIntoAUsedRequestEqualsAFreshDecode checks it.
 struct ReviewRequest {
   ReviewVersion version = ReviewVersion::kV1;
   std::string uid;
@@ -114,6 +116,13 @@ inline constexpr size_t kReviewPadding = 64;  // simdjson::SIMDJSON_PADDING
 // Nesting bound of the policy decoder's walk of one object.
 inline constexpr int kMaxObjectDepth = 128;
 Result<ReviewRequest> DecodeReview(std::string_view body, const ReviewLimits& limits = {}, size_t readable_bytes = 0);
+// The same into a ReviewRequest the caller reuses (the server keeps one per
+// worker thread): every field is reset first (ResetForReuse), and strings and
+// vectors keep their capacity, so a steady stream of reviews allocates less
+// and moves no ReviewRequest. On error `out` holds a partial decode.
+Status DecodeReviewInto(std::string_view body, const ReviewLimits& limits, size_t readable_bytes, ReviewRequest& out);
+// Sets every field of `r` to its default, keeping string and vector capacity.
+void ResetForReuse(ReviewRequest& r);
 
 // The AdmissionReview JSON for `response` (apiVersion from response.version).
 std::string EncodeReview(const ReviewResponse& response);
@@ -122,5 +131,9 @@ void AppendReview(const ReviewResponse& response, std::string& out);
 
 // Appends `s` to `out` as a JSON string literal (quotes included).
 using ::invar::AppendJsonString;
+// The same output as AppendJsonString (UTF-8 passed through), 16 bytes at a
+// time: for the long texts of a reply (the deny message, warnings, audit
+// values). `s` must not point into `out`.
+void AppendJsonStringForReply(std::string& out, std::string_view s);
 
 }  // namespace invar::admission
