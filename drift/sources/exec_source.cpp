@@ -101,6 +101,7 @@ struct Pending {
   bool done = false;
   bool traced = false;      // the exec tracer reported the exec; exec_comm is its comm
   char exec_comm[16] = {};
+  std::string exec_cmdline = {};  // the start of its argv at the exec (tracer)
 };
 
 // Raw samples (ns) of one quantity: the first kStepSamples of a run, or a
@@ -377,6 +378,9 @@ class ExecSource final : public EventSource {
         proc->exe = p.path;
       }
       proc->comm = p.exec_comm;
+      // The argv at the exec, when /proc no longer shows it (the process
+      // exec'd again, as "sh -c 'cmd'" does, or is gone): truncated but true.
+      if (!p.exec_cmdline.empty() && proc->cmdline.rfind(p.exec_cmdline, 0) != 0) proc->cmdline = p.exec_cmdline;
     } else if (proc && !settled && (tracer_ || proc->comm == p.pre_comm) && !p.denied) {
       // Never saw the switch (same name, or exited and reused): trust the file name.
       proc->comm = p.path.substr(p.path.rfind('/') + 1).substr(0, 15);
@@ -529,6 +533,7 @@ class ExecSource final : public EventSource {
         if (p.done || p.traced || p.pid != r.tgid) continue;
         p.traced = true;
         std::memcpy(p.exec_comm, r.comm, sizeof p.exec_comm);
+        p.exec_cmdline = r.Cmdline();
         return;
       }
     });

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdarg>
@@ -48,15 +49,16 @@ std::mutex g_print_mu;
 std::string g_last_warning;  // guarded by g_print_mu
 
 int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list ap) {
-  char buf[512];
+  if (level == LIBBPF_DEBUG) return 0;
+  // A verifier rejection comes as one message holding the whole program log;
+  // its end says why.
+  static char buf[16384];  // guarded by g_print_mu
+  std::lock_guard<std::mutex> lock(g_print_mu);
   std::vsnprintf(buf, sizeof buf, fmt, ap);
   std::string line(buf);
   while (!line.empty() && line.back() == '\n') line.pop_back();
-  if (level != LIBBPF_DEBUG) {
-    std::lock_guard<std::mutex> lock(g_print_mu);
-    g_last_warning = line;
-  }
-  if (level != LIBBPF_DEBUG) log::Debug("libbpf: {}", line);
+  log::Debug("libbpf: {}", line);
+  g_last_warning = line.size() > 400 ? "..." + line.substr(line.size() - 400) : line;
   return 0;
 }
 
@@ -175,6 +177,7 @@ class BpfExecTracer final : public ExecTracer {
     r.ktime_ns = raw.ktime_ns;
     std::memcpy(r.comm, raw.comm, sizeof r.comm);
     r.comm[sizeof r.comm - 1] = '\0';
+    r.args = std::string_view(raw.args, std::min<std::size_t>(raw.args_len, sizeof raw.args));
     ++self->n_;
     (*self->fn_)(r);
     return 0;

@@ -4,7 +4,8 @@
  * watched mount namespace, the process and its new comm through a BPF ring
  * buffer. Loaded by drift/sources/exec_tracer_bpf.cpp, which embeds the
  * object file. CO-RE (kernel BTF) reads task->nsproxy->mnt_ns->ns.inum; the
- * minimal struct definitions below are relocated against the running kernel.
+ * minimal struct definitions below are relocated against the running kernel,
+ * and task->mm->arg_start..arg_end gives the start of the new command line.
  * Licensed GPL-compatible because bpf_get_current_task() is a GPL-only
  * helper. Built with clang -target bpf (drift/sources/CMakeLists.txt). */
 #include <linux/bpf.h>
@@ -23,8 +24,13 @@ struct mnt_namespace {
 struct nsproxy {
   struct mnt_namespace *mnt_ns;
 } __attribute__((preserve_access_index));
+struct mm_struct {
+  unsigned long arg_start;
+  unsigned long arg_end;
+} __attribute__((preserve_access_index));
 struct task_struct {
   struct nsproxy *nsproxy;
+  struct mm_struct *mm;
 } __attribute__((preserve_access_index));
 
 struct {
@@ -72,6 +78,17 @@ int invar_on_exec(void *ctx) {
   r->pad = 0;
   r->ktime_ns = bpf_ktime_get_ns();
   bpf_get_current_comm(r->comm, sizeof(r->comm));
+  /* The new argv, just written to the new stack by the exec: the applet of
+   * "busybox sh -c ..." even if the process execs again right away. */
+  unsigned long start = BPF_CORE_READ(t, mm, arg_start);
+  unsigned long end = BPF_CORE_READ(t, mm, arg_end);
+  __u64 len = end > start ? end - start : 0;
+  if (len > INVAR_EXEC_ARGS - 1) len = INVAR_EXEC_ARGS - 1;
+  barrier_var(len);           /* keep clang from dropping the mask below */
+  len &= INVAR_EXEC_ARGS - 1; /* a bound the verifier sees: 0..127 */
+  r->args_len = 0;
+  r->pad2 = 0;
+  if (bpf_probe_read_user(r->args, (__u32)len, (void *)start) == 0) r->args_len = (__u32)len;
   bpf_ringbuf_submit(r, 0);
   return 0;
 }

@@ -11,6 +11,7 @@
 #define INVAR_EXEC_SLOTS 8192 /* power of two: open addressing by inum & (SLOTS - 1) */
 #define INVAR_EXEC_PROBES 8   /* linear probe length; a set with no free slot in reach reports all */
 #define INVAR_EXEC_TOMBSTONE 0xffffffffu
+#define INVAR_EXEC_ARGS 128 /* power of two; up to 127 bytes of the new argv are kept */
 
 struct invar_exec_record {
   __u32 tgid;     /* the process after the exec (== its pid) */
@@ -19,6 +20,9 @@ struct invar_exec_record {
   __u32 pad;
   __u64 ktime_ns; /* CLOCK_MONOTONIC */
   char comm[16];  /* the new comm: basename of the exec'd path (a busybox applet's name) */
+  __u32 args_len; /* bytes of args filled */
+  __u32 pad2;
+  char args[INVAR_EXEC_ARGS]; /* start of the new argv, NUL-separated ("busybox\0sh\0-c\0...") */
 };
 
 /* Written by user space through mmap (single 32-bit stores), read by the

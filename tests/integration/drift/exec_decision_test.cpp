@@ -150,11 +150,12 @@ TEST_P(ExecFollowUp, ShellsAppletsAndBusyboxShAreDetectedAndDriftIsCaught) {
   ASSERT_TRUE(sh.has_value()) << Describe(agent);
   EXPECT_NE((*sh)["output"].get<std::string>().find("Shell spawned (root,container_id=" + id + ")"), std::string::npos)
       << (*sh)["output"];
-  // Another shell applet, living a moment.
-  ASSERT_EQ(f.ExecArgv(id, {"/bin/ash", "-c", "sleep 0.2"}).exit_code, 0);
+  // Another shell applet, living a moment (two commands: a shell given one
+  // simple command execs it in place).
+  ASSERT_EQ(f.ExecArgv(id, {"/bin/ash", "-c", "sleep 0.2; true"}).exit_code, 0);
   EXPECT_TRUE(shell("ash").has_value()) << Describe(agent);
   // "busybox sh -c": comm busybox, the applet is argv[1].
-  ASSERT_EQ(f.ExecArgv(id, {"busybox", "sh", "-c", "sleep 0.2"}).exit_code, 0);
+  ASSERT_EQ(f.ExecArgv(id, {"busybox", "sh", "-c", "sleep 0.2; true"}).exit_code, 0);
   EXPECT_TRUE(shell("busybox").has_value()) << Describe(agent);
   if (c.ebpf) {
     // The kernel names the applet at exec: one that exits at once is still
@@ -164,6 +165,13 @@ TEST_P(ExecFollowUp, ShellsAppletsAndBusyboxShAreDetectedAndDriftIsCaught) {
       return agent.Count([&](const json& j) { return is_shell(j, "ash"); }) >= 2;
     });
     EXPECT_TRUE(two.has_value()) << Describe(agent);
+    // "busybox sh -c" that execs its command in place at once: the argv
+    // comes with the exec record, so the applet is still known.
+    ASSERT_EQ(f.ExecArgv(id, {"busybox", "sh", "-c", "exec sleep 0.3"}).exit_code, 0);
+    auto bb = agent.WaitAlert([&](const json& j) {
+      return is_shell(j, "busybox") && j["output_fields"]["proc.cmdline"] == "busybox sh -c exec sleep 0.3";
+    });
+    EXPECT_TRUE(bb.has_value()) << Describe(agent);
   }
   // A non-shell applet raises no shell alert.
   ASSERT_EQ(f.ExecArgv(id, {"/bin/ls", "/"}).exit_code, 0);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The eBPF exec tracer (drift/sources/exec_tracer.h) on the real kernel: it
-// reports an exec with the process's pid and its new comm, filters by mount
+// reports an exec with the process's pid, its new comm and argv, filters by mount
 // namespace, loads and detaches cleanly (no fd left behind, twice in one
 // process). Root and kernel BTF needed (labels root, kernel). Waits are
 // bounded polls of the ring fd; nothing asserts on timing.
@@ -51,12 +51,13 @@ class Applet {
     fs::create_symlink("/bin/true", path_);
   }
   ~Applet() { fs::remove_all(dir_); }
-  // Runs it (in a new mount namespace when asked) and returns its pid once it exited.
+  const std::string& path() const { return path_; }
+  // Runs it with one argument, "arg1" (in a new mount namespace when asked) and returns its pid once it exited.
   pid_t Run(bool new_mount_ns = false) const {
     const pid_t pid = ::fork();
     if (pid == 0) {
       if (new_mount_ns && ::unshare(CLONE_NEWNS) != 0) ::_exit(3);
-      char* argv[] = {const_cast<char*>(path_.c_str()), nullptr};
+      char* argv[] = {const_cast<char*>(path_.c_str()), const_cast<char*>("arg1"), nullptr};
       ::execv(path_.c_str(), argv);
       ::_exit(127);
     }
@@ -101,7 +102,7 @@ std::unique_ptr<ExecTracer> OpenOrSkip(const ExecTracerOptions& o, bool* skip) {
 #endif
 }
 
-TEST(ExecTracer, ReportsAnExecWithItsPidAndNewComm) {
+TEST(ExecTracer, ReportsAnExecWithItsPidNewCommAndArgv) {
   bool skip = false;
   auto t = OpenOrSkip({}, &skip);
   if (skip) GTEST_SKIP() << "built without eBPF";
@@ -119,6 +120,7 @@ TEST(ExecTracer, ReportsAnExecWithItsPidAndNewComm) {
     if (r.tgid != pid) continue;
     EXPECT_EQ(r.tid, pid);
     EXPECT_STREQ(r.comm, "invar-applet");
+    EXPECT_EQ(r.Cmdline(), applet.path() + " arg1");
     EXPECT_EQ(r.mnt_ns, ns);
     EXPECT_GT(r.ktime_ns, 0u);
   }
