@@ -447,17 +447,26 @@ std::string TruncateUtf8(std::string_view s, size_t max_bytes) {
 }
 
 NamespaceModes ResolveModes(const policy::StringMap& labels, const Config& config) {
+  // The label keys, indexed by Mode (static_asserted below); the origin of
+  // a setting is only spelled out when a note needs it.
+  static constexpr std::string_view kKeys[] = {"invar.dev/enforce", "invar.dev/warn", "invar.dev/audit"};
+  static constexpr std::string_view kVersionKeys[] = {"invar.dev/enforce-version", "invar.dev/warn-version",
+                                                      "invar.dev/audit-version"};
+  static_assert(static_cast<int>(Mode::kEnforce) == 0 && static_cast<int>(Mode::kWarn) == 1 &&
+                static_cast<int>(Mode::kAudit) == 2);
   NamespaceModes out;
   for (Mode m : kModes) {
     int i = static_cast<int>(m);
-    std::string key = "invar.dev/";
-    key += ModeName(m);
+    const std::string_view key = kKeys[i];
     std::optional<ModeSetting> setting;
-    std::string origin;
+    bool from_label = false;
+    auto origin = [&] {
+      return from_label ? "label " + std::string(key) : "config defaults." + std::string(ModeName(m));
+    };
     if (const std::string* v = labels.Find(key)) {
       setting = ModeSetting{*v, std::nullopt};
-      origin = "label " + key;
-      if (const std::string* ver = labels.Find(key + "-version")) {
+      from_label = true;
+      if (const std::string* ver = labels.Find(kVersionKeys[i])) {
         policy::PssVersion pv;
         if (policy::ParsePssVersion(*ver, &pv)) {
           setting->version = pv;
@@ -469,14 +478,13 @@ NamespaceModes ResolveModes(const policy::StringMap& labels, const Config& confi
       }
     } else if (config.defaults[i]) {
       setting = config.defaults[i];
-      origin = "config defaults." + std::string(ModeName(m));
     }
     if (!setting || setting->profile.empty()) continue;
     ModeProfile& mp = out.modes[i];
     Result<Profile> p = config.profiles.Get(setting->profile, setting->version);
     if (!p.ok()) {
       // Fail closed: an unknown profile name is treated as the strictest built-in.
-      mp.note = fmt::format("{}=\"{}\" names no profile; using \"{}\"", origin, setting->profile, kFallbackProfile);
+      mp.note = fmt::format("{}=\"{}\" names no profile; using \"{}\"", origin(), setting->profile, kFallbackProfile);
       p = config.profiles.Get(kFallbackProfile, setting->version);
       if (!p.ok()) continue;
     }
