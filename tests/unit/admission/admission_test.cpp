@@ -456,6 +456,13 @@ TEST(Modes, LabelsOverrideDefaultsAndUnknownProfilesFailClosed) {
   ASSERT_TRUE(m.modes[2].set);
   EXPECT_EQ(m.modes[2].profile.name, "immutable");  // strictest built-in
   EXPECT_NE(m.modes[2].note.find("names no profile"), std::string::npos);
+  // The note names where the setting came from.
+  EXPECT_EQ(m.modes[2].note, "label invar.dev/audit=\"no-such-profile\" names no profile; using \"immutable\"");
+  labels.Set("invar.dev/enforce-version", "v1.x");
+  NamespaceModes bad_version = ResolveModes(labels, *c);
+  EXPECT_EQ(bad_version.modes[0].label, "restricted:latest");
+  EXPECT_EQ(bad_version.modes[0].note,
+            "label invar.dev/enforce-version=\"v1.x\" is not a version (v1.N or latest); using latest");
   NamespaceModes none = ResolveModes({}, *ParseConfig(""));
   EXPECT_FALSE(none.modes[0].set || none.modes[1].set || none.modes[2].set);
 }
