@@ -2,9 +2,13 @@
 // libFuzzer target: the AdmissionReview decoder and the decision on whatever
 // it accepts (standalone config, one enforced namespace). Must never crash,
 // leak or hang; a decoded review must always get an answer with its uid.
+// Each input is also decoded into one ReviewRequest reused across inputs (as
+// the server does): it must agree with the fresh decode, and the reply's
+// escaper must agree with the platform's on the denial message.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "invar/admission/config.h"
@@ -26,10 +30,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     s->Set("prod", labels);
     return s;
   }();
-  auto review = DecodeReview(std::string_view(reinterpret_cast<const char*>(data), size));
-  if (!review.ok()) return 0;
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  auto review = DecodeReview(body);
+  static ReviewRequest* reused = new ReviewRequest();
+  const invar::Status s = DecodeReviewInto(body, {}, 0, *reused);
+  if (s.ok() != review.ok()) std::abort();
+  if (!review.ok()) {
+    if (s.message() != review.status().message()) std::abort();
+    return 0;
+  }
+  if (reused->uid != review->uid || reused->operation != review->operation ||
+      reused->user.groups != review->user.groups || reused->object.json != review->object.json ||
+      reused->workload.has_value() != review->workload.has_value()) {
+    std::abort();
+  }
   Decision d = Decide(*review, *config, *ns);
   if (d.response.uid != review->uid) std::abort();
   (void)EncodeReview(d.response);
+  std::string fast, reference;
+  AppendJsonStringForReply(fast, d.response.message);
+  AppendJsonString(reference, d.response.message);
+  if (fast != reference) std::abort();
   return 0;
 }
