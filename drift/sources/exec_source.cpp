@@ -221,7 +221,7 @@ class ExecSource final : public EventSource {
     if (fanotify_mark(g->fan.get(), FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, root.c_str()) != 0) {
       return ErrnoStatus("fanotify_mark(FAN_MARK_FILESYSTEM) on " + root);
     }
-    if (tracer_) {
+    if (opts_.ebpf) {
       // The mount namespace the container's processes exec in (its init's).
       const std::string ns = opts_.proc_dir + "/" + std::to_string(c->init_pid) + "/ns/mnt";
       struct stat st {};
@@ -233,6 +233,7 @@ class ExecSource final : public EventSource {
     }
     std::lock_guard<std::mutex> lock(mu_);
     Unlocked_Unwatch(c->id);
+    if (!tracer_) g->mnt_ns = 0;  // /proc fallback (tracer_ is set by Start, reset by Stop, under mu_)
     if (g->mnt_ns != 0) tracer_->Watch(g->mnt_ns);
     const std::uint64_t key = ++next_key_;
     epoll_event ev{};
@@ -499,6 +500,7 @@ class ExecSource final : public EventSource {
       if (::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, (*t)->fd(), &ev) != 0) {
         log::Info("exec follow-ups read /proc/<pid>/comm (epoll_ctl on the exec tracer: {})", std::strerror(errno));
       } else {
+        std::lock_guard<std::mutex> lock(mu_);
         tracer_ = std::move(*t);
         ebpf = true;
         log::Info("exec follow-ups use the eBPF exec tracer (sched_process_exec, {})",
@@ -629,7 +631,9 @@ class ExecSource final : public EventSource {
   std::unordered_map<std::string, std::uint64_t> ids_;
   std::uint64_t next_key_ = 0;
   std::deque<Pending> pending_;  // decision thread only
-  std::unique_ptr<ExecTracer> tracer_;  // set by Start() (null: /proc fallback), reset by Stop()
+  // Set by Start() (null: /proc fallback), reset by Stop(), both under mu_;
+  // read by the decision thread (which runs between the two) and under mu_.
+  std::unique_ptr<ExecTracer> tracer_;
   std::uint64_t traced_ = 0;            // decision thread: tracer records read
   alignas(fanotify_event_metadata) char buf_[16384];  // decision thread: fanotify reads
   Samples latency_{kLatencySamples};  // decision thread (then Stop): read -> answer, ns
