@@ -16,6 +16,13 @@
 #   INVAR=build/release/enforcer/cli/invar DURATION=10 scripts/bench/webhook.sh
 #   CURVE="5000 8000 10000 12000" ...   # also p99 vs offered rate, invar and nginx
 #   THREADS=1 ...                       # invar --threads and nginx worker_processes
+#   SCHED=1 ...                         # + where the fixed-rate tail waits (below)
+#
+# With SCHED=1, one more invar fixed-rate run under `perf sched record` and
+# `perf stat -e context-switches,cpu-migrations`: context switches and
+# migrations per request, and `perf sched latency` (wakeup -> running delay,
+# average and maximum) for invar's workers and wrk: run-queue delay on the
+# two shared cores, as opposed to time spent handling.
 #
 # With CALLGRIND=1 it only counts the invar server's instructions per review
 # (load-independent): invar --threads=1 under callgrind, 200 reviews to warm
@@ -187,6 +194,27 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
+sched_report=""
+if [ -n "${SCHED:-}" ]; then
+  command -v perf >/dev/null || { echo "webhook.sh: SCHED needs perf (linux-perf)" >&2; exit 2; }
+  perf stat -e context-switches,cpu-migrations -x, -o "$work/perf-sched-stat.txt" -p "$invar_pid" 2>/dev/null &
+  sched_stat=$!
+  perf sched record -o "$work/sched.data" -- sleep "$duration" >/dev/null 2>&1 &
+  sched_rec=$!
+  sleep 0.2
+  read -r s_rps s_p50 s_p99 _ < <(RATE=$rate run invar-sched https://127.0.0.1:18443/validate "" -s "$rate_lua")
+  wait "$sched_rec" 2>/dev/null || true
+  kill -INT "$sched_stat"; wait "$sched_stat" 2>/dev/null || true
+  s_reqs=$(awk '/requests in/ {print $1}' "$work/wrk-invar-sched.txt")
+  sched_report=$(
+    echo "fixed ${rate}/s under perf sched (achieved $(printf %.0f "$s_rps")/s, p50 $(ms "$s_p50") ms, p99 $(ms "$s_p99") ms):"
+    awk -F, -v n="$s_reqs" '$3 ~ /context-switches|cpu-migrations/ { printf "  invar %s per request: %.3f\n", $3, $1 / n }' \
+      "$work/perf-sched-stat.txt"
+    echo "  perf sched latency (wakeup -> running), invar threads and wrk:"
+    perf sched latency -i "$work/sched.data" --sort max 2>/dev/null | grep -E "Task|^ *-+$|invar|wrk" | head -12 | sed 's/^/  /'
+  )
+fi
+
 # cpu_per_review BINARY PORT -> "reviews/s µs-CPU-per-review" (server started and stopped here)
 cpu_per_review() {
   start_invar "$1" "$2"
@@ -255,6 +283,7 @@ if [ -n "${BASE:-}" ]; then
   echo
   echo "load average after the A/B: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
+[ -n "$sched_report" ] && { echo; echo "$sched_report"; echo; }
 [ "$n_cpu" != "-" ] && [ "$i_cpu" != "-" ] && awk -v n="$n_cpu" -v i="$i_cpu" 'BEGIN {
   printf "CPU per request: invar %.1f µs, nginx %.1f µs; 0.70 x nginx at equal CPU needs invar <= %.1f µs (nginx / 0.7)\n", i, n, n / 0.7 }'
 echo "targets: invar >= 0.70 x nginx ($(ratio "$i_rps" "$n_rps")), >= 2 x Go ($(ratio "$i_rps" "$g_rps")), p99 <= 2 ms at ~10k/s ($(ms "$r_p99") ms at $(printf %.0f "$r_rps")/s)"
