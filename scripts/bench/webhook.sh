@@ -17,6 +17,13 @@
 #   CURVE="5000 8000 10000 12000" ...   # also p99 vs offered rate, invar and nginx
 #   THREADS=1 ...                       # invar --threads and nginx worker_processes
 #   SCHED=1 ...                         # + where the fixed-rate tail waits (below)
+#   SLICE_NS=100000 ...                 # EEVDF slice request for every server's threads
+#
+# SLICE_NS asks the kernel (Linux >= 6.12, EEVDF custom slices; unprivileged:
+# sched_setattr with SCHED_OTHER and sched_runtime) for that time slice on
+# every thread of all three servers alike (invar, nginx's workers, Go), not
+# on wrk: a woken task with a shorter slice gets an earlier deadline and
+# waits less behind wrk. An experiment for the tail, same for every server.
 #
 # With SCHED=1, one more invar fixed-rate run under `perf sched record` and
 # `perf stat -e context-switches,cpu-migrations`: context switches and
@@ -181,6 +188,26 @@ run() {
 # Latency strings from wrk ("512.00us", "1.20ms", "2.01s") to milliseconds.
 ms() { awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.2f", n }'; }
 
+# set_slice NS PID... : the EEVDF slice request on every thread of each PID.
+set_slice() {
+  python3 - "$@" <<'PY'
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+SYS_sched_setattr = 314  # x86-64
+ns = int(sys.argv[1])
+for pid in sys.argv[2:]:
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        # struct sched_attr (VER0, 48 bytes): size, policy=SCHED_OTHER, flags, nice, prio, runtime, deadline, period
+        attr = struct.pack("IIQiIQQQ", 48, 0, 0, 0, 0, ns, 0, 0)
+        buf = ctypes.create_string_buffer(attr, 48)
+        if libc.syscall(SYS_sched_setattr, int(tid), buf, 0) != 0:
+            sys.exit(f"webhook.sh: sched_setattr({tid}): {os.strerror(ctypes.get_errno())}")
+PY
+}
+if [ -n "${SLICE_NS:-}" ]; then
+  set_slice "$SLICE_NS" "$invar_pid" "$go_pid" $(tr , ' ' <<<"$(nginx_workers)")
+fi
+
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 read -r i_rps i_p50 i_p99 i_cpu < <(run invar https://127.0.0.1:18443/validate "$invar_pid" -s "$shared/post.lua")
 read -r n_rps n_p50 n_p99 n_cpu < <(run nginx https://127.0.0.1:18444/validate "$(nginx_workers)" -s "$shared/post.lua")
@@ -236,7 +263,7 @@ cpu_per_review() {
   awk -v r="$rps" -v m="$msec" -v n="$reqs" 'BEGIN { printf "%.0f %.1f\n", r, m * 1000 / n }'
 }
 echo
-echo "wrk -t1 -c32 -d${duration}s --latency, HTTPS keep-alive, POST $(basename "$review") ($(wc -c <"$review") bytes), $(nproc) cores, invar --threads=$threads"
+echo "wrk -t1 -c32 -d${duration}s --latency, HTTPS keep-alive, POST $(basename "$review") ($(wc -c <"$review") bytes), $(nproc) cores, invar --threads=$threads${SLICE_NS:+, slice request of ${SLICE_NS} ns on every server thread}"
 echo
 echo "| server | reviews/s | p50 ms | p99 ms | server CPU µs/request | vs nginx | vs Go |"
 echo "|---|---|---|---|---|---|---|"
