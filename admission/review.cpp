@@ -2,7 +2,11 @@
 // AdmissionReview codec (see review.h). simdjson on-demand indexes and walks
 // the body once in document order; a CREATE's request.object is decoded into
 // the policy model in that walk (policy::DecodeObject), every object is also
-// kept as a view of its raw JSON. Thread-safe: one parser per thread.
+// kept as a view of its raw JSON. Before parsing, a SIMD scan bounds the
+// nesting (AVX2+PCLMUL where the CPU has them, else SSE2, else bytewise).
+// The encoder escapes the reply's long texts 16 bytes at a time. Called by
+// the webhook server (one reused ReviewRequest per worker), tests and the
+// fuzzer. Thread-safe: one parser and one escape buffer per thread.
 #include "invar/admission/review.h"
 
 #include <fmt/format.h>
