@@ -561,8 +561,13 @@ class ExecSource final : public EventSource {
       Pending& p = pending_[i];
       bool settled = p.superseded || p.traced;
       bool finish = settled || p.denied;
-      if (!finish && tracer_) {
-        finish = p.due_ns <= now;  // no record: the exec failed after its answer, or the ring was full
+      if (tracer_) {
+        // Only the record settles it, also when the pid already exec'd
+        // again (records come in exec order; /proc shows the later program
+        // by now). No record by the deadline: the exec failed after its
+        // answer, or the ring was full.
+        settled = p.traced;
+        finish = p.traced || p.denied || p.due_ns <= now;
       } else if (!finish) {
         const std::string comm = Comm(p.pid);
         settled = !comm.empty() && comm != p.pre_comm;
