@@ -93,10 +93,11 @@ class BpfExecTracer final : public ExecTracer {
     bpf_program* prog = bpf_object__find_program_by_name(obj_, "invar_on_exec");
     bpf_map* ring = bpf_object__find_map_by_name(obj_, "invar_exec_ring");
     bpf_map* watch = bpf_object__find_map_by_name(obj_, "invar_exec_watch");
-    if (prog == nullptr || ring == nullptr || watch == nullptr) return Status::Internal("exec tracer object incomplete");
+    if (prog == nullptr || ring == nullptr || watch == nullptr)
+      return Status::Internal("exec tracer object incomplete");
     const long page = ::sysconf(_SC_PAGESIZE);
-    watch_len_ = (sizeof(invar_exec_watch) + static_cast<std::size_t>(page) - 1) / static_cast<std::size_t>(page) *
-                 static_cast<std::size_t>(page);
+    watch_len_ = (sizeof(invar_exec_watch) + static_cast<std::size_t>(page) - 1) /
+                 static_cast<std::size_t>(page) * static_cast<std::size_t>(page);
     void* m = ::mmap(nullptr, watch_len_, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(watch), 0);
     if (m == MAP_FAILED) return Fail("mmap of the exec watch set", errno);
     watch_ = static_cast<invar_exec_watch*>(m);
@@ -191,8 +192,8 @@ class BpfExecTracer final : public ExecTracer {
   std::size_t watch_len_ = 0;
   const std::function<void(const ExecRecord&)>* fn_ = nullptr;  // during Drain
   std::size_t n_ = 0;
-  std::mutex mu_;                                        // Watch/Unwatch
-  std::unordered_map<std::uint32_t, int> refs_;          // containers per mount ns (guarded by mu_)
+  std::mutex mu_;                                // Watch/Unwatch
+  std::unordered_map<std::uint32_t, int> refs_;  // containers per mount ns (guarded by mu_)
 };
 
 }  // namespace

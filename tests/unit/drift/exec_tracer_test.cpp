@@ -4,8 +4,11 @@
 // namespace, loads and detaches cleanly (no fd left behind, twice in one
 // process). Root and kernel BTF needed (labels root, kernel). Waits are
 // bounded polls of the ring fd; nothing asserts on timing.
+#include "invar/drift/exec_tracer.h"
+
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -18,10 +21,6 @@
 #include <filesystem>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-
-#include "invar/drift/exec_tracer.h"
 
 namespace invar::drift {
 namespace {
@@ -52,7 +51,8 @@ class Applet {
   }
   ~Applet() { fs::remove_all(dir_); }
   const std::string& path() const { return path_; }
-  // Runs it with one argument, "arg1" (in a new mount namespace when asked) and returns its pid once it exited.
+  // Runs it with one argument, "arg1" (in a new mount namespace when asked) and returns its pid once it
+  // exited.
   pid_t Run(bool new_mount_ns = false) const {
     const pid_t pid = ::fork();
     if (pid == 0) {
@@ -199,7 +199,8 @@ TEST(ExecTracer, LoadsAndDetachesCleanlyTwice) {
     ReadUntil(*t, pid, &found);
     EXPECT_TRUE(found) << "round " << round;
     t.reset();
-    EXPECT_EQ(CountFds(), before) << "round " << round << ": an fd of the tracer (program, map, link) was left open";
+    EXPECT_EQ(CountFds(), before) << "round " << round
+                                  << ": an fd of the tracer (program, map, link) was left open";
   }
 }
 

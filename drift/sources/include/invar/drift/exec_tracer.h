@@ -30,12 +30,12 @@
 namespace invar::drift {
 
 struct ExecRecord {
-  pid_t tgid = 0;               // the process (after the exec)
-  pid_t tid = 0;                // the thread that called execve
-  std::uint32_t mnt_ns = 0;     // its mount namespace inode number
-  std::uint64_t ktime_ns = 0;   // CLOCK_MONOTONIC
-  char comm[16] = {};           // NUL-terminated new comm
-  std::string_view args;        // start of the new argv, NUL-separated (up to 127 bytes; valid during the callback)
+  pid_t tgid = 0;              // the process (after the exec)
+  pid_t tid = 0;               // the thread that called execve
+  std::uint32_t mnt_ns = 0;    // its mount namespace inode number
+  std::uint64_t ktime_ns = 0;  // CLOCK_MONOTONIC
+  char comm[16] = {};          // NUL-terminated new comm
+  std::string_view args;  // start of the new argv, NUL-separated (up to 127 bytes; valid during the callback)
   // The first arguments joined by spaces ("busybox sh -c ..."), truncated.
   std::string Cmdline() const {
     std::string out(args);
