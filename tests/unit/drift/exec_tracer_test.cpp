@@ -9,9 +9,11 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -202,6 +204,37 @@ TEST(ExecTracer, LoadsAndDetachesCleanlyTwice) {
     EXPECT_EQ(CountFds(), before) << "round " << round
                                   << ": an fd of the tracer (program, map, link) was left open";
   }
+}
+
+// Without privilege the load fails with a clear error and leaves no fd
+// behind; the exec source then takes its /proc path (tested end to end by
+// Paths/ExecFollowUp.*Proc* in drift_exec_decision_test).
+TEST(ExecTracer, FailsCleanlyWithoutPrivilege) {
+#ifndef INVAR_HAVE_EBPF
+  GTEST_SKIP() << "built without eBPF";
+#endif
+  const pid_t child = ::fork();
+  if (child == 0) {
+    // Drop every effective capability (uid stays 0): no CAP_BPF, CAP_PERFMON
+    // or CAP_SYS_ADMIN.
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    if (::syscall(SYS_capget, &hdr, data) != 0) ::_exit(10);
+    data[0].effective = data[1].effective = 0;
+    if (::syscall(SYS_capset, &hdr, data) != 0) ::_exit(11);
+    const int before = CountFds();
+    auto t = OpenExecTracer({});
+    if (t.ok()) ::_exit(12);
+    if (t.status().message().find("loading the exec tracer") == std::string::npos) ::_exit(13);
+    if (CountFds() != before) ::_exit(14);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10/11: capget/capset, 12: loaded without privilege, 13: unclear error, "
+         "14: fd left behind";
 }
 
 }  // namespace
