@@ -287,6 +287,7 @@ for bin in /bin/true /bin/noop; do
     # Exact percentiles from the exec source's raw samples (logged when it stops).
     grep -o 'exec decisions: .*' "$W/agent.log" | sed "s/^/run $r: /" >>"$W/decisions.txt" || true
     grep -o 'exec decision steps.*' "$W/agent.log" | sed "s/^/run $r: /" >>"$W/decisions.txt" || true
+    grep -o 'exec tracer: .*' "$W/agent.log" | sed "s/^/run $r: /" >>"$W/decisions.txt" || true
     if [[ -n ${AGENT_BASE:-} ]]; then
       start_agent prevent "$AGENT_BASE" "${AGENT_BASE_ARGS:-}"; E2="$E2 $(exec_loop $bin)"
       stop_agent
