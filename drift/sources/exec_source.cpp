@@ -368,7 +368,24 @@ class ExecSource final : public EventSource {
 
   // `settled`: the process runs the exec'd program now (its comm changed, or
   // it is about to exec again).
+  // A shell by the exec record alone: a shell's name, or "busybox sh ..."
+  // (the applet is argv[1]).
+  static bool TracedShell(const Pending& p) {
+    const std::string_view comm(p.exec_comm);
+    if (IsShellName(comm)) return true;
+    if (comm != "busybox") return false;
+    const std::string_view args(p.exec_cmdline);
+    const auto sp = args.find(' ');
+    if (sp == std::string_view::npos) return false;
+    const auto applet = args.substr(sp + 1, args.find(' ', sp + 1) - sp - 1);
+    return IsShellName(applet);
+  }
+
   void Finish(Pending& p, bool settled) {
+    // Traced, allowed, not drift and not a shell (a busybox applet such as
+    // true or ls): nothing to report, so nothing to read from /proc either
+    // (reading a process that is starting up competes with it).
+    if (p.traced && !p.upper && !p.denied && !TracedShell(p)) return;
     auto proc = ReadProcess(opts_.proc_dir, p.pid, p.c.get());
     if (p.traced) {
       // The kernel's comm at the exec: right even if the process already
