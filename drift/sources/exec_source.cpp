@@ -20,7 +20,8 @@
 // is known only from the exec'd name) the thread follows the exec up until it
 // went through, then reads the process. Two ways to know it went through:
 //  - eBPF (default; exec_tracer.h): the kernel reports (tgid, new comm) at
-//    sched_process_exec through a ring buffer polled in the same epoll. The
+//    sched_process_exec through a ring buffer (no wakeup per record: it is
+//    drained each time the thread wakes, every 1 ms while follow-ups wait). The
 //    record settles the oldest open follow-up of that pid and its comm is the
 //    process's name (a busybox applet's name even if it already exited).
 //    Nothing is read from /proc before the answer. Every fanotify fd is read
@@ -468,21 +469,13 @@ class ExecSource final : public EventSource {
   }
 
   // Reads and decides every event of the ready fds in `evs`.
-  // The exec tracer's ring is drained last, after every fanotify fd.
+  // (The exec tracer's ring is drained by Loop, after every fanotify fd.)
   void HandleReady(const epoll_event* evs, int n) {
-    bool tracer_ready = false;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      for (int i = 0; i < n; ++i) {
-        if (evs[i].data.u64 == kTracerKey) {
-          tracer_ready = true;
-          continue;
-        }
-        auto it = groups_.find(evs[i].data.u64);
-        if (it != groups_.end()) ReadGroup(*it->second);
-      }
+    std::lock_guard<std::mutex> lock(mu_);
+    for (int i = 0; i < n; ++i) {
+      auto it = groups_.find(evs[i].data.u64);
+      if (it != groups_.end()) ReadGroup(*it->second);
     }
-    if (tracer_ready) DrainTracer();
   }
 
   // Reads and decides every event waiting on one group's fd.
@@ -606,14 +599,10 @@ class ExecSource final : public EventSource {
   void Loop() {
     epoll_event evs[64];
     while (!stop_) {
-      int timeout = pending_.empty() ? 1000 : 1;
-      if (!pending_.empty() && tracer_) {
-        // Records wake the thread; only the settle deadline needs a timer.
-        std::uint64_t due = UINT64_MAX;
-        for (const auto& p : pending_) due = std::min(due, p.due_ns);
-        const std::uint64_t now = NowNs();
-        timeout = due <= now ? 0 : static_cast<int>(std::min<std::uint64_t>((due - now + 999999) / 1000000, 1000));
-      }
+      // Records do not wake the thread (BPF_RB_NO_WAKEUP: one wakeup per
+      // exec saved); the ring is drained after every wakeup, and every
+      // millisecond while follow-ups are open.
+      const int timeout = pending_.empty() ? 1000 : 1;
       int n = ::epoll_wait(ep_.get(), evs, 64, timeout);
       if (n < 0 && errno != EINTR) {
         log::Error("exec source: epoll_wait: {}", std::strerror(errno));
@@ -621,6 +610,7 @@ class ExecSource final : public EventSource {
       }
       if (stop_) break;
       if (n > 0) HandleReady(evs, n);
+      if (tracer_) DrainTracer();
       FollowUp();
     }
   }

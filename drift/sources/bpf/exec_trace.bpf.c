@@ -89,7 +89,10 @@ int invar_on_exec(void *ctx) {
   r->args_len = 0;
   r->pad2 = 0;
   if (bpf_probe_read_user(r->args, (__u32)len, (void *)start) == 0) r->args_len = (__u32)len;
-  bpf_ringbuf_submit(r, 0);
+  /* No wakeup: the agent drains the ring whenever its decision thread wakes
+   * (every exec in a watched container raises a fanotify event) and every
+   * millisecond while it waits for a record. */
+  bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
   return 0;
 }
 

@@ -59,7 +59,9 @@ class ExecTracer {
   ExecTracer(const ExecTracer&) = delete;
   ExecTracer& operator=(const ExecTracer&) = delete;
 
-  // Readable (EPOLLIN) when records wait.
+  // The ring's fd. Records are submitted without a wakeup (one wakeup per
+  // exec saved): poll() reports them when called, but a sleeping waiter is
+  // not woken, so drain after other wakeups or on a timer.
   virtual int fd() const = 0;
   // Calls `fn` for every record there now; returns how many.
   virtual std::size_t Drain(const std::function<void(const ExecRecord&)>& fn) = 0;
