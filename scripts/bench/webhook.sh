@@ -237,8 +237,10 @@ if [ -n "${SCHED:-}" ]; then
     echo "fixed ${rate}/s under perf sched (achieved $(printf %.0f "$s_rps")/s, p50 $(ms "$s_p50") ms, p99 $(ms "$s_p99") ms):"
     awk -F, -v n="$s_reqs" '$3 ~ /context-switches|cpu-migrations/ { printf "  invar %s per request: %.3f\n", $3, $1 / n }' \
       "$work/perf-sched-stat.txt"
-    echo "  perf sched latency (wakeup -> running), invar threads and wrk:"
-    perf sched latency -i "$work/sched.data" --sort max 2>/dev/null | grep -E "Task|^ *-+$|invar|wrk" | head -12 | sed 's/^/  /'
+    echo "  perf sched latency -p (wakeup -> running), invar's threads (pid $invar_pid) and wrk:"
+    tids=$(ls "/proc/$invar_pid/task" | paste -sd'|')
+    perf sched latency -p -i "$work/sched.data" --sort max 2>/dev/null |
+      grep -E "Task|^ *-+$|:($tids) |wrk:" | head -12 | sed 's/^/  /'
   )
 fi
 
