@@ -33,6 +33,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
+      libbpf1 \
       libcap2 \
       libcpprest2.10 \
       libfmt9 \
