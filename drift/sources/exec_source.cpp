@@ -545,7 +545,7 @@ class ExecSource final : public EventSource {
         if (p.done || p.traced || p.pid != r.tgid) continue;
         p.traced = true;
         std::memcpy(p.exec_comm, r.comm, sizeof p.exec_comm);
-        p.exec_cmdline = r.Cmdline();
+        p.exec_cmdline = FalcoCmdline(p.exec_comm, r.args);
         return;
       }
     });

@@ -81,6 +81,19 @@ std::string ContainerPasswd(const Container& c) {
   return {};
 }
 
+std::string FalcoCmdline(std::string_view comm, std::string_view argv) {
+  while (!argv.empty() && argv.back() == '\0') argv.remove_suffix(1);
+  std::string out(comm);
+  const auto first_nul = argv.find('\0');
+  if (first_nul == std::string_view::npos) return out;
+  out += ' ';
+  out.append(argv.substr(first_nul + 1));
+  for (std::size_t i = comm.size() + 1; i < out.size(); ++i) {
+    if (out[i] == '\0') out[i] = ' ';
+  }
+  return out;
+}
+
 std::optional<ProcessInfo> ReadProcess(const std::string& proc_dir, pid_t pid, const Container* c) {
   if (pid <= 0) return std::nullopt;
   const std::string base = proc_dir + "/" + std::to_string(pid);
@@ -90,13 +103,7 @@ std::optional<ProcessInfo> ReadProcess(const std::string& proc_dir, pid_t pid, c
   if (!comm) return std::nullopt;
   p.comm = *comm;
   while (!p.comm.empty() && p.comm.back() == '\n') p.comm.pop_back();
-  if (auto cmd = Slurp(base + "/cmdline", 4096)) {
-    while (!cmd->empty() && cmd->back() == '\0') cmd->pop_back();
-    for (char& ch : *cmd) {
-      if (ch == '\0') ch = ' ';
-    }
-    p.cmdline = *cmd;
-  }
+  if (auto cmd = Slurp(base + "/cmdline", 4096)) p.cmdline = FalcoCmdline(p.comm, *cmd);
   char buf[4096];
   ssize_t n = ::readlink((base + "/exe").c_str(), buf, sizeof buf - 1);
   if (n > 0) {

@@ -45,7 +45,7 @@ struct ProcessInfo {
   std::string comm;       // /proc/<pid>/comm
   std::string pcomm;      // the parent's comm
   std::string exe;        // /proc/<pid>/exe as the container sees it
-  std::string cmdline;    // argv joined by spaces
+  std::string cmdline;    // Falco's proc.cmdline: comm, then argv[1..] joined by spaces
   std::optional<uid_t> uid;
   std::string user;       // from the container's /etc/passwd, "" when unknown
 };

@@ -16,7 +16,14 @@
 
 namespace invar::drift {
 
-// nullopt when the process is gone.
+// Falco's proc.cmdline: the process name (comm), then its arguments after
+// argv[0], space-separated ("busybox sh -c id" for `/bin/busybox sh -c id`).
+// `argv` is the raw NUL-separated argument block (/proc/<pid>/cmdline, or the
+// exec tracer's copy); trailing NULs are ignored. A block without a NUL (a
+// process that rewrote its title) has no arguments after argv[0].
+std::string FalcoCmdline(std::string_view comm, std::string_view argv);
+
+// nullopt when the process is gone. `cmdline` is FalcoCmdline's.
 std::optional<ProcessInfo> ReadProcess(const std::string& proc_dir, pid_t pid, const Container* c);
 
 // The name of `uid` in a passwd file's text, or "".
