@@ -87,8 +87,17 @@ TEST(Defaults, ShellSpawnedCoversShellsAndBusyboxApplets) {
   Event bb = ExecEvent("busybox");
   bb.proc_cmdline = "busybox sh -c id";
   EXPECT_EQ(MatchNames(*l.engine, bb).size(), 1u);
+  bb.proc_cmdline = "busybox ash";  // an interactive shell, no arguments
+  EXPECT_EQ(MatchNames(*l.engine, bb).size(), 1u);
+  bb.proc_cmdline = "busybox hush -c id";
+  EXPECT_EQ(MatchNames(*l.engine, bb).size(), 1u);
   bb.proc_cmdline = "busybox ls";
   EXPECT_TRUE(MatchNames(*l.engine, bb).empty());
+  // Applets that merely start with a shell's name are not shells.
+  for (const char* cmd : {"busybox sha256sum /bin/sh", "busybox shuf", "busybox showkey", "busybox ashell"}) {
+    bb.proc_cmdline = cmd;
+    EXPECT_TRUE(MatchNames(*l.engine, bb).empty()) << cmd;
+  }
   EXPECT_TRUE(MatchNames(*l.engine, ExecEvent("nginx")).empty());
   Event host = ExecEvent("bash");
   host.container_id = "host";
