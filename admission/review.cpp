@@ -212,64 +212,84 @@ BlockMasks Classify(const char* p) {
   return m;
 }
 
+// What the scans share, inlined into each (callers may be compiled for a
+// wider target: these use nothing beyond the default one).
+struct ScanState {
+  int64_t depth = 0;
+  bool escape_next = false;  // the previous block ended in an unescaped backslash
+  uint64_t in_string = 0;    // all ones when the previous block ended inside a string
+};
+
+// The block at `at`, or the short last block padded with spaces in `tail`.
+__attribute__((always_inline)) inline const char* BlockAt(std::string_view s, size_t at, char (&tail)[64]) {
+  if (s.size() - at >= 64) return s.data() + at;
+  std::memset(tail, ' ', sizeof tail);
+  std::memcpy(tail, s.data() + at, s.size() - at);
+  return tail;
+}
+
+// The block's quotes that no backslash escapes.
+__attribute__((always_inline)) inline uint64_t UnescapedQuotes(const BlockMasks& m, ScanState& st) {
+  uint64_t escaped = 0;
+  uint64_t bs = m.backslash;
+  if (st.escape_next) {
+    escaped = 1;
+    bs &= ~uint64_t{1};
+  }
+  st.escape_next = false;
+  while (bs != 0) {
+    int i = __builtin_ctzll(bs);
+    if (i == 63) {
+      st.escape_next = true;
+      break;
+    }
+    escaped |= uint64_t{2} << i;
+    bs &= ~(uint64_t{3} << i);  // the escaped character is no escape itself
+  }
+  return m.quote & ~escaped;
+}
+
+// Moves the depth by the block's brackets outside strings; `quote_parity`
+// is the prefix XOR of its unescaped quotes. True when the depth passed `max_depth`.
+__attribute__((always_inline)) inline bool DepthStep(const BlockMasks& m, uint64_t quote_parity,
+                                                     ScanState& st, int max_depth) {
+  const uint64_t inside = quote_parity ^ st.in_string;
+  st.in_string = static_cast<uint64_t>(static_cast<int64_t>(inside) >> 63);
+  const uint64_t opens = m.open & ~inside, closes = m.close & ~inside;
+  const int n_open = __builtin_popcountll(opens);
+  if (st.depth + n_open <= max_depth) {
+    st.depth += n_open - __builtin_popcountll(closes);
+    return false;
+  }
+  for (uint64_t all = opens | closes; all != 0; all &= all - 1) {
+    const uint64_t bit = all & (~all + 1);
+    if (opens & bit) {
+      if (++st.depth > max_depth) return true;
+    } else {
+      --st.depth;
+    }
+  }
+  return false;
+}
+
 // With a popcnt clone where the CPU has the instruction (x86-64-v2); the
 // default clone calls libgcc's table-free popcount.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((target_clones("popcnt", "default")))
 #endif
 bool DepthExceedsSse2(std::string_view s, int max_depth) {
-  int64_t depth = 0;
-  bool escape_next = false;  // the previous block ended in an unescaped backslash
-  uint64_t in_string = 0;    // all ones when the previous block ended inside a string
+  ScanState st;
   char tail[64];
   for (size_t at = 0; at < s.size(); at += 64) {
-    const char* p = s.data() + at;
-    if (s.size() - at < 64) {
-      std::memset(tail, ' ', sizeof tail);
-      std::memcpy(tail, p, s.size() - at);
-      p = tail;
-    }
-    BlockMasks m = Classify(p);
-    uint64_t escaped = 0;
-    uint64_t bs = m.backslash;
-    if (escape_next) {
-      escaped = 1;
-      bs &= ~uint64_t{1};
-    }
-    escape_next = false;
-    while (bs != 0) {
-      int i = __builtin_ctzll(bs);
-      if (i == 63) {
-        escape_next = true;
-        break;
-      }
-      escaped |= uint64_t{2} << i;
-      bs &= ~(uint64_t{3} << i);  // the escaped character is no escape itself
-    }
-    uint64_t quotes = m.quote & ~escaped;
-    uint64_t x = quotes;  // prefix XOR: bit i = parity of quotes at 0..i
+    const BlockMasks m = Classify(BlockAt(s, at, tail));
+    uint64_t x = UnescapedQuotes(m, st);  // prefix XOR: bit i = parity of quotes at 0..i
     x ^= x << 1;
     x ^= x << 2;
     x ^= x << 4;
     x ^= x << 8;
     x ^= x << 16;
     x ^= x << 32;
-    x ^= in_string;
-    in_string = static_cast<uint64_t>(static_cast<int64_t>(x) >> 63);
-    uint64_t opens = m.open & ~x, closes = m.close & ~x;
-    int n_open = __builtin_popcountll(opens);
-    if (depth + n_open <= max_depth) {
-      depth += n_open - __builtin_popcountll(closes);
-      continue;
-    }
-    for (uint64_t all = opens | closes; all != 0; all &= all - 1) {
-      uint64_t bit = all & (~all + 1);
-      if (opens & bit) {
-        if (++depth > max_depth) return true;
-      } else {
-        --depth;
-      }
-    }
+    if (DepthStep(m, x, st, max_depth)) return true;
   }
   return false;
 }
@@ -299,53 +319,13 @@ __attribute__((target("avx2,pclmul,popcnt"))) inline BlockMasks ClassifyAvx2(con
 }
 
 __attribute__((target("avx2,pclmul,popcnt"))) bool DepthExceedsAvx2(std::string_view s, int max_depth) {
-  int64_t depth = 0;
-  bool escape_next = false;
-  uint64_t in_string = 0;
+  ScanState st;
   char tail[64];
   for (size_t at = 0; at < s.size(); at += 64) {
-    const char* p = s.data() + at;
-    if (s.size() - at < 64) {
-      std::memset(tail, ' ', sizeof tail);
-      std::memcpy(tail, p, s.size() - at);
-      p = tail;
-    }
-    BlockMasks m = ClassifyAvx2(p);
-    uint64_t escaped = 0;
-    uint64_t bs = m.backslash;
-    if (escape_next) {
-      escaped = 1;
-      bs &= ~uint64_t{1};
-    }
-    escape_next = false;
-    while (bs != 0) {
-      int i = __builtin_ctzll(bs);
-      if (i == 63) {
-        escape_next = true;
-        break;
-      }
-      escaped |= uint64_t{2} << i;
-      bs &= ~(uint64_t{3} << i);
-    }
-    const uint64_t quotes = m.quote & ~escaped;
-    const __m128i q = _mm_set_epi64x(0, static_cast<long long>(quotes));
-    uint64_t x = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_clmulepi64_si128(q, _mm_set1_epi8(-1), 0)));
-    x ^= in_string;
-    in_string = static_cast<uint64_t>(static_cast<int64_t>(x) >> 63);
-    const uint64_t opens = m.open & ~x, closes = m.close & ~x;
-    const int n_open = __builtin_popcountll(opens);
-    if (depth + n_open <= max_depth) {
-      depth += n_open - __builtin_popcountll(closes);
-      continue;
-    }
-    for (uint64_t all = opens | closes; all != 0; all &= all - 1) {
-      const uint64_t bit = all & (~all + 1);
-      if (opens & bit) {
-        if (++depth > max_depth) return true;
-      } else {
-        --depth;
-      }
-    }
+    const BlockMasks m = ClassifyAvx2(BlockAt(s, at, tail));
+    const __m128i q = _mm_set_epi64x(0, static_cast<long long>(UnescapedQuotes(m, st)));
+    const auto x = static_cast<uint64_t>(_mm_cvtsi128_si64(_mm_clmulepi64_si128(q, _mm_set1_epi8(-1), 0)));
+    if (DepthStep(m, x, st, max_depth)) return true;
   }
   return false;
 }
