@@ -367,26 +367,23 @@ class ExecSource final : public EventSource {
                         md->pid, std::move(path), upper, deny});
   }
 
-  // `settled`: the process runs the exec'd program now (its comm changed, or
-  // it is about to exec again).
-  // A shell by the exec record alone: a shell's name, or "busybox sh ..."
-  // (the applet is argv[1]).
-  static bool TracedShell(const Pending& p) {
-    const std::string_view comm(p.exec_comm);
+  // A shell: a shell's name, or busybox running a shell applet
+  // ("busybox sh -c ...": cmdline is Falco's, so the applet is its second word).
+  static bool ShellProcess(std::string_view comm, std::string_view cmdline) {
     if (IsShellName(comm)) return true;
     if (comm != "busybox") return false;
-    const std::string_view args(p.exec_cmdline);
-    const auto sp = args.find(' ');
+    const auto sp = cmdline.find(' ');
     if (sp == std::string_view::npos) return false;
-    const auto applet = args.substr(sp + 1, args.find(' ', sp + 1) - sp - 1);
-    return IsShellName(applet);
+    return IsShellName(cmdline.substr(sp + 1, cmdline.find(' ', sp + 1) - sp - 1));
   }
 
+  // `settled`: the process runs the exec'd program now (its comm changed, or
+  // it is about to exec again).
   void Finish(Pending& p, bool settled) {
     // Traced, allowed, not drift and not a shell (a busybox applet such as
     // true or ls): nothing to report, so nothing to read from /proc either
     // (reading a process that is starting up competes with it).
-    if (p.traced && !p.upper && !p.denied && !TracedShell(p)) return;
+    if (p.traced && !p.upper && !p.denied && !ShellProcess(p.exec_comm, p.exec_cmdline)) return;
     auto proc = ReadProcess(opts_.proc_dir, p.pid, p.c.get());
     if (p.traced) {
       // The kernel's comm at the exec: right even if the process already
@@ -413,18 +410,7 @@ class ExecSource final : public EventSource {
       proc->comm = base.substr(0, 15);
       proc->exe = p.path;
     }
-    bool shell = false;
-    if (proc && !p.denied) {
-      shell = IsShellName(proc->comm);
-      if (!shell && proc->comm == "busybox") {
-        // "busybox sh -c ..." : the applet is argv[1].
-        auto sp = proc->cmdline.find(' ');
-        if (sp != std::string::npos) {
-          std::string applet = proc->cmdline.substr(sp + 1, proc->cmdline.find(' ', sp + 1) - sp - 1);
-          shell = IsShellName(applet);
-        }
-      }
-    }
+    const bool shell = proc && !p.denied && ShellProcess(proc->comm, proc->cmdline);
     auto emit = [&](Operation op) {
       DriftEvent e;
       e.time_ns = p.time_ns;
