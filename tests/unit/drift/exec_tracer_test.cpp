@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include "invar/drift/procinfo.h"
+
 namespace invar::drift {
 namespace {
 
@@ -75,15 +77,23 @@ class Applet {
 };
 
 // Reads records until one of `pid` arrives (or the bound passes).
-std::vector<ExecRecord> ReadUntil(ExecTracer& t, pid_t pid, bool* found) {
-  std::vector<ExecRecord> got;
+// A record with its argv copied: ExecRecord::args is valid only during the
+// Drain callback.
+struct Kept : ExecRecord {
+  std::string argv;
+};
+
+std::vector<Kept> ReadUntil(ExecTracer& t, pid_t pid, bool* found) {
+  std::vector<Kept> got;
   *found = false;
   const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!*found && std::chrono::steady_clock::now() < end) {
     pollfd p{t.fd(), POLLIN, 0};
     ::poll(&p, 1, 100);
     t.Drain([&](const ExecRecord& r) {
-      got.push_back(r);
+      Kept k{r, std::string(r.args)};
+      k.args = {};
+      got.push_back(std::move(k));
       if (r.tgid == pid) *found = true;
     });
   }
@@ -122,7 +132,8 @@ TEST(ExecTracer, ReportsAnExecWithItsPidNewCommAndArgv) {
     if (r.tgid != pid) continue;
     EXPECT_EQ(r.tid, pid);
     EXPECT_STREQ(r.comm, "invar-applet");
-    EXPECT_EQ(r.Cmdline(), applet.path() + " arg1");
+    EXPECT_EQ(r.argv.substr(0, applet.path().size() + 1), applet.path() + '\0');  // argv[0] as exec'd
+    EXPECT_EQ(FalcoCmdline(r.comm, r.argv), "invar-applet arg1");
     EXPECT_EQ(r.mnt_ns, ns);
     EXPECT_GT(r.ktime_ns, 0u);
   }

@@ -35,16 +35,10 @@ struct ExecRecord {
   std::uint32_t mnt_ns = 0;    // its mount namespace inode number
   std::uint64_t ktime_ns = 0;  // CLOCK_MONOTONIC
   char comm[16] = {};          // NUL-terminated new comm
-  std::string_view args;  // start of the new argv, NUL-separated (up to 127 bytes; valid during the callback)
-  // The first arguments joined by spaces ("busybox sh -c ..."), truncated.
-  std::string Cmdline() const {
-    std::string out(args);
-    while (!out.empty() && out.back() == '\0') out.pop_back();
-    for (char& ch : out) {
-      if (ch == '\0') ch = ' ';
-    }
-    return out;
-  }
+  // Start of the new argv, NUL-separated (up to 127 bytes, possibly cut
+  // mid-argument); valid only during the Drain callback. FalcoCmdline()
+  // (procinfo.h) turns it into proc.cmdline.
+  std::string_view args;
 };
 
 struct ExecTracerOptions {
