@@ -121,12 +121,13 @@ std::string_view CheckId(const Finding& f) { return f.check ? f.check->id : std:
 // status.message of an enforce denial: every failed check, each offending
 // field with its path, and the fix once per check.
 // Built with appends (no format parsing): it is on every denial's path.
-std::string DenyMessage(const std::string& object, const std::string& ns, const ModeProfile& mode,
-                        const std::vector<const Finding*>& failing) {
+// Appended to `out` (the reused decision's message: no allocation once its
+// capacity has grown to the usual size).
+void AppendDenyMessage(const std::string& object, const std::string& ns, const ModeProfile& mode,
+                       const std::vector<const Finding*>& failing, std::string& out) {
   size_t size = 128 + object.size() + mode.label.size() + ns.size() + mode.note.size();
   for (const Finding* f : failing) size += 32 + f->path.size() + f->message.size();
-  std::string out;
-  out.reserve(size);
+  out.reserve(out.size() + size);
   out += object;
   out += " violates invar profile \"";
   out += mode.label;
@@ -154,8 +155,11 @@ std::string DenyMessage(const std::string& object, const std::string& ns, const 
     }
     i = j;
   }
-  if (!mode.note.empty()) out += "\n(" + mode.note + ")";
-  return out;
+  if (!mode.note.empty()) {
+    out += "\n(";
+    out += mode.note;
+    out += ')';
+  }
 }
 
 void AddWarnings(const ModeProfile& mode, const std::vector<const Finding*>& failing, std::vector<std::string>* out) {
@@ -189,12 +193,18 @@ void Allow(Decision& d, std::string decision) {
   d.info.decision = std::move(decision);
 }
 
-void Deny(Decision& d, int code, std::string reason, std::string message) {
+// A denial; the caller appends status.message (empty until then).
+void Deny(Decision& d, int code, std::string_view reason) {
   d.response.allowed = false;
   d.response.code = code;
-  d.response.reason = std::move(reason);
-  d.response.message = std::move(message);
+  d.response.reason.assign(reason);
+  d.response.message.clear();
   d.info.decision = code == 403 ? "deny" : "error";
+}
+
+void Deny(Decision& d, int code, std::string_view reason, std::string_view message) {
+  Deny(d, code, reason);
+  d.response.message.assign(message);
 }
 
 // Exemption of the request by namespace, user or group; "" when none.
@@ -407,7 +417,8 @@ void DecideWorkload(const ReviewRequest& r, const Config& c, const NamespaceMode
   const auto& audit_failing = failing[static_cast<int>(Mode::kAudit)];
   bool denied = enforce.set && !enforce_failing.empty();
   if (denied) {
-    Deny(d, 403, "Forbidden", DenyMessage(object, r.namespace_, enforce, enforce_failing));
+    Deny(d, 403, "Forbidden");
+    AppendDenyMessage(object, r.namespace_, enforce, enforce_failing, d.response.message);
   } else {
     Allow(d, "allow");
   }
@@ -521,6 +532,27 @@ bool PodSpecUnchanged(const RawJson& object, const RawJson& old_object, std::str
 
 Decision Decide(const ReviewRequest& r, const Config& c, const NamespaceSource& namespaces) {
   Decision d;
+  DecideInto(r, c, namespaces, d);
+  return d;
+}
+
+void ResetForReuse(Decision& d) {
+  d.response.version = ReviewVersion::kV1;
+  d.response.uid.clear();
+  d.response.allowed = false;
+  d.response.code = 0;
+  d.response.reason.clear();
+  d.response.message.clear();
+  d.response.warnings.clear();
+  d.response.audit_annotations.clear();
+  d.info.kind.clear();
+  d.info.decision.clear();
+  d.info.mode.clear();
+  d.info.profile.clear();
+}
+
+void DecideInto(const ReviewRequest& r, const Config& c, const NamespaceSource& namespaces, Decision& d) {
+  ResetForReuse(d);
   d.response.version = r.version;
   d.response.uid = r.uid;
   d.response.allowed = false;
@@ -532,7 +564,7 @@ Decision Decide(const ReviewRequest& r, const Config& c, const NamespaceSource& 
     log::Debug("admission: {} {}/{}{}{} in \"{}\": not a kind invar judges, allowed", r.operation, r.resource.group,
                r.resource.resource, r.sub_resource.empty() ? "" : "/", r.sub_resource, r.namespace_);
     Allow(d, "skip");
-    return d;
+    return;
   }
   std::string exemption = RequestExemption(r, c);
   policy::StringMap labels;
@@ -542,15 +574,15 @@ Decision Decide(const ReviewRequest& r, const Config& c, const NamespaceSource& 
   NamespaceModes modes = ResolveModes(labels, c);
   if (route.kind == Route::kConnect) {
     DecideConnect(r, c, modes, exemption, d);
-    return d;
+    return;
   }
   if (!exemption.empty()) {
     Allow(d, "exempt");
     d.response.audit_annotations.emplace_back("exempt", exemption);
-    return d;
+    return;
   }
   DecideWorkload(r, c, modes, route.kind == Route::kEphemeral, d);
-  return d;
+  return;
 }
 
 }  // namespace invar::admission

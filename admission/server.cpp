@@ -1073,14 +1073,16 @@ void Server::Impl::Handle(const RequestView& req, bool tls_port, Reply& out) {
       return;
     }
     std::shared_ptr<const Config> cfg = CurrentConfig();
-    Decision d;
+    // Also one per worker thread: a denial's message keeps its capacity.
+    thread_local Decision decision;
+    Decision& d = decision;
     try {
-      d = Decide(*review, *cfg, *namespaces);
+      DecideInto(*review, *cfg, *namespaces, d);
     } catch (const std::exception& e) {
       // Fail closed: a bug in the decision path never admits.
       log::Error("webhook: internal error deciding {} {}/{}: {}", review->operation, review->namespace_, review->name,
                  e.what());
-      d = Decision{};
+      ResetForReuse(d);
       d.response.version = review->version;
       d.response.uid = review->uid;
       d.response.allowed = false;
@@ -1091,6 +1093,7 @@ void Server::Impl::Handle(const RequestView& req, bool tls_port, Reply& out) {
     }
     out.content_type = "application/json";
     AppendReview(d.response, out.body);
+    if (d.response.message.capacity() > (64u << 10)) std::string().swap(d.response.message);  // a rare huge denial
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     metrics.latency_.Observe(seconds);
     metrics.Review(review->operation, d.info);

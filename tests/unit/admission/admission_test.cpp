@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "invar/admission/config.h"
@@ -154,6 +155,64 @@ TEST(ReviewCodec, SinglePassAndLaterDecodeAnswerAlike) {
   EXPECT_TRUE(saw_allow);
   EXPECT_TRUE(saw_deny);
   EXPECT_TRUE(saw_error);
+}
+
+// The server decides into one reused Decision per worker: after any earlier
+// decision (a denial with its long message, warnings and audit annotations,
+// an allow, an undecodable object, an exec) it equals a fresh Decide.
+TEST(Decide, DecidingIntoAUsedDecisionEqualsAFreshDecide) {
+  auto cfg = ParseConfig("");
+  ASSERT_TRUE(cfg.ok());
+  FixedNamespaceSource ns;
+  policy::StringMap labels;
+  labels.Set("invar.dev/enforce", "immutable");
+  labels.Set("invar.dev/warn", "restricted");
+  labels.Set("invar.dev/audit", "baseline");
+  ns.Set("prod", labels);
+  policy::StringMap warn_only;
+  warn_only.Set("invar.dev/warn", "immutable");
+  ns.Set("dev", warn_only);
+  auto review = [](std::string_view ns_name, std::string_view rest) {
+    return PaddedCopy(MinimalReview(std::string(R"("uid":"u-)") + std::string(ns_name) +
+                                    R"(","kind":{"kind":"Pod"},"resource":{"resource":"pods"},"namespace":")" +
+                                    std::string(ns_name) + "\"," + std::string(rest)));
+  };
+  const std::string bad_pod = R"("operation":"CREATE","object":{"kind":"Pod","metadata":{"name":"a"},"spec":)"
+                              R"({"containers":[{"name":"c","image":"i"}]}})";
+  std::vector<std::string> bodies = {
+      BenchReview(),
+      review("prod", bad_pod),
+      review("dev", bad_pod),
+      review("other", bad_pod),
+      review("prod", R"("operation":"CREATE","object":{"kind":"Pod","metadata":{"name":"a"},"spec":{"containers":"x"}})"),
+      review("prod", R"("operation":"CONNECT","subResource":"exec","name":"p",)"
+                     R"("kind":{"kind":"PodExecOptions"},"object":{"kind":"PodExecOptions","command":["sh"]})"),
+  };
+  Decision reused;
+  size_t compared = 0;
+  std::set<std::string> decisions;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t k = 0; k < bodies.size(); ++k) {
+      const std::string& body = bodies[pass == 0 ? k : bodies.size() - 1 - k];
+      auto r = DecodeReview(body, {}, body.capacity());
+      ASSERT_TRUE(r.ok()) << r.status().ToString() << " " << body;
+      Decision fresh = Decide(*r, *cfg, ns);
+      DecideInto(*r, *cfg, ns, reused);
+      EXPECT_EQ(EncodeReview(reused.response), EncodeReview(fresh.response)) << body;
+      EXPECT_EQ(reused.info.kind, fresh.info.kind);
+      EXPECT_EQ(reused.info.decision, fresh.info.decision);
+      EXPECT_EQ(reused.info.mode, fresh.info.mode);
+      EXPECT_EQ(reused.info.profile, fresh.info.profile);
+      decisions.insert(fresh.info.decision + "/" + std::to_string(fresh.response.code));
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 2 * bodies.size());
+  // Denials, errors, warnings and allows all took part.
+  EXPECT_TRUE(decisions.count("deny/403")) << ::testing::PrintToString(decisions);
+  EXPECT_TRUE(decisions.count("error/500")) << ::testing::PrintToString(decisions);
+  EXPECT_TRUE(decisions.count("warn/0")) << ::testing::PrintToString(decisions);
+  EXPECT_TRUE(decisions.count("allow/0")) << ::testing::PrintToString(decisions);
 }
 
 TEST(ReviewCodec, RejectsMalformedReviewsWithClearMessages) {

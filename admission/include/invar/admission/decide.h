@@ -35,6 +35,13 @@ struct Decision {
 };
 
 Decision Decide(const ReviewRequest& request, const Config& config, const NamespaceSource& namespaces);
+// The same into a Decision the caller reuses (the server keeps one per worker
+// thread): every field is reset first (ResetForReuse), strings and vectors
+// keep their capacity, so a denial's multi-KiB message is not allocated again
+// for every review.
+void DecideInto(const ReviewRequest& request, const Config& config, const NamespaceSource& namespaces, Decision& out);
+// Sets every field of `d` to its default, keeping string and vector capacity.
+void ResetForReuse(Decision& d);
 
 // The resolved profile of each mode for a namespace (labels over defaults).
 struct ModeProfile {
