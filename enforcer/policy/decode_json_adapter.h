@@ -51,6 +51,8 @@ struct JsonIteratorInternals : ondemand::json_iterator {
   static ondemand::token_position End(const ondemand::json_iterator& it) {
     return (it.*(&JsonIteratorInternals::end_position))();
   }
+  // Where unescape() writes next in the parser's string buffer.
+  static uint8_t*& StringBufLoc(ondemand::json_iterator& it) { return it.*(&JsonIteratorInternals::_string_buf_loc); }
 };
 
 // Nesting change per structural character: +1 for { and [, -1 for } and ].
@@ -248,8 +250,10 @@ class JsonAdapter {
   // instructions per 5 KB review. Reading up to 15 bytes past the quote is
   // safe: every parsed buffer has SIMDJSON_PADDING (64) readable bytes after
   // the document, and the key is followed by at least ':' and a value.
-  static std::string_view RawKey(simdjson::ondemand::field& field) {
-    const char* begin = field.key().raw();
+  static std::string_view RawKey(simdjson::ondemand::field& field) { return RawString(field.key().raw()); }
+
+  // The same scan for any string: `begin` is the byte after the opening quote.
+  static std::string_view RawString(const char* begin) {
     const char* p = begin;
 #if defined(__SSE2__)
     const __m128i quote = _mm_set1_epi8('"');
@@ -317,6 +321,217 @@ class JsonAdapter {
   std::string error_;
   int error_line_ = 0;
   bool syntax_ = false;
+};
+
+// The fast path of DecodeObjectJson: the same Extractor walk, but over
+// simdjson's structural index directly (token positions into the document)
+// instead of on-demand's value/object/field iterators, whose per-field
+// bookkeeping (depth tracking, skip_child, iterator state checks) was most of
+// the walk's cost. It checks the structure of every container it iterates
+// (keys are strings followed by ':', values are followed by ',' or the close
+// bracket, nothing runs past the last token), steps over unread containers by
+// counting brackets (MatchingClose(), as skip_child does) and reads scalars
+// with the same simdjson routines on-demand uses (parse_integer, the atom
+// checks, json_iterator::unescape for strings with escapes; strings without a
+// backslash are copied from the document, which is what parse_string does
+// with them).
+//
+// It never reports an error of its own: any failure (a syntax error, a wrong
+// type, a missing kind, anything the walk would report) makes
+// DecodeObjectJson decode the value again with JsonAdapter, which gives the
+// error exactly as before. So it only needs to be at least as strict as
+// on-demand: whatever it accepts, on-demand accepts with the same result
+// (fuzz_decode_json compares the two on every input). It is stricter in a
+// few malformed shapes on-demand's skip tolerates (a structural character
+// where a skipped value should be); those take the fallback.
+//
+// The walk does not move the on-demand iterator; Restore() puts back the
+// parser's string-buffer position (strings with escapes are unescaped into
+// it) so that the fallback has the whole buffer.
+class IndexAdapter {
+ public:
+  struct Node {
+    ondemand::token_position tok;             // the value's first token
+    ondemand::token_position after = nullptr;  // past the container, once read to its end
+    bool bool_value = false;                  // set by Type()
+  };
+
+  // `v` must not have been read yet (usable() says so).
+  explicit IndexAdapter(ondemand::value& v) {
+    ondemand::value_iterator& vi = ValueInternals::Iter(v);
+    usable_ = vi.at_start();
+    it_ = &vi.json_iter();
+    start_ = it_->position();
+    end_ = JsonIteratorInternals::End(*it_);
+    buf_ = it_->peek(start_) - *start_;
+    string_buf_loc_ = JsonIteratorInternals::StringBufLoc(*it_);
+  }
+
+  bool usable() const { return usable_ && start_ < end_; }
+  Node Root() const { return Node{start_}; }
+  void Restore() { JsonIteratorInternals::StringBufLoc(*it_) = string_buf_loc_; }
+
+  bool Type(Node& n, JType* t) {
+    if (n.tok >= end_) return false;
+    const uint8_t* p = buf_ + *n.tok;
+    switch (*p) {
+      case '{': *t = JType::kObject; return true;
+      case '[': *t = JType::kArray; return true;
+      case '"': *t = JType::kString; return true;
+      case 't':
+        if (!simdjson::SIMDJSON_BUILTIN_IMPLEMENTATION::atomparsing::is_valid_true_atom(p)) return false;
+        n.bool_value = true;
+        *t = JType::kBool;
+        return true;
+      case 'f':
+        if (!simdjson::SIMDJSON_BUILTIN_IMPLEMENTATION::atomparsing::is_valid_false_atom(p)) return false;
+        n.bool_value = false;
+        *t = JType::kBool;
+        return true;
+      case 'n':
+        if (!simdjson::SIMDJSON_BUILTIN_IMPLEMENTATION::atomparsing::is_valid_null_atom(p)) return false;
+        *t = JType::kNull;
+        return true;
+      case '-': case '0': case '1': case '2': case '3': case '4':
+      case '5': case '6': case '7': case '8': case '9':
+        *t = JType::kNumber;
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  bool Bool(Node& n, bool* out) {  // only after Type() said kBool
+    *out = n.bool_value;
+    return true;
+  }
+
+  bool Int(Node& n, int64_t* out) {
+    if (n.tok >= end_) return false;
+    return simdjson::SIMDJSON_BUILTIN_IMPLEMENTATION::numberparsing::parse_integer(buf_ + *n.tok).get(*out) ==
+           simdjson::SUCCESS;
+  }
+
+  bool Str(Node& n, std::string* out) {
+    std::string_view s;
+    if (!String(n, &s)) return false;
+    if (out->empty()) {
+      *out = std::string(s);
+    } else {
+      out->assign(s.data(), s.size());
+    }
+    return true;
+  }
+
+  enum TryStrResult : uint8_t { kStrRead, kStrNotString, kStrFailed };
+  TryStrResult TryStr(Node& n, std::string* out) {
+    if (n.tok >= end_) return kStrFailed;
+    if (buf_[*n.tok] != '"') return kStrNotString;
+    return Str(n, out) ? kStrRead : kStrFailed;
+  }
+
+  template <typename F>
+  bool Fields(Node& n, F&& f) {
+    ondemand::token_position p = n.tok;
+    if (p >= end_ || buf_[*p] != '{') return false;
+    if (++p >= end_) return false;
+    if (buf_[*p] == '}') {
+      n.after = p + 1;
+      return true;
+    }
+    while (true) {
+      if (end_ - p < 3) return false;  // a key, ':' and a value
+      const uint8_t* k = buf_ + *p;
+      if (*k != '"' || buf_[p[1]] != ':') return false;
+      std::string_view key = JsonAdapter::RawString(reinterpret_cast<const char*>(k + 1));
+      if (key.data() == nullptr && !Unescape(k + 1, &key)) return false;
+      Node child{p + 2};
+      if (!f(key, child)) return false;
+      p = child.after != nullptr ? child.after : Skip(p + 2);
+      if (p == nullptr || p >= end_) return false;
+      const uint8_t c = buf_[*p];
+      if (c == ',') {
+        ++p;
+        continue;
+      }
+      if (c != '}') return false;
+      n.after = p + 1;
+      return true;
+    }
+  }
+
+  template <typename F>
+  bool Elements(Node& n, F&& f) {
+    ondemand::token_position p = n.tok;
+    if (p >= end_ || buf_[*p] != '[') return false;
+    if (++p >= end_) return false;
+    if (buf_[*p] == ']') {
+      n.after = p + 1;
+      return true;
+    }
+    while (true) {
+      Node child{p};
+      if (!f(child)) return false;
+      p = child.after != nullptr ? child.after : Skip(p);
+      if (p == nullptr || p >= end_) return false;
+      const uint8_t c = buf_[*p];
+      if (c == ',') {
+        if (++p >= end_) return false;
+        continue;
+      }
+      if (c != ']') return false;
+      n.after = p + 1;
+      return true;
+    }
+  }
+
+  // Lines are not tracked: DecodeObjectJson's errors carry none, and every
+  // error is reported by the fallback anyway.
+  int Line(Node&) { return 0; }
+  const std::string& error() const { return error_; }
+  int error_line() const { return 0; }
+  bool syntax_error() const { return false; }
+
+ private:
+  // The token after the value at `v`, or nullptr: a scalar is one token, a
+  // container ends after its matching close (brackets counted as skip_child
+  // does). A structural character where a value belongs is refused (the
+  // fallback then reports it as on-demand does).
+  ondemand::token_position Skip(ondemand::token_position v) const {
+    if (v >= end_) return nullptr;
+    switch (buf_[*v]) {
+      case '{':
+      case '[': return JsonAdapter::MatchingClose(buf_, v + 1, end_);
+      case '}':
+      case ']':
+      case ',':
+      case ':': return nullptr;
+      default: return v + 1;
+    }
+  }
+
+  bool String(Node& n, std::string_view* s) {
+    if (n.tok >= end_) return false;
+    const uint8_t* p = buf_ + *n.tok;
+    if (*p != '"') return false;
+    *s = JsonAdapter::RawString(reinterpret_cast<const char*>(p + 1));
+    return s->data() != nullptr || Unescape(p + 1, s);
+  }
+
+  // A string with escapes, unescaped into the parser's string buffer (as
+  // on-demand's get_string does).
+  bool Unescape(const uint8_t* after_quote, std::string_view* s) {
+    return it_->unescape(simdjson::SIMDJSON_BUILTIN_IMPLEMENTATION::ondemand::raw_json_string(after_quote)).get(*s) ==
+           simdjson::SUCCESS;
+  }
+
+  ondemand::json_iterator* it_;
+  ondemand::token_position start_;
+  ondemand::token_position end_;
+  const uint8_t* buf_;
+  uint8_t* string_buf_loc_;
+  bool usable_ = false;
+  std::string error_;
 };
 
 }  // namespace INVAR_JSON_ADAPTER_NS

@@ -56,6 +56,7 @@
 namespace invar::policy::json_kernel::INVAR_JSON_KERNEL {
 namespace {
 
+using decode_internal::IndexAdapter;
 using decode_internal::JsonAdapter;
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -307,6 +308,18 @@ Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity
   } else if (e) {
     result = Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
   } else {
+    // The walk over the structural index first (decode_json_adapter.h,
+    // IndexAdapter); on any failure, or when the object is not a pod-spec
+    // kind, the on-demand walk below decodes it again and reports exactly
+    // what it always did.
+    IndexAdapter fast(object);
+    if (fast.usable()) {
+      decode_internal::Extractor<IndexAdapter> extractor(fast, max_depth);
+      IndexAdapter::Node node = fast.Root();
+      if (extractor.DecodeSingle(node, &*result).ok()) return result;
+      fast.Restore();
+      *result = Workload();
+    }
     JsonAdapter adapter;
     decode_internal::Extractor<JsonAdapter> extractor(adapter, max_depth);
     JsonAdapter::Node node{object};

@@ -158,6 +158,109 @@ TEST(DecodeObjectJson, MatchesDecodeObjectOnTheReviewWithEitherKernel) {
   }
 }
 
+// DecodeObjectJson walks simdjson's structural index itself (IndexAdapter)
+// and falls back to the on-demand walk on any failure; what it accepts must
+// be exactly what the on-demand walk accepts, decoded the same, and every
+// error must be the on-demand walk's. Compared here as the fuzzer compares
+// them: against DecodeObject() on the document's on-demand value.
+void ExpectSameAsOnDemand(const std::string& json, const std::string& what) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(json);
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return;
+  simdjson::ondemand::json_type type;
+  if (doc.type().get(type) != simdjson::SUCCESS || type != simdjson::ondemand::json_type::object) return;
+  simdjson::ondemand::value value;
+  if (doc.get_value().get(value) != simdjson::SUCCESS) return;
+  Result<Workload> expected = DecodeObject(value, 64);
+  for (JsonKernel kernel : {JsonKernel::kGeneric, JsonKernel::kAvx2}) {
+    if (!JsonKernelAvailable(kernel)) continue;
+    ObjectDecodeOptions options;
+    options.max_depth = 64;
+    options.kernel = kernel;
+    Result<Workload> got = DecodeObjectJson(json, json.size(), options);
+    ASSERT_EQ(got.ok(), expected.ok()) << what << "\n" << (got.ok() ? expected : got).status().ToString();
+    if (got.ok()) {
+      ASSERT_EQ(*got, *expected) << what;
+    } else {
+      ASSERT_EQ(got.status().ToString(), expected.status().ToString()) << what;
+    }
+  }
+}
+
+std::string ReviewObject() {
+  const std::string review = Review();
+  nlohmann::json j = nlohmann::json::parse(review);
+  return j["request"]["object"].dump(1);
+}
+
+TEST(DecodeObjectJson, IndexWalkAgreesWithOnDemandOnTruncationsAndByteFlips) {
+  const std::string object = ReviewObject();
+  ExpectSameAsOnDemand(object, "whole");
+  for (size_t len = 0; len <= object.size(); len += 5) ExpectSameAsOnDemand(object.substr(0, len), "len " + std::to_string(len));
+  const char kReplacements[] = {'"', '{', '}', '[', ']', ',', ':', '\\', '0', 'x', ' ', 'n', 't', '-', '.'};
+  size_t n = 0;
+  for (size_t pos = 0; pos < object.size(); pos += 3) {
+    std::string mutated = object;
+    mutated[pos] = kReplacements[n++ % sizeof kReplacements];
+    ExpectSameAsOnDemand(mutated, "byte " + std::to_string(pos) + " -> " + std::string(1, mutated[pos]));
+  }
+}
+
+TEST(DecodeObjectJson, IndexWalkAgreesWithOnDemandOnOddShapes) {
+  const std::string pod = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":)";
+  const std::vector<std::string> inputs = {
+      pod + R"({"containers":[{"name":"c","image":"i"}]}})",
+      // escapes in keys and values
+      R"({"k\u0069nd":"Pod","spec":{"containers":[{"n\u0061me":"a\"b\\c\u00e9","image":"x\/y"}]}})",
+      R"({"kind":"Pod","metadata":{"labels":{"a\nb":"c\td","e":null}},"spec":{}})",
+      R"({"kind":"Pod","spec":{"containers":[{"name":"\uD800"}]}})",
+      R"({"kind":"Pod","spec":{"containers":[{"name":"\q"}]}})",
+      // duplicate keys, kind after spec, null everywhere
+      R"({"spec":{"hostPID":true},"kind":"Pod","spec":{"hostIPC":true},"metadata":null})",
+      pod + R"({"containers":null,"volumes":[null,{"name":"v","hostPath":{"path":"/"}}],"os":null}})",
+      // wrong types
+      pod + R"({"hostPID":"yes"}})",
+      pod + R"({"containers":[{"ports":[{"containerPort":1.5}]}]}})",
+      pod + R"({"containers":[{"ports":[{"containerPort":99999999999}]}]}})",
+      pod + R"({"containers":[{"ports":[{"hostPort":-}]}]}})",
+      pod + R"({"containers":[{"securityContext":{"privileged":tru}}]}})",
+      pod + R"({"containers":[{"securityContext":{"privileged":truex}}]}})",
+      pod + R"({"containers":[{"securityContext":{"privileged":nul}}]}})",
+      pod + R"({"containers":{}}})",
+      // structure the walk iterates, and structure it only skips
+      pod + R"({"containers":[{"name":"c",}]}})",
+      pod + R"({"containers":[{"name" "c"}]}})",
+      pod + R"({"containers":[{"name":"c" "image":"i"}]}})",
+      pod + R"({"containers":[{"name":"c"},]}})",
+      pod + R"({"containers":[{"name":"c"} {"name":"d"}]}})",
+      pod + R"({"containers":[{1:"c"}]}})",
+      pod + R"({"unknown":,"hostPID":true}})",
+      pod + R"({"unknown":},"hostPID":true}})",
+      pod + R"({"unknown":"x":1,"hostPID":true}})",
+      pod + R"({"unknown":[1,2,{"a":[}]],"hostPID":true}})",
+      pod + R"({"unknown":{"a":]]},"hostPID":true}})",
+      pod + R"({"unknown":[[[[[[[[[[]]]]]]]]]],"hostPID":true}})",
+      pod + R"({"unknown":[[[[[[[[[[]]]]]]]]],"hostPID":true}})",
+      pod + R"({"unknown":[[[[[[[[[[]]]]]]]]]]],"hostPID":true}})",
+      pod + "{\"unknown\":" + std::string(5000, '[') + std::string(5000, ']') + ",\"hostPID\":true}}",
+      pod + "{\"unknown\":" + std::string(5000, '{') + "}}",
+      pod + R"({"containers":[{"securityContext":)" + std::string(100, '{') + std::string(100, '}') + "}]}}",
+      R"({"kind":"Pod","spec":{}} trailing)",
+      R"({"kind":"Pod","spec":{}}})",
+      R"({"kind":"Pod","spec":{})",
+      R"({"kind":"Pod","spec")",
+      R"({"kind":"Pod","spec":)",
+      R"({"kind":"Pod",)",
+      R"({"kind":"Service","spec":{}})",
+      R"({"kind":"Job","apiVersion":"example.com/v1","spec":{}})",
+      R"({"spec":{}})",
+      R"({})",
+      R"({"kind":1})",
+  };
+  for (const auto& in : inputs) ExpectSameAsOnDemand(in, in.substr(0, 120));
+}
+
 TEST(DecodeObjectJson, DecodesTheRootWhenThePointerIsEmpty) {
   const std::string json = R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},
     "spec":{"template":{"spec":{"containers":[{"name":"c","image":"i@sha256:00"}]}}}})";
