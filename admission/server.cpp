@@ -484,6 +484,14 @@ struct SslFree {
   void operator()(SSL* s) const { SSL_free(s); }
 };
 
+// SSL_get_error() needs the thread's error queue empty before each SSL_*
+// call. Every failure path here clears it already, so it is nearly always
+// empty: peeking (~0.1k instructions) costs far less than ERR_clear_error()
+// (~0.8k: it resets all 16 slots), which ran twice per review.
+inline void ClearSslErrors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 // The first queued OpenSSL error's reason (no key material is ever in it).
 std::string SslErrorText() {
   unsigned long e = ERR_peek_last_error();
@@ -704,7 +712,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   Io Recv(char* data, size_t len, size_t* n) {
     if (ssl_) {
-      ERR_clear_error();
+      ClearSslErrors();
       int r = SSL_read_ex(ssl_.get(), data, len, n);
       return r == 1 ? Io::kOk : Classify(r, "read");
     }
@@ -722,7 +730,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   Io Send(const char* data, size_t len, size_t* n) {
     if (ssl_) {
-      ERR_clear_error();
+      ClearSslErrors();
       int r = SSL_write_ex(ssl_.get(), data, len, n);
       return r == 1 ? Io::kOk : Classify(r, "write");
     }
