@@ -230,17 +230,29 @@ class JsonAdapter {
                                                 ondemand::token_position end) {
     int nest = 1;
     const int8_t* const delta = kBracketDeltas.delta;
-    while (true) {
-      if (nest > 4 && end - pos >= 4) {
-        // Cannot reach zero within four tokens: no check per token.
-        nest += delta[buf[pos[0]]] + delta[buf[pos[1]]] + delta[buf[pos[2]]] + delta[buf[pos[3]]];
+    // Four tokens per step: the nesting after each of them, and the step
+    // continues only when none of them reached zero (it moves by one per
+    // token, so the first that does not stay positive is the close).
+    while (end - pos >= 4) {
+      const int s1 = nest + delta[buf[pos[0]]];
+      const int s2 = s1 + delta[buf[pos[1]]];
+      const int s3 = s2 + delta[buf[pos[2]]];
+      const int s4 = s3 + delta[buf[pos[3]]];
+      if (std::min(std::min(s1, s2), std::min(s3, s4)) > 0) {
+        nest = s4;
         pos += 4;
         continue;
       }
-      if (pos >= end) return nullptr;
+      if (s1 == 0) return pos + 1;
+      if (s2 == 0) return pos + 2;
+      if (s3 == 0) return pos + 3;
+      return pos + 4;
+    }
+    while (pos < end) {
       nest += delta[buf[*pos++]];
       if (nest == 0) return pos;
     }
+    return nullptr;
   }
 
   // The key as written, without copying it, when it has no escapes (every
@@ -370,6 +382,31 @@ class IndexAdapter {
   bool usable() const { return usable_ && start_ < end_; }
   Node Root() const { return Node{start_}; }
   void Restore() { JsonIteratorInternals::StringBufLoc(*it_) = string_buf_loc_; }
+
+  // Resolves an RFC 6901 pointer from the root as doc.at_pointer() does
+  // (keys compared as written, the first of duplicate keys), into `node`.
+  // False for anything it does not handle the same way for sure (a root or
+  // step that is not an object, tokens with '~', a backslash or '"', a key not
+  // found, damaged structure): the caller then asks at_pointer().
+  bool Resolve(std::string_view pointer, Node* node) const {
+    // at_pointer() starts the root object with started_root_object(): the
+    // last token must be its '}', and a '}' right after the document makes
+    // it check the whole document's balance, which is left to it.
+    if (buf_[*start_] != '{' || buf_[end_[-1]] != '}' || buf_[*end_] == '}') return false;
+    ondemand::token_position v = start_;
+    while (!pointer.empty()) {
+      if (pointer[0] != '/') return false;
+      pointer.remove_prefix(1);
+      const size_t slash = pointer.find('/');
+      const std::string_view token = pointer.substr(0, slash);
+      pointer = slash == std::string_view::npos ? std::string_view() : pointer.substr(slash);
+      if (token.find_first_of("~\\\"") != std::string_view::npos) return false;
+      v = FindField(v, token);
+      if (v == nullptr) return false;
+    }
+    *node = Node{v};
+    return true;
+  }
 
   bool Type(Node& n, JType* t) {
     if (n.tok >= end_) return false;
@@ -507,6 +544,24 @@ class IndexAdapter {
       case ',':
       case ':': return nullptr;
       default: return v + 1;
+    }
+  }
+
+  // The value of the first field of the object at `open` whose key is
+  // written exactly as `key`, or nullptr.
+  ondemand::token_position FindField(ondemand::token_position open, std::string_view key) const {
+    ondemand::token_position p = open;
+    if (p >= end_ || buf_[*p] != '{') return nullptr;
+    if (++p >= end_ || buf_[*p] == '}') return nullptr;
+    while (true) {
+      if (end_ - p < 3) return nullptr;
+      const uint8_t* k = buf_ + *p;
+      if (*k != '"' || buf_[p[1]] != ':') return nullptr;
+      const std::string_view raw = JsonAdapter::RawString(reinterpret_cast<const char*>(k + 1));
+      if (raw.data() != nullptr && raw == key) return p + 2;
+      p = Skip(p + 2);
+      if (p == nullptr || p >= end_ || buf_[*p] != ',') return nullptr;
+      ++p;
     }
   }
 

@@ -286,7 +286,22 @@ Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity
     result = Status::InvalidArgument("invalid JSON pointer " + std::string(pointer));
     return result;
   }
+  // The walk over the structural index first (decode_json_adapter.h,
+  // IndexAdapter), which resolves the pointer itself; on any failure, or when
+  // the object is not a pod-spec kind, at_pointer() and the on-demand walk
+  // below decode it again and report exactly what they always did. Neither
+  // get_value() nor the fast walk moves the document's iterator.
   simdjson::ondemand::value object;
+  if (doc.get_value().get(object) == simdjson::SUCCESS) {
+    IndexAdapter fast(object);
+    IndexAdapter::Node node = fast.Root();
+    if (fast.usable() && (pointer.empty() || fast.Resolve(pointer, &node))) {
+      decode_internal::Extractor<IndexAdapter> extractor(fast, max_depth);
+      if (extractor.DecodeSingle(node, &*result).ok()) return result;
+      fast.Restore();
+      *result = Workload();
+    }
+  }
   auto e = pointer.empty() ? doc.get_value().get(object) : doc.at_pointer(pointer).get(object);
   if (e == simdjson::SCALAR_DOCUMENT_AS_VALUE) {
     // A valid document that is a lone scalar: the same message as a scalar
@@ -308,18 +323,6 @@ Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity
   } else if (e) {
     result = Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
   } else {
-    // The walk over the structural index first (decode_json_adapter.h,
-    // IndexAdapter); on any failure, or when the object is not a pod-spec
-    // kind, the on-demand walk below decodes it again and reports exactly
-    // what it always did.
-    IndexAdapter fast(object);
-    if (fast.usable()) {
-      decode_internal::Extractor<IndexAdapter> extractor(fast, max_depth);
-      IndexAdapter::Node node = fast.Root();
-      if (extractor.DecodeSingle(node, &*result).ok()) return result;
-      fast.Restore();
-      *result = Workload();
-    }
     JsonAdapter adapter;
     decode_internal::Extractor<JsonAdapter> extractor(adapter, max_depth);
     JsonAdapter::Node node{object};

@@ -261,6 +261,76 @@ TEST(DecodeObjectJson, IndexWalkAgreesWithOnDemandOnOddShapes) {
   for (const auto& in : inputs) ExpectSameAsOnDemand(in, in.substr(0, 120));
 }
 
+// The same with a pointer: IndexAdapter::Resolve() against at_pointer() and
+// the on-demand walk (with DecodeObjectJson's documented error mapping).
+Result<Workload> ViaAtPointer(const std::string& json, const std::string& pointer) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(json);
+  simdjson::ondemand::document doc;
+  if (auto e = parser.iterate(padded).get(doc)) {
+    return Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
+  }
+  simdjson::ondemand::value value;
+  auto e = doc.at_pointer(pointer).get(value);
+  if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INDEX_OUT_OF_BOUNDS || e == simdjson::INCORRECT_TYPE ||
+      e == simdjson::INVALID_JSON_POINTER) {
+    return Status::NotFound(pointer + ": not found");
+  }
+  if (e) return Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
+  return DecodeObject(value, 64);
+}
+
+void ExpectSameAsAtPointer(const std::string& json, const std::string& pointer, const std::string& what) {
+  Result<Workload> expected = ViaAtPointer(json, pointer);
+  for (JsonKernel kernel : {JsonKernel::kGeneric, JsonKernel::kAvx2}) {
+    if (!JsonKernelAvailable(kernel)) continue;
+    ObjectDecodeOptions options;
+    options.max_depth = 64;
+    options.kernel = kernel;
+    options.pointer = pointer;
+    Result<Workload> got = DecodeObjectJson(json, json.size(), options);
+    ASSERT_EQ(got.ok(), expected.ok()) << what << "\n" << (got.ok() ? expected : got).status().ToString();
+    if (got.ok()) {
+      ASSERT_EQ(*got, *expected) << what;
+    } else {
+      ASSERT_EQ(got.status().ToString(), expected.status().ToString()) << what;
+    }
+  }
+}
+
+TEST(DecodeObjectJson, IndexPointerAgreesWithAtPointerOnTruncationsAndByteFlips) {
+  const std::string review = Review();
+  ExpectSameAsAtPointer(review, "/request/object", "whole");
+  for (size_t len = 0; len <= review.size(); len += 11) {
+    ExpectSameAsAtPointer(review.substr(0, len), "/request/object", "len " + std::to_string(len));
+  }
+  const char kReplacements[] = {'"', '{', '}', '[', ']', ',', ':', '\\', '0', 'x', ' '};
+  size_t n = 0;
+  for (size_t pos = 0; pos < review.size(); pos += 5) {
+    std::string mutated = review;
+    mutated[pos] = kReplacements[n++ % sizeof kReplacements];
+    ExpectSameAsAtPointer(mutated, "/request/object", "byte " + std::to_string(pos) + " -> " + std::string(1, mutated[pos]));
+  }
+  const std::string pod = R"({"kind":"Pod","spec":{"hostPID":true}})";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"request":{"object":)" + pod + "}} ]", "/request/object"},
+      {R"({"request":{"object":)" + pod + "}}}", "/request/object"},
+      {R"({"request":{"object":)" + pod + "}", "/request/object"},
+      {R"({"request":{"ob\"ject":)" + pod + "}}", "/request/ob\\\"ject"},
+      {R"({"request":{"ob\"ject":)" + pod + "}}", "/request/ob\\"},
+      {R"({"request":{"ob\u006aect":)" + pod + "}}", "/request/object"},
+      {R"({"re~quest":{"object":)" + pod + "}}", "/re~0quest/object"},
+      {R"({"request":{"object":)" + pod + R"(,"object":5}})", "/request/object"},
+      {R"({"request":{"":)" + pod + "}}", "/request/"},
+      {R"({"request":[)" + pod + "]}", "/request/0"},
+      {R"({"request":{"object":)" + pod + R"(}, "x": [}})", "/request/object"},
+      {R"({"x": [}, "request":{"object":)" + pod + R"(}})", "/request/object"},
+      {R"({"request" {"object":)" + pod + R"(}})", "/request/object"},
+      {R"({"request":{"object":)" + pod + R"(} "y":1})", "/request/object"},
+  };
+  for (const auto& [json, pointer] : cases) ExpectSameAsAtPointer(json, pointer, json + " @ " + pointer);
+}
+
 TEST(DecodeObjectJson, DecodesTheRootWhenThePointerIsEmpty) {
   const std::string json = R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},
     "spec":{"template":{"spec":{"containers":[{"name":"c","image":"i@sha256:00"}]}}}})";
