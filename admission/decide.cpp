@@ -128,35 +128,37 @@ void AppendDenyMessage(const std::string& object, const std::string& ns, const M
   size_t size = 128 + object.size() + mode.label.size() + ns.size() + mode.note.size();
   for (const Finding* f : failing) size += 32 + f->path.size() + f->message.size();
   out.reserve(out.size() + size);
+  using namespace std::string_view_literals;  // appends of literals without strlen
   out += object;
-  out += " violates invar profile \"";
+  out += " violates invar profile \""sv;
   out += mode.label;
-  out += "\" enforced on namespace \"";
+  out += "\" enforced on namespace \""sv;
   out += ns;
-  out += "\" (";
-  out += fmt::format_int(failing.size()).c_str();
-  out += failing.size() == 1 ? " finding):" : " findings):";
+  out += "\" ("sv;
+  const fmt::format_int count(failing.size());
+  out.append(count.data(), count.size());
+  out += failing.size() == 1 ? " finding):"sv : " findings):"sv;
   size_t i = 0;
   while (i < failing.size()) {
     std::string_view id = CheckId(*failing[i]);
-    out += "\n- ";
+    out += "\n- "sv;
     out += id;
     out += ':';
     size_t j = i;
     for (; j < failing.size() && CheckId(*failing[j]) == id; ++j) {
-      out += "\n    ";
+      out += "\n    "sv;
       out += failing[j]->path.empty() ? std::string_view("(pod)") : std::string_view(failing[j]->path);
-      out += ": ";
+      out += ": "sv;
       out += failing[j]->message;
     }
     if (failing[i]->check && !failing[i]->check->remediation.empty()) {
-      out += "\n    fix: ";
+      out += "\n    fix: "sv;
       out += failing[i]->check->remediation;
     }
     i = j;
   }
   if (!mode.note.empty()) {
-    out += "\n(";
+    out += "\n("sv;
     out += mode.note;
     out += ')';
   }

@@ -452,51 +452,53 @@ void AppendJsonStringForReply(std::string& out, std::string_view s) { AppendJson
 #endif
 
 void AppendReview(const ReviewResponse& response, std::string& out) {
-  out += R"({"apiVersion":")";
+  using namespace std::string_view_literals;  // appends of literals without strlen
+  out += R"({"apiVersion":")"sv;
   out += ReviewApiVersion(response.version);
-  out += R"(","kind":"AdmissionReview","response":{"uid":)";
+  out += R"(","kind":"AdmissionReview","response":{"uid":)"sv;
   AppendJsonString(out, response.uid);
-  out += response.allowed ? R"(,"allowed":true)" : R"(,"allowed":false)";
+  out += response.allowed ? R"(,"allowed":true)"sv : R"(,"allowed":false)"sv;
   if (response.code != 0 || !response.message.empty()) {
-    out += R"(,"status":{)";
+    out += R"(,"status":{)"sv;
     bool first = true;
     if (response.code != 0) {
-      out += R"("code":)";
-      out += fmt::format_int(response.code).c_str();
+      out += R"("code":)"sv;
+      const fmt::format_int code(response.code);
+      out.append(code.data(), code.size());
       first = false;
     }
     if (!response.reason.empty()) {
-      out += first ? "" : ",";
-      out += R"("reason":)";
+      if (!first) out += ',';
+      out += R"("reason":)"sv;
       AppendJsonString(out, response.reason);
       first = false;
     }
     if (!response.message.empty()) {
-      out += first ? "" : ",";
-      out += R"("message":)";
+      if (!first) out += ',';
+      out += R"("message":)"sv;
       AppendJsonStringForReply(out, response.message);
     }
-    out += "}";
+    out += '}';
   }
   if (!response.warnings.empty()) {
-    out += R"(,"warnings":[)";
+    out += R"(,"warnings":[)"sv;
     for (size_t i = 0; i < response.warnings.size(); ++i) {
-      if (i) out += ",";
+      if (i) out += ',';
       AppendJsonStringForReply(out, response.warnings[i]);
     }
-    out += "]";
+    out += ']';
   }
   if (!response.audit_annotations.empty()) {
-    out += R"(,"auditAnnotations":{)";
+    out += R"(,"auditAnnotations":{)"sv;
     for (size_t i = 0; i < response.audit_annotations.size(); ++i) {
-      if (i) out += ",";
+      if (i) out += ',';
       AppendJsonString(out, response.audit_annotations[i].first);
-      out += ":";
+      out += ':';
       AppendJsonStringForReply(out, response.audit_annotations[i].second);
     }
-    out += "}";
+    out += '}';
   }
-  out += "}}";
+  out += "}}"sv;
 }
 
 }  // namespace invar::admission

@@ -258,19 +258,22 @@ struct Reply {
 // HTTP/1.x response bytes into `out` (cleared first). HEAD gets the headers
 // only; Connection is sent when it differs from the version's default.
 void SerializeReply(const Reply& r, unsigned version, bool keep_alive, bool head, std::string& out) {
+  using namespace std::string_view_literals;  // appends of literals without strlen
   out.clear();
-  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
-  out += fmt::format_int(r.code).str();
+  out += version == 10 ? "HTTP/1.0 "sv : "HTTP/1.1 "sv;
+  const fmt::format_int code(r.code);
+  out.append(code.data(), code.size());
   out += ' ';
   beast::string_view reason = http::obsolete_reason(static_cast<http::status>(r.code));
   out.append(reason.data(), reason.size());
-  out += "\r\nContent-Type: ";
+  out += "\r\nContent-Type: "sv;
   out += r.content_type;
-  out += "\r\nContent-Length: ";
-  out += fmt::format_int(r.body.size()).str();
-  if (version == 10 && keep_alive) out += "\r\nConnection: keep-alive";
-  if (version != 10 && !keep_alive) out += "\r\nConnection: close";
-  out += "\r\n\r\n";
+  out += "\r\nContent-Length: "sv;
+  const fmt::format_int length(r.body.size());
+  out.append(length.data(), length.size());
+  if (version == 10 && keep_alive) out += "\r\nConnection: keep-alive"sv;
+  if (version != 10 && !keep_alive) out += "\r\nConnection: close"sv;
+  out += "\r\n\r\n"sv;
   if (!head) out += r.body;
 }
 
