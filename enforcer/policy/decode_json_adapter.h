@@ -68,6 +68,22 @@ struct BracketDeltas {
 // Not inline: decode_json_avx2.cpp is compiled with -fno-weak (see kMaxPathSegments).
 constexpr BracketDeltas kBracketDeltas;
 
+// What a token's first byte makes of a value IndexAdapter steps over: one
+// token, a container, or a structural character where a value belongs.
+struct ValueStarts {
+  enum Kind : uint8_t { kScalar, kContainer, kBad };
+  Kind kind[256] = {};
+  constexpr ValueStarts() {
+    kind[static_cast<unsigned char>('{')] = kContainer;
+    kind[static_cast<unsigned char>('[')] = kContainer;
+    kind[static_cast<unsigned char>('}')] = kBad;
+    kind[static_cast<unsigned char>(']')] = kBad;
+    kind[static_cast<unsigned char>(',')] = kBad;
+    kind[static_cast<unsigned char>(':')] = kBad;
+  }
+};
+constexpr ValueStarts kValueStarts;
+
 class JsonAdapter {
  public:
   struct Node {
@@ -534,17 +550,19 @@ class IndexAdapter {
   // container ends after its matching close (brackets counted as skip_child
   // does). A structural character where a value belongs is refused (the
   // fallback then reports it as on-demand does).
+  // Inline for the common case (a scalar: one token); containers go to
+  // MatchingClose() out of line.
   ondemand::token_position Skip(ondemand::token_position v) const {
     if (v >= end_) return nullptr;
-    switch (buf_[*v]) {
-      case '{':
-      case '[': return JsonAdapter::MatchingClose(buf_, v + 1, end_);
-      case '}':
-      case ']':
-      case ',':
-      case ':': return nullptr;
-      default: return v + 1;
+    const uint8_t c = buf_[*v];
+    switch (kValueStarts.kind[c]) {
+      case ValueStarts::kScalar: return v + 1;
+      case ValueStarts::kContainer: return SkipContainerAt(v);
+      default: return nullptr;
     }
+  }
+  [[gnu::noinline]] ondemand::token_position SkipContainerAt(ondemand::token_position v) const {
+    return JsonAdapter::MatchingClose(buf_, v + 1, end_);
   }
 
   // The value of the first field of the object at `open` whose key is
