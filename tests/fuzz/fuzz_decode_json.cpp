@@ -5,7 +5,11 @@
 // kind and a spec path, every error a message; the generic and AVX2 builds
 // of the decoder (runtime dispatch, decode_json_kernel.h) give the same
 // result, both for DecodeJson and for DecodeObjectJson, which must also agree
-// with DecodeObject() on an on-demand value. And the decoder's own skipping
+// with DecodeObject() on an on-demand value (DecodeObjectJson walks the
+// structural index itself, IndexAdapter, and must accept exactly what the
+// on-demand walk accepts); with the pointer /request/object it must agree
+// with at_pointer() and DecodeObject() (IndexAdapter::Resolve() finds the
+// object on the index). And the decoder's own skipping
 // (JsonAdapter::SkipContainer(), which steps over unread subtrees on
 // simdjson's structural index) must leave the iterator exactly where
 // simdjson's skip_child() would: the input is walked both ways with the
@@ -19,6 +23,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "invar/policy/decode.h"
 #include "invar/policy/json_object.h"
@@ -64,6 +69,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   simdjson::ondemand::parser parser;
   simdjson::padded_string padded(input);
+  {
+    // The admission pointer, resolved by at_pointer() and decoded on demand,
+    // with DecodeObjectJson's error mapping (decode.h).
+    constexpr std::string_view kPointer = "/request/object";
+    invar::Result<Workload> expected{std::in_place};
+    simdjson::ondemand::document pdoc;
+    simdjson::ondemand::value pvalue;
+    if (auto e = parser.iterate(padded).get(pdoc)) {
+      expected = invar::Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
+    } else if (auto pe = pdoc.at_pointer(kPointer).get(pvalue)) {
+      if (pe == simdjson::NO_SUCH_FIELD || pe == simdjson::INDEX_OUT_OF_BOUNDS || pe == simdjson::INCORRECT_TYPE ||
+          pe == simdjson::INVALID_JSON_POINTER) {
+        expected = invar::Status::NotFound(std::string(kPointer) + ": not found");
+      } else {
+        expected = invar::Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(pe));
+      }
+    } else {
+      expected = DecodeObject(pvalue, limits.max_depth);
+    }
+    for (JsonKernel kernel : {JsonKernel::kGeneric, JsonKernel::kAvx2}) {
+      ObjectDecodeOptions options;
+      options.max_depth = limits.max_depth;
+      options.kernel = kernel;
+      options.pointer = kPointer;
+      invar::Result<Workload> b = DecodeObjectJson(input, input.size(), options);
+      Check(b.ok() == expected.ok());
+      if (b.ok()) Check(*b == *expected);
+      if (!b.ok()) Check(b.status().ToString() == expected.status().ToString());
+    }
+  }
   simdjson::ondemand::document doc;
   if (parser.iterate(padded).get(doc) != simdjson::SUCCESS) return 0;
   simdjson::ondemand::json_type type;
