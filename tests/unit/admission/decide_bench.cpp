@@ -35,8 +35,7 @@ void BM_DecodeReview(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeReview);
 
-// The same with a depth limit no document reaches (the nesting walk over the
-// structural index still runs, four tokens per step).
+// The same with a depth limit above the bracket count: no nesting scan.
 void BM_DecodeReviewWithoutNestingScan(benchmark::State& state) {
   std::string body = LoadReview();
   ReviewLimits limits;

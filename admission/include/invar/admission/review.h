@@ -124,12 +124,13 @@ Status DecodeReviewInto(std::string_view body, const ReviewLimits& limits, size_
 // Sets every field of `r` to its default, keeping string and vector capacity.
 void ResetForReuse(ReviewRequest& r);
 
-// The nesting bound DecodeReview applies once simdjson has indexed the body:
-// true when objects and arrays (outside strings) nest deeper than max_depth
-// anywhere in `s`, counted on the structural index. InvalidArgument when the
-// index cannot be built (an unclosed string: the parser's error). For tests;
-// copies `s`.
-Result<bool> NestingDeeperThan(std::string_view s, int max_depth);
+// The nesting bound DecodeReview applies before parsing: true when objects
+// and arrays (outside strings) nest deeper than max_depth anywhere in `s`.
+// kBest picks the fastest scan the CPU runs; the others exist so tests can
+// check every implementation against the others (kAvx2 falls back to kSse2
+// on a CPU without AVX2, kSse2 to kPortable without SSE2).
+enum class NestingScan { kBest, kAvx2, kSse2, kPortable };
+bool NestingDeeperThan(std::string_view s, int max_depth, NestingScan scan = NestingScan::kBest);
 
 // The AdmissionReview JSON for `response` (apiVersion from response.version).
 std::string EncodeReview(const ReviewResponse& response);
