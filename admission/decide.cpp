@@ -108,6 +108,7 @@ Route RouteOf(const ReviewRequest& r) {
 // updates only those of the newly added ephemeral containers.
 std::vector<const Finding*> Failing(const Verdict& v, const std::vector<std::string>* only_containers) {
   std::vector<const Finding*> out;
+  out.reserve(v.findings.size());  // one allocation, not one per doubling
   for (const auto& f : v.findings) {
     if (f.exempted) continue;
     if (only_containers && !Contains(*only_containers, f.container)) continue;
