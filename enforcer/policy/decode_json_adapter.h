@@ -233,7 +233,13 @@ class JsonAdapter {
     if (*first != '{' && *first != '[') return;
     pos = MatchingClose(first - *pos, pos + 1, JsonIteratorInternals::End(it));
     if (pos == nullptr) return;  // unbalanced: skip_child reports it
-    // The value's depth is its parent's + 1; the same moves skip_child makes.
+    LeaveBefore(it, pos);
+  }
+
+  // Moves the iterator, which is at the start of a value, to `pos` (the
+  // token after that value) at the parent's depth: the value's depth is its
+  // parent's + 1; the same moves skip_child makes.
+  static void LeaveBefore(ondemand::json_iterator& it, ondemand::token_position pos) {
     const ondemand::depth_t depth = it.depth();
     it.ascend_to(depth - 1);
     it.reenter_child(pos, depth);
@@ -398,6 +404,17 @@ class IndexAdapter {
   bool usable() const { return usable_ && start_ < end_; }
   Node Root() const { return Node{start_}; }
   void Restore() { JsonIteratorInternals::StringBufLoc(*it_) = string_buf_loc_; }
+
+  // After a successful walk from Root(): leaves on-demand's iterator after
+  // the value, where reading it (or skip_child) would have left it, so the
+  // caller's on-demand iteration of the enclosing object goes on from there.
+  // False (iterator untouched) when the value's end is not known.
+  bool StepPast(const Node& root) {
+    const ondemand::token_position after = root.after != nullptr ? root.after : Skip(root.tok);
+    if (after == nullptr || after > end_) return false;
+    JsonAdapter::LeaveBefore(*it_, after);
+    return true;
+  }
 
   // Resolves an RFC 6901 pointer from the root as doc.at_pointer() does
   // (keys compared as written, the first of duplicate keys), into `node`.

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // DecodeObject(): the admission hot path. Reads one Kubernetes object from a
 // simdjson on-demand value straight into a Workload (no DOM, no copies of
-// fields the checks do not read). Called by the webhook's AdmissionReview
-// codec on request.object. Thread-compatible: the value belongs to the
-// caller's parser.
+// fields the checks do not read), walking simdjson's structural index
+// (IndexAdapter) with the on-demand walk as the fallback that reports errors.
+// Called by the webhook's AdmissionReview codec on request.object.
+// Thread-compatible: the value belongs to the caller's parser.
 #include "invar/policy/json_object.h"
 
 #include "decode_extract.h"
@@ -12,6 +13,23 @@
 namespace invar::policy {
 
 Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth) {
+  // The walk over simdjson's structural index first (IndexAdapter, as in
+  // DecodeObjectJson); on success on-demand's iterator is moved past the
+  // object, so the caller's iteration of the review goes on as if the object
+  // had been read. On any failure the on-demand walk decodes it again and
+  // reports exactly what it always did.
+  decode_internal::IndexAdapter fast(object);
+  if (fast.usable()) {
+    decode_internal::IndexAdapter::Node node = fast.Root();
+    decode_internal::Extractor<decode_internal::IndexAdapter> extractor(fast, max_depth);
+    Result<Workload> result{std::in_place};
+    if (extractor.DecodeSingle(node, &*result).ok() && fast.StepPast(node)) return result;
+    fast.Restore();
+  }
+  return DecodeObjectOnDemand(object, max_depth);
+}
+
+Result<Workload> DecodeObjectOnDemand(simdjson::ondemand::value object, int max_depth) {
   decode_internal::JsonAdapter adapter;
   decode_internal::Extractor<decode_internal::JsonAdapter> extractor(adapter, max_depth);
   decode_internal::JsonAdapter::Node node{object};

@@ -5,11 +5,12 @@
 // kind and a spec path, every error a message; the generic and AVX2 builds
 // of the decoder (runtime dispatch, decode_json_kernel.h) give the same
 // result, both for DecodeJson and for DecodeObjectJson, which must also agree
-// with DecodeObject() on an on-demand value (DecodeObjectJson walks the
-// structural index itself, IndexAdapter, and must accept exactly what the
-// on-demand walk accepts); with the pointer /request/object it must agree
-// with at_pointer() and DecodeObject() (IndexAdapter::Resolve() finds the
-// object on the index). And the decoder's own skipping
+// with DecodeObjectOnDemand() on an on-demand value (DecodeObjectJson and
+// DecodeObject() walk the structural index themselves, IndexAdapter, and must
+// accept exactly what the on-demand walk accepts; DecodeObject() must also
+// leave the iterator where the on-demand walk does); with the pointer
+// /request/object it must agree with at_pointer() and DecodeObjectOnDemand()
+// (IndexAdapter::Resolve() finds the object on the index). And the decoder's own skipping
 // (JsonAdapter::SkipContainer(), which steps over unread subtrees on
 // simdjson's structural index) must leave the iterator exactly where
 // simdjson's skip_child() would: the input is walked both ways with the
@@ -86,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         expected = invar::Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(pe));
       }
     } else {
-      expected = DecodeObject(pvalue, limits.max_depth);
+      expected = DecodeObjectOnDemand(pvalue, limits.max_depth);
     }
     for (JsonKernel kernel : {JsonKernel::kGeneric, JsonKernel::kAvx2}) {
       ObjectDecodeOptions options;
@@ -105,7 +106,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (doc.type().get(type) != simdjson::SUCCESS || type != simdjson::ondemand::json_type::object) return 0;
   simdjson::ondemand::value value;
   if (doc.get_value().get(value) != simdjson::SUCCESS) return 0;
-  invar::Result<Workload> w = DecodeObject(value, limits.max_depth);
+  invar::Result<Workload> w = DecodeObjectOnDemand(value, limits.max_depth);
+  {
+    // DecodeObject() (structural-index walk, on-demand fallback) on a fresh
+    // iteration must agree, and embedded as request.object the iteration
+    // must go on after it as after the on-demand walk.
+    simdjson::ondemand::document again;
+    simdjson::ondemand::value fresh;
+    Check(parser.iterate(padded).get(again) == simdjson::SUCCESS);
+    Check(again.get_value().get(fresh) == simdjson::SUCCESS);
+    invar::Result<Workload> f = DecodeObject(fresh, limits.max_depth);
+    Check(f.ok() == w.ok());
+    if (f.ok()) Check(*f == *w);
+    if (!f.ok()) Check(f.status().ToString() == w.status().ToString());
+    const std::string embedded =
+        "{\"object\": " + std::string(input) + ", \"r\": [1, {\"k\": [2]}], \"s\": 3}";
+    Check(invar::policy::skip_walk::WalkDocument(embedded, /*fast=*/true) ==
+          invar::policy::skip_walk::WalkDocument(embedded, /*fast=*/false));
+  }
   for (JsonKernel kernel : {JsonKernel::kGeneric, JsonKernel::kAvx2}) {
     ObjectDecodeOptions options;
     options.max_depth = limits.max_depth;

@@ -3,8 +3,9 @@
 // and `avx2` builds must decode every input to exactly the same result —
 // workloads, skipped objects, error messages and lines — on valid files, on
 // every truncation and many byte flips of the review, and on the fuzz seeds.
-// Also DecodeObjectJson(), the byte-level admission entry point, against
-// DecodeObject() on an on-demand value, and its JSON pointer resolution
+// Also DecodeObjectJson(), the byte-level admission entry point, and
+// DecodeObject() (the webhook's, on an on-demand value; both walk the
+// structural index first) against DecodeObjectOnDemand(), and the pointer resolution
 // against an independent oracle (nlohmann::json's json_pointer). On a CPU without AVX2 (or a build
 // without the AVX2 kernel) the parity tests are skipped, the rest run.
 #include <gtest/gtest.h>
@@ -18,6 +19,7 @@
 
 #include "invar/policy/decode.h"
 #include "invar/policy/json_object.h"
+#include "skip_walk.h"
 #include "test_util.h"
 
 namespace invar::policy {
@@ -172,7 +174,30 @@ void ExpectSameAsOnDemand(const std::string& json, const std::string& what) {
   if (doc.type().get(type) != simdjson::SUCCESS || type != simdjson::ondemand::json_type::object) return;
   simdjson::ondemand::value value;
   if (doc.get_value().get(value) != simdjson::SUCCESS) return;
-  Result<Workload> expected = DecodeObject(value, 64);
+  Result<Workload> expected = DecodeObjectOnDemand(value, 64);
+  {
+    // DecodeObject() on the value: the same structural-index walk as
+    // DecodeObjectJson, with the on-demand walk as its fallback.
+    simdjson::ondemand::document again;
+    simdjson::ondemand::value fresh;
+    ASSERT_EQ(parser.iterate(padded).get(again), simdjson::SUCCESS);
+    ASSERT_EQ(again.get_value().get(fresh), simdjson::SUCCESS);
+    Result<Workload> got = DecodeObject(fresh, 64);
+    ASSERT_EQ(got.ok(), expected.ok()) << what << "\n" << (got.ok() ? expected : got).status().ToString();
+    if (got.ok()) {
+      ASSERT_EQ(*got, *expected) << what;
+    } else {
+      ASSERT_EQ(got.status().ToString(), expected.status().ToString()) << what;
+    }
+  }
+  // Embedded as the webhook meets it (request.object, then more fields):
+  // after DecodeObject() the iteration goes on exactly as after the on-demand
+  // walk (skip_walk.h logs both).
+  const std::string embedded =
+      "{\"kind\": 1, \"object\": " + json + ", \"r\": [1, {\"k\": [2]}], \"s\": {\"t\": 3}}";
+  ASSERT_EQ(skip_walk::WalkDocument(embedded, /*fast=*/true),
+            skip_walk::WalkDocument(embedded, /*fast=*/false))
+      << what;
   for (JsonKernel kernel : {JsonKernel::kGeneric, JsonKernel::kAvx2}) {
     if (!JsonKernelAvailable(kernel)) continue;
     ObjectDecodeOptions options;
@@ -277,7 +302,7 @@ Result<Workload> ViaAtPointer(const std::string& json, const std::string& pointe
     return Status::NotFound(pointer + ": not found");
   }
   if (e) return Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
-  return DecodeObject(value, 64);
+  return DecodeObjectOnDemand(value, 64);
 }
 
 void ExpectSameAsAtPointer(const std::string& json, const std::string& pointer, const std::string& what) {

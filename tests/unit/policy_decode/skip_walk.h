@@ -6,7 +6,11 @@
 // offset of every value, errors, where the walk ended). With fast == true
 // every skipped value first goes through SkipContainer(); with false,
 // on-demand's skip_child() does all the skipping. The two logs must be equal
-// for every input. Used by decode_skip_test.cpp (edge cases and generated
+// for every input. Objects under keys starting with 'o' are decoded: with
+// fast == true by DecodeObject() (its structural-index walk moves the
+// iterator past the object itself), with false by DecodeObjectOnDemand();
+// the results and where the walk goes on must be equal too. Used by
+// decode_skip_test.cpp (edge cases and generated
 // documents) and by the fuzz_decode_json fuzzer (tests/fuzz), which checks
 // the same equality on every input it tries. Header-only, no gtest;
 // thread-compatible (each call has its own parser).
@@ -18,6 +22,7 @@
 #include <string_view>
 
 #include "decode_json_adapter.h"
+#include "invar/policy/json_object.h"
 
 namespace invar::policy::skip_walk {
 
@@ -64,7 +69,20 @@ inline bool Walk(od::value v, const char* base, bool fast, int depth, std::strin
       log += " ";
       log += key;
       od::value child = field.value();
-      if (!key.empty() && key[0] == 'r') {
+      if (!key.empty() && key[0] == 'o') {
+        // An object to decode, as the webhook decodes request.object: with
+        // fast, DecodeObject() (the structural-index walk, which then moves
+        // the iterator past it itself); without, the on-demand walk only.
+        Result<Workload> w = fast ? DecodeObject(child, 64) : DecodeObjectOnDemand(child, 64);
+        if (w.ok()) {
+          Note(log, " decoded:", w->kind);
+          Note(log, "/", w->metadata.name);
+          Note(log, "/", std::to_string(w->spec.containers.size()));
+          Note(log, "/", w->spec_path);
+        } else {
+          Note(log, " decode-error:", w.status().ToString());
+        }
+      } else if (!key.empty() && key[0] == 'r') {
         if (!Walk(child, base, fast, depth + 1, log)) return false;
       } else {
         const char* child_at = nullptr;

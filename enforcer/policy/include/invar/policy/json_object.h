@@ -19,6 +19,12 @@ namespace invar::policy {
 // securityContext.privileged: expected boolean, got string") and NotFound when
 // the kind carries no pod spec. `kind_hint` is used when the object has no
 // `kind` field (AdmissionReview objects always have one).
+// On success the caller's iterator is past the object, as after reading it.
 Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth = 256);
+
+// The same decode with on-demand's iterators only. DecodeObject() walks
+// simdjson's structural index first and falls back to this on any failure
+// (so every error is this one's); tests and fuzzers compare the two.
+Result<Workload> DecodeObjectOnDemand(simdjson::ondemand::value object, int max_depth = 256);
 
 }  // namespace invar::policy
