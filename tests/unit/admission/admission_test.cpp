@@ -108,6 +108,16 @@ TEST(ReviewCodec, KeepsTheObjectRawWhenOperationFollowsIt) {
   EXPECT_EQ(r->object.json.substr(0, 18), R"({"apiVersion":"v1")");
 }
 
+// Namespace labels with all three modes: enforce immutable, warn
+// restricted, audit baseline.
+policy::StringMap AllThreeModes() {
+  policy::StringMap labels;
+  labels.Set("invar.dev/enforce", "immutable");
+  labels.Set("invar.dev/warn", "restricted");
+  labels.Set("invar.dev/audit", "baseline");
+  return labels;
+}
+
 // Both decode paths (the review's own pass, and Decide's later
 // DecodeObjectJson) answer byte for byte alike, for allowed, denied and
 // undecodable objects.
@@ -115,10 +125,7 @@ TEST(ReviewCodec, SinglePassAndLaterDecodeAnswerAlike) {
   auto cfg = ParseConfig("");
   ASSERT_TRUE(cfg.ok());
   FixedNamespaceSource ns;
-  policy::StringMap labels;
-  labels.Set("invar.dev/enforce", "immutable");
-  labels.Set("invar.dev/warn", "restricted");
-  labels.Set("invar.dev/audit", "baseline");
+  const policy::StringMap labels = AllThreeModes();
   ns.Set("shop", labels);
   ns.Set("prod", labels);
   const std::string head = R"("uid":"u","kind":{"kind":"Pod"},"resource":{"resource":"pods"},"namespace":"prod",)"
@@ -164,11 +171,7 @@ TEST(Decide, DecidingIntoAUsedDecisionEqualsAFreshDecide) {
   auto cfg = ParseConfig("");
   ASSERT_TRUE(cfg.ok());
   FixedNamespaceSource ns;
-  policy::StringMap labels;
-  labels.Set("invar.dev/enforce", "immutable");
-  labels.Set("invar.dev/warn", "restricted");
-  labels.Set("invar.dev/audit", "baseline");
-  ns.Set("prod", labels);
+  ns.Set("prod", AllThreeModes());
   policy::StringMap warn_only;
   warn_only.Set("invar.dev/warn", "immutable");
   ns.Set("dev", warn_only);
