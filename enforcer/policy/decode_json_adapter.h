@@ -620,5 +620,23 @@ class IndexAdapter {
   std::string error_;
 };
 
+// The fast path of both JSON entry points (DecodeObjectJson, DecodeObject):
+// the Extractor over the structural index from `v`, which must not have been
+// read yet; `pointer` (if not empty) is resolved on the index. True with *out
+// filled (and, with step_past, on-demand's iterator left after the value);
+// false with the parser's string buffer restored and *out reset, for the
+// caller's on-demand walk to decode again and report what it always did.
+inline bool DecodeOnIndex(ondemand::value& v, std::string_view pointer, int max_depth, bool step_past,
+                          Workload* out) {
+  IndexAdapter fast(v);
+  IndexAdapter::Node node = fast.Root();
+  if (!fast.usable() || (!pointer.empty() && !fast.Resolve(pointer, &node))) return false;
+  Extractor<IndexAdapter> extractor(fast, max_depth);
+  if (extractor.DecodeSingle(node, out).ok() && (!step_past || fast.StepPast(node))) return true;
+  fast.Restore();
+  *out = Workload();
+  return false;
+}
+
 }  // namespace INVAR_JSON_ADAPTER_NS
 }  // namespace invar::policy::decode_internal

@@ -56,7 +56,6 @@
 namespace invar::policy::json_kernel::INVAR_JSON_KERNEL {
 namespace {
 
-using decode_internal::IndexAdapter;
 using decode_internal::JsonAdapter;
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -292,15 +291,9 @@ Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity
   // below decode it again and report exactly what they always did. Neither
   // get_value() nor the fast walk moves the document's iterator.
   simdjson::ondemand::value object;
-  if (doc.get_value().get(object) == simdjson::SUCCESS) {
-    IndexAdapter fast(object);
-    IndexAdapter::Node node = fast.Root();
-    if (fast.usable() && (pointer.empty() || fast.Resolve(pointer, &node))) {
-      decode_internal::Extractor<IndexAdapter> extractor(fast, max_depth);
-      if (extractor.DecodeSingle(node, &*result).ok()) return result;
-      fast.Restore();
-      *result = Workload();
-    }
+  if (doc.get_value().get(object) == simdjson::SUCCESS &&
+      decode_internal::DecodeOnIndex(object, pointer, max_depth, /*step_past=*/false, &*result)) {
+    return result;
   }
   auto e = pointer.empty() ? doc.get_value().get(object) : doc.at_pointer(pointer).get(object);
   if (e == simdjson::SCALAR_DOCUMENT_AS_VALUE) {

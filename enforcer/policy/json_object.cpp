@@ -18,14 +18,8 @@ Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth) {
   // object, so the caller's iteration of the review goes on as if the object
   // had been read. On any failure the on-demand walk decodes it again and
   // reports exactly what it always did.
-  decode_internal::IndexAdapter fast(object);
-  if (fast.usable()) {
-    decode_internal::IndexAdapter::Node node = fast.Root();
-    decode_internal::Extractor<decode_internal::IndexAdapter> extractor(fast, max_depth);
-    Result<Workload> result{std::in_place};
-    if (extractor.DecodeSingle(node, &*result).ok() && fast.StepPast(node)) return result;
-    fast.Restore();
-  }
+  Result<Workload> result{std::in_place};
+  if (decode_internal::DecodeOnIndex(object, "", max_depth, /*step_past=*/true, &*result)) return result;
   return DecodeObjectOnDemand(object, max_depth);
 }
 
