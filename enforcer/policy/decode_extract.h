@@ -94,6 +94,37 @@ inline bool Is(std::string_view key, const char (&literal)[N]) {
   return key.size() == N - 1 && std::memcmp(key.data(), literal, N - 1) == 0;
 }
 
+// Workload storage reused across decodes (DecodeObjectJsonInto,
+// DecodeObjectInto): the walk writes into the strings and vectors already
+// there, so a Workload decoded again and again stops allocating once its
+// buffers fit. DecodeSingle() first resets every field except the container
+// and volume lists (ResetAllButLists, model.cpp); the lists' elements are
+// reset one by one as the walk reaches them (SlotAt) and the lists are trimmed
+// to what was read (Trim), or emptied when the object has none. Optional
+// structures that own vectors (a container's securityContext and its
+// capabilities) are kept engaged and reset in place while the walk reads
+// them, and disengaged afterwards when the object turned out not to have
+// them. On a fresh Workload all of this is the plain decode.
+void ResetAllButLists(Workload& w);
+
+// Element `i` of `v` for a walk that refills `v` in place: the existing
+// element, after reset(element), or a new one (i is never past the end).
+template <typename T, typename Reset>
+T& SlotAt(std::vector<T>& v, size_t i, Reset&& reset) {
+  if (i < v.size()) {
+    T& e = v[i];
+    reset(e);
+    return e;
+  }
+  return v.emplace_back();
+}
+
+// Drops the elements of `v` past the first n (the stale tail of a refill).
+template <typename T>
+void Trim(std::vector<T>& v, size_t n) {
+  if (v.size() > n) v.erase(v.begin() + static_cast<std::ptrdiff_t>(n), v.end());
+}
+
 // Path segments shown in error messages (the outermost ones). A namespace-scope
 // constant rather than a static member: decode_json_avx2.cpp is compiled with
 // -fno-weak, where GCC cannot give an inline variable one definition.
@@ -130,15 +161,25 @@ class Extractor {
 
   // The admission entry point: exactly one object that must carry a pod spec.
   // Fills `out`; returns the failure as Status.
+  // `out` may hold an earlier decode: its storage is reused (see SlotAt).
+  // On failure `out` holds a partial decode.
   Status DecodeSingle(Node& n, Workload* out) {
+    Workload& w = *out;
+    ResetAllButLists(w);
+    lists_read_ = 0;
     JType t;
-    if (!a_.Type(n, &t)) return Status::InvalidArgument(a_.error());
+    if (!a_.Type(n, &t)) {
+      TrimUnreadLists(w);
+      return Status::InvalidArgument(a_.error());
+    }
     if (t != JType::kObject) {
+      TrimUnreadLists(w);
       return Status::InvalidArgument("expected object, got " + std::string(JTypeName(t)));
     }
     Header h;
-    Workload& w = *out;
-    if (!ReadObject(n, w, h, /*allow_list=*/false)) return Status::InvalidArgument(TakeError());
+    const bool ok = ReadObject(n, w, h, /*allow_list=*/false);
+    TrimUnreadLists(w);
+    if (!ok) return Status::InvalidArgument(TakeError());
     if (h.kind.empty()) return Status::InvalidArgument("kind: missing");
     if (h.loc == nullptr) {
       return Status::NotFound("kind " + w.api_version + " " + w.kind + " carries no pod spec");
@@ -153,6 +194,21 @@ class Extractor {
     bool is_list = false;
     bool saw_spec = false;
   };
+
+  // ---- reused storage (see SlotAt) ------------------------------------------
+
+  // An enum, not static constexpr members: see kMaxPathSegments (-fno-weak).
+  enum : unsigned { kReadInit = 1, kReadRegular = 2, kReadEphemeral = 4, kReadVolumes = 8 };
+  static unsigned ListBit(ContainerKind kind) {
+    return kind == ContainerKind::kInit ? kReadInit : kind == ContainerKind::kRegular ? kReadRegular : kReadEphemeral;
+  }
+  // Empties the lists the walk did not reach (a reused Workload's old ones).
+  void TrimUnreadLists(Workload& w) const {
+    if ((lists_read_ & kReadInit) == 0) w.spec.init_containers.clear();
+    if ((lists_read_ & kReadRegular) == 0) w.spec.containers.clear();
+    if ((lists_read_ & kReadEphemeral) == 0) w.spec.ephemeral_containers.clear();
+    if ((lists_read_ & kReadVolumes) == 0) w.spec.volumes.clear();
+  }
 
   // ---- errors -------------------------------------------------------------
 
@@ -359,33 +415,31 @@ class Extractor {
   }
 
   bool ReadStringMap(Node& n, StringMap& out) {
-    out = StringMap();
+    out.Clear();
     return ForFields(n, [&](std::string_view key, Node& child) {
       // Keys of labels/annotations are data, not literals: the error path
       // names the map, which is enough to find the entry.
-      std::string value;
       JType t;
       if (!GetType(child, &t)) return false;
       if (t == JType::kNull) {
-        out.Set(std::string(key), std::string());
+        out.ValueFor(key).clear();
         return true;
       }
       if (t != JType::kString) {
         std::string what = "value of \"" + std::string(key) + "\": expected string, got " + std::string(JTypeName(t));
         return Fail(child, what);
       }
-      if (!a_.Str(child, &value)) return AdapterFailed();
-      out.Set(std::string(key), std::move(value));
-      return true;
+      return a_.Str(child, &out.ValueFor(key)) || AdapterFailed();
     });
   }
 
   bool ReadStringList(Node& n, std::vector<std::string>& out) {
-    out.clear();
-    return ForElements(n, [&](int, Node& child) {
-      out.emplace_back();
-      return ReadString(child, out.back());
+    size_t used = 0;
+    const bool ok = ForElements(n, [&](int, Node& child) {
+      return ReadString(child, SlotAt(out, used++, [](std::string& s) { s.clear(); }));
     });
+    Trim(out, used);
+    return ok;
   }
 
   // ---- structures -----------------------------------------------------------
@@ -449,13 +503,39 @@ class Extractor {
       out.reset();
       return true;
     }
-    out.emplace();
+    if (!out) out.emplace();  // else refilled in place (see SlotAt)
     Capabilities& caps = *out;
-    return ForFields(n, [&](std::string_view key, Node& c) {
-      if (Is(key, "add")) return Field("add", [&] { return ReadStringList(c, caps.add); });
-      if (Is(key, "drop")) return Field("drop", [&] { return ReadStringList(c, caps.drop); });
+    bool saw_add = false, saw_drop = false;
+    const bool ok = ForFields(n, [&](std::string_view key, Node& c) {
+      if (Is(key, "add")) {
+        saw_add = true;
+        return Field("add", [&] { return ReadStringList(c, caps.add); });
+      }
+      if (Is(key, "drop")) {
+        saw_drop = true;
+        return Field("drop", [&] { return ReadStringList(c, caps.drop); });
+      }
       return true;
     });
+    if (!saw_add) caps.add.clear();
+    if (!saw_drop) caps.drop.clear();
+    return ok;
+  }
+
+  // Every field but `capabilities`, which ReadContainerSecurityContext
+  // refills in place or disengages. A new SecurityContext field must be
+  // reset here too (the ReusedStorage tests compare with fresh decodes).
+  static void ResetAllButCapabilities(SecurityContext& sc) {
+    sc.privileged.reset();
+    sc.allow_privilege_escalation.reset();
+    sc.read_only_root_filesystem.reset();
+    sc.run_as_non_root.reset();
+    sc.run_as_user.reset();
+    sc.proc_mount.reset();
+    sc.se_linux_options.reset();
+    sc.seccomp_profile.reset();
+    sc.app_armor_profile.reset();
+    sc.windows_options.reset();
   }
 
   bool ReadContainerSecurityContext(Node& n, std::optional<SecurityContext>& out) {
@@ -465,9 +545,14 @@ class Extractor {
       out.reset();
       return true;
     }
-    out.emplace();
+    if (out) {
+      ResetAllButCapabilities(*out);  // refilled in place (see SlotAt)
+    } else {
+      out.emplace();
+    }
     SecurityContext& sc = *out;
-    return ForFields(n, [&](std::string_view key, Node& c) {
+    bool saw_capabilities = false;
+    const bool ok = ForFields(n, [&](std::string_view key, Node& c) {
       if (Is(key, "privileged")) return Field("privileged", [&] { return ReadBool(c, sc.privileged); });
       if (Is(key, "allowPrivilegeEscalation")) {
         return Field("allowPrivilegeEscalation", [&] { return ReadBool(c, sc.allow_privilege_escalation); });
@@ -478,7 +563,10 @@ class Extractor {
       if (Is(key, "runAsNonRoot")) return Field("runAsNonRoot", [&] { return ReadBool(c, sc.run_as_non_root); });
       if (Is(key, "runAsUser")) return Field("runAsUser", [&] { return ReadInt64(c, sc.run_as_user); });
       if (Is(key, "procMount")) return Field("procMount", [&] { return ReadOptString(c, sc.proc_mount); });
-      if (Is(key, "capabilities")) return Field("capabilities", [&] { return ReadCapabilities(c, sc.capabilities); });
+      if (Is(key, "capabilities")) {
+        saw_capabilities = true;
+        return Field("capabilities", [&] { return ReadCapabilities(c, sc.capabilities); });
+      }
       if (Is(key, "seLinuxOptions")) return Field("seLinuxOptions", [&] { return ReadSELinux(c, sc.se_linux_options); });
       if (Is(key, "seccompProfile")) {
         return Field("seccompProfile", [&] { return ReadProfile(c, sc.seccomp_profile); });
@@ -489,6 +577,8 @@ class Extractor {
       if (Is(key, "windowsOptions")) return Field("windowsOptions", [&] { return ReadWindows(c, sc.windows_options); });
       return true;
     });
+    if (!saw_capabilities) sc.capabilities.reset();
+    return ok;
   }
 
   bool ReadPodSecurityContext(Node& n, std::optional<PodSecurityContext>& out) {
@@ -560,7 +650,8 @@ class Extractor {
   }
 
   bool ReadContainer(Node& n, Container& ctr) {
-    return ForFields(n, [&](std::string_view key, Node& c) {
+    bool saw_security_context = false;
+    const bool read = ForFields(n, [&](std::string_view key, Node& c) {
       switch (key.size()) {
         case 4:
           if (Is(key, "name")) return Field("name", [&] { return ReadString(c, ctr.name); });
@@ -611,6 +702,7 @@ class Extractor {
           break;
         case 15:
           if (Is(key, "securityContext")) {
+            saw_security_context = true;
             return Field("securityContext", [&] { return ReadContainerSecurityContext(c, ctr.security_context); });
           }
           break;
@@ -619,30 +711,49 @@ class Extractor {
       }
       return true;
     });
+    if (!saw_security_context) ctr.security_context.reset();
+    return read;
+  }
+
+  // A reused element of a container list, but its security_context (which
+  // ReadContainer refills in place or disengages).
+  static void ResetContainerSlot(Container& c) {
+    c.name.clear();
+    c.image.clear();
+    c.ports.clear();
+    c.handler_hosts.clear();
   }
 
   bool ReadContainers(Node& n, ContainerKind kind, std::vector<Container>& out) {
-    out.clear();
+    lists_read_ |= ListBit(kind);
     out.reserve(4);
-    return ForElements(n, [&](int i, Node& item) {
-      Container& ctr = out.emplace_back();
+    size_t used = 0;
+    const bool ok = ForElements(n, [&](int i, Node& item) {
+      Container& ctr = SlotAt(out, used++, ResetContainerSlot);
       ctr.kind = kind;
       ctr.index = i;
       return ReadContainer(item, ctr);
     });
+    Trim(out, used);
+    return ok;
   }
 
   bool ReadVolumes(Node& n, std::vector<Volume>& out) {
-    out.clear();
+    lists_read_ |= kReadVolumes;
     out.reserve(4);
-    return ForElements(n, [&](int, Node& item) {
-      Volume& vol = out.emplace_back();
+    size_t used = 0;
+    const bool ok = ForElements(n, [&](int, Node& item) {
+      Volume& vol = SlotAt(out, used++, [](Volume& v) {
+        v.name.clear();
+        v.source.clear();
+        v.host_path.clear();
+      });
       return ForFields(item, [&](std::string_view key, Node& c) {
         if (Is(key, "name")) return Field("name", [&] { return ReadString(c, vol.name); });
         JType t;
         if (!GetType(c, &t)) return false;
         if (t == JType::kNull) return true;  // an unset source
-        if (vol.source.empty()) vol.source = std::string(key);
+        if (vol.source.empty()) vol.source.assign(key.data(), key.size());
         if (Is(key, "hostPath")) {
           return Field("hostPath", [&] {
             return ForFields(c, [&](std::string_view k, Node& v) {
@@ -654,6 +765,8 @@ class Extractor {
         return true;
       });
     });
+    Trim(out, used);
+    return ok;
   }
 
   bool ReadPodSpec(Node& n, PodSpec& spec) {
@@ -727,28 +840,35 @@ class Extractor {
       if (Is(key, "resourceVersion")) return Field("resourceVersion", [&] { return ReadString(c, m.resource_version); });
       if (Is(key, "ownerReferences")) {
         return Field("ownerReferences", [&] {
-          m.owner_kind.clear();
-          m.owner_name.clear();
-          m.owner_uid.clear();
           bool found = false;
-          return ForElements(c, [&](int, Node& item) {
-            std::string kind, name, uid;
+          std::string other_kind, other_name, other_uid;  // refs after the controller's
+          const bool ok = ForElements(c, [&](int, Node& item) {
+            // Until the controller's ref is found each ref is read into the
+            // owner fields themselves (no copy, and a reused Workload's
+            // strings keep their capacity), and cleared again if it is not.
+            std::string& kind = found ? other_kind : m.owner_kind;
+            std::string& name = found ? other_name : m.owner_name;
+            std::string& uid = found ? other_uid : m.owner_uid;
+            kind.clear();
+            name.clear();
+            uid.clear();
             std::optional<bool> controller;
-            bool ok = ForFields(item, [&](std::string_view k, Node& v) {
+            bool item_ok = ForFields(item, [&](std::string_view k, Node& v) {
               if (Is(k, "kind")) return Field("kind", [&] { return ReadString(v, kind); });
               if (Is(k, "name")) return Field("name", [&] { return ReadString(v, name); });
               if (Is(k, "uid")) return Field("uid", [&] { return ReadString(v, uid); });
               if (Is(k, "controller")) return Field("controller", [&] { return ReadBool(v, controller); });
               return true;
             });
-            if (ok && !found && controller.value_or(false)) {
-              found = true;
-              m.owner_kind = std::move(kind);
-              m.owner_name = std::move(name);
-              m.owner_uid = std::move(uid);
-            }
-            return ok;
+            if (item_ok && !found) found = controller.value_or(false);
+            return item_ok;
           });
+          if (!found) {
+            m.owner_kind.clear();
+            m.owner_name.clear();
+            m.owner_uid.clear();
+          }
+          return ok;
         });
       }
       return true;
@@ -837,8 +957,8 @@ class Extractor {
       if (!ok) return false;
     }
     if (h.loc != nullptr) {
-      w.spec_path = std::string(h.loc->spec_path);
-      w.pod_metadata_path = std::string(h.loc->pod_metadata_path);
+      w.spec_path.assign(h.loc->spec_path);
+      w.pod_metadata_path.assign(h.loc->pod_metadata_path);
       if (w.pod_metadata_path == "metadata") {
         w.pod_labels = w.metadata.labels;
         w.pod_annotations = w.metadata.annotations;
@@ -924,6 +1044,7 @@ class Extractor {
   Adapter& a_;
   int max_depth_;
   int depth_ = 0;
+  unsigned lists_read_ = 0;  // kRead* bits: the lists DecodeSingle's walk reached
   bool failed_ = false;
   std::string error_;                 // what failed, without the path
   std::vector<Segment> error_path_;  // innermost first; allocated only on errors

@@ -263,13 +263,8 @@ inline std::string_view ScalarTypeName(simdjson::ondemand::json_type type) {
   return "unknown";
 }
 
-Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity, std::string_view pointer,
-                                  int max_depth) {
-  // Decoded in place in the result, and every return names `result` so that
-  // it is constructed in the caller's slot (NRVO): a Workload has ~40 members,
-  // and the move plus destroying the moved-from object was ~0.7k instructions
-  // per review.
-  Result<Workload> result{std::in_place};
+Status DecodeObjectJsonInto(const char* data, size_t size, size_t capacity, std::string_view pointer, int max_depth,
+                            Workload* out) {
   // One parser per thread, reused: its buffers grow to the largest object
   // seen, so objects above 1 MiB get a parser of their own.
   constexpr size_t kReuseLimit = 1u << 20;
@@ -278,13 +273,9 @@ Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity
   simdjson::ondemand::parser& parser = size <= kReuseLimit ? reused : own;
   simdjson::ondemand::document doc;
   if (auto e = parser.iterate(data, size, capacity).get(doc)) {
-    result = Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
-    return result;
+    return Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
   }
-  if (!ValidJsonPointer(pointer)) {
-    result = Status::InvalidArgument("invalid JSON pointer " + std::string(pointer));
-    return result;
-  }
+  if (!ValidJsonPointer(pointer)) return Status::InvalidArgument("invalid JSON pointer " + std::string(pointer));
   // The walk over the structural index first (decode_json_adapter.h,
   // IndexAdapter), which resolves the pointer itself; on any failure, or when
   // the object is not a pod-spec kind, at_pointer() and the on-demand walk
@@ -292,8 +283,8 @@ Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity
   // get_value() nor the fast walk moves the document's iterator.
   simdjson::ondemand::value object;
   if (doc.get_value().get(object) == simdjson::SUCCESS &&
-      decode_internal::DecodeOnIndex(object, pointer, max_depth, /*step_past=*/false, &*result)) {
-    return result;
+      decode_internal::DecodeOnIndex(object, pointer, max_depth, /*step_past=*/false, out)) {
+    return Status::Ok();
   }
   auto e = pointer.empty() ? doc.get_value().get(object) : doc.at_pointer(pointer).get(object);
   if (e == simdjson::SCALAR_DOCUMENT_AS_VALUE) {
@@ -301,8 +292,7 @@ Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity
     // found through a pointer.
     simdjson::ondemand::json_type type{};
     if (doc.type().get(type) == simdjson::SUCCESS) {
-      result = Status::InvalidArgument("expected object, got " + std::string(ScalarTypeName(type)));
-      return result;
+      return Status::InvalidArgument("expected object, got " + std::string(ScalarTypeName(type)));
     }
   }
   if (e == simdjson::NO_SUCH_FIELD || e == simdjson::INDEX_OUT_OF_BOUNDS || e == simdjson::INCORRECT_TYPE ||
@@ -312,17 +302,13 @@ Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity
     // a leading zero, "-", a key asked of an array or anything asked of a
     // scalar. (simdjson reports the last ones as INCORRECT_TYPE or
     // INVALID_JSON_POINTER, which read as if the JSON or the pointer were bad.)
-    result = Status::NotFound(std::string(pointer) + ": not found");
-  } else if (e) {
-    result = Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
-  } else {
-    JsonAdapter adapter;
-    decode_internal::Extractor<JsonAdapter> extractor(adapter, max_depth);
-    JsonAdapter::Node node{object};
-    Status status = extractor.DecodeSingle(node, &*result);
-    if (!status.ok()) result = std::move(status);
+    return Status::NotFound(std::string(pointer) + ": not found");
   }
-  return result;
+  if (e) return Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
+  JsonAdapter adapter;
+  decode_internal::Extractor<JsonAdapter> extractor(adapter, max_depth);
+  JsonAdapter::Node node{object};
+  return extractor.DecodeSingle(node, out);
 }
 
 }  // namespace invar::policy::json_kernel::INVAR_JSON_KERNEL

@@ -7,7 +7,8 @@
 // report and the agent. Pure and thread-safe: no I/O, no globals written.
 //
 // Cost: the passing path allocates nothing; a finding allocates its path and
-// message strings only when it is emitted.
+// message strings only when it is emitted, and not at all when EvaluateInto()
+// reuses a Verdict whose findings' strings are already large enough.
 #include "invar/policy/evaluate.h"
 
 #include <array>
@@ -46,21 +47,6 @@ std::string Quote(std::string_view s) {
   q += s;
   q += '"';
   return q;
-}
-
-// The pieces joined into one string: sized once, then copied piece by piece
-// (a chain of += checks capacity and length on every piece; findings are
-// built from up to seven pieces).
-std::string Concat(std::initializer_list<std::string_view> pieces) {
-  size_t size = 0;
-  for (auto p : pieces) size += p.size();
-  std::string s(size, '\0');
-  char* out = s.data();
-  for (auto p : pieces) {
-    if (!p.empty()) std::memcpy(out, p.data(), p.size());
-    out += p.size();
-  }
-  return s;
 }
 
 const SecurityContext* Sc(const Container& c) { return c.security_context ? &*c.security_context : nullptr; }
@@ -126,6 +112,7 @@ struct Ctx {
   bool user_ns;  // spec.hostUsers == false
   AnnotationExemption annotation;
   std::vector<Finding>* out;
+  size_t used = 0;  // findings of this evaluation in *out; the rest are a reused Verdict's old ones
   const CheckInfo* check = nullptr;
   CheckIndex index = kCheckCount;
 };
@@ -139,13 +126,36 @@ std::string Join(std::string_view prefix, std::string_view rel) {
   return s;
 }
 
-std::string ContainerPath(const Ctx& ctx, const Container& c, std::string_view rel) {
+// *out = the pieces joined, in place: sized once, then copied piece by piece
+// (a reused string keeps its capacity; a new one allocates once).
+void AssignConcat(std::string* out, std::initializer_list<std::string_view> head,
+                  std::initializer_list<std::string_view> tail = {}) {
+  size_t size = 0;
+  for (auto p : head) size += p.size();
+  for (auto p : tail) size += p.size();
+  out->resize(size);
+  char* dst = out->data();
+  for (auto list : {head, tail}) {
+    for (auto p : list) {
+      if (!p.empty()) std::memcpy(dst, p.data(), p.size());
+      dst += p.size();
+    }
+  }
+}
+
+void AssignContainerPath(std::string* out, const Ctx& ctx, const Container& c, std::string_view rel) {
   char index[16];
   auto [end, ec] = std::to_chars(index, index + sizeof(index), c.index);
   (void)ec;  // an int always fits in 16 chars
   const std::string_view spec = ctx.w.spec_path;
-  return Concat({spec, spec.empty() ? ""sv : "."sv, ContainerListField(c.kind), "["sv,
-                 std::string_view(index, static_cast<size_t>(end - index)), "]"sv, rel.empty() ? ""sv : "."sv, rel});
+  AssignConcat(out, {spec, spec.empty() ? ""sv : "."sv, ContainerListField(c.kind), "["sv,
+                     std::string_view(index, static_cast<size_t>(end - index)), "]"sv, rel.empty() ? ""sv : "."sv, rel});
+}
+
+std::string ContainerPath(const Ctx& ctx, const Container& c, std::string_view rel) {
+  std::string s;
+  AssignContainerPath(&s, ctx, c, rel);
+  return s;
 }
 
 std::string AnnotationPath(const Ctx& ctx, std::string_view key) {
@@ -197,18 +207,33 @@ bool ProfileExemptionMatches(const ProfileExemption& ex, const CheckInfo& check,
   return true;
 }
 
-void Emit(Ctx& ctx, std::string path, const Container* c, std::string message) {
-  // One allocation for the usual handful of findings instead of regrowing;
-  // the finding is built in place (moving a Finding is five strings). Seven
-  // Findings are 1008 bytes (x86-64): up to 1032 bytes glibc serves from its
-  // per-thread cache, above that malloc and free take the arena's slower
-  // bins (eight were ~240 instructions per review more under callgrind).
-  if (ctx.out->capacity() == 0) ctx.out->reserve(7);
-  Finding& f = ctx.out->emplace_back();
+// The next finding of this evaluation, with everything but its path and
+// message filled: a reused Verdict's finding at that position (its strings
+// keep their capacity) or a new one.
+Finding& NewFinding(Ctx& ctx, const Container* c) {
+  Finding* slot;
+  if (ctx.used < ctx.out->size()) {
+    slot = &(*ctx.out)[ctx.used];
+    slot->exempted = false;
+    slot->exemption.clear();
+  } else {
+    // One allocation for the usual handful of findings instead of
+    // regrowing; the finding is built in place (moving a Finding is five
+    // strings). Seven Findings are 1008 bytes (x86-64): up to 1032 bytes
+    // glibc serves from its per-thread cache, above that malloc and free take
+    // the arena's slower bins (eight were ~240 instructions per review more
+    // under callgrind).
+    if (ctx.out->capacity() == 0) ctx.out->reserve(7);
+    slot = &ctx.out->emplace_back();
+  }
+  ++ctx.used;
+  Finding& f = *slot;
   f.check = ctx.check;
-  f.path = std::move(path);
-  if (c != nullptr) f.container = c->name;
-  f.message = std::move(message);
+  if (c != nullptr) {
+    f.container = c->name;
+  } else {
+    f.container.clear();
+  }
   if (ctx.annotation.all || (ctx.annotation.mask & Bit(ctx.index)) != 0) {
     f.exempted = true;
     f.exemption = "annotation ";
@@ -229,31 +254,32 @@ void Emit(Ctx& ctx, std::string path, const Container* c, std::string message) {
       break;
     }
   }
+  return f;
 }
 
-void EmitPod(Ctx& ctx, std::string_view rel, std::string message) {
-  Emit(ctx, Join(ctx.w.spec_path, rel), nullptr, std::move(message));
+void Emit(Ctx& ctx, std::string_view path, const Container* c, std::string_view message) {
+  Finding& f = NewFinding(ctx, c);
+  f.path.assign(path);
+  f.message.assign(message);
 }
-// The message is `<kind> "<name>"` followed by `tail`, built with one
-// allocation (findings are the only allocating path of Evaluate()).
+
+void EmitPod(Ctx& ctx, std::string_view rel, std::string_view message) {
+  Finding& f = NewFinding(ctx, nullptr);
+  const std::string_view spec = ctx.w.spec_path;
+  AssignConcat(&f.path, {spec, !spec.empty() && !rel.empty() ? "."sv : ""sv, rel});
+  f.message.assign(message);
+}
+// The message is `<kind> "<name>"` followed by `tail`; path and message are
+// written straight into the finding (findings are the only allocating path
+// of Evaluate(), and a reused Verdict's findings do not allocate).
 void EmitContainer(Ctx& ctx, const Container& c, std::string_view rel,
                    std::initializer_list<std::string_view> tail) {
   std::string_view kind = c.kind == ContainerKind::kInit        ? "init container \""
                           : c.kind == ContainerKind::kEphemeral ? "ephemeral container \""
                                                                 : "container \"";
-  size_t size = kind.size() + c.name.size() + 1;
-  for (auto t : tail) size += t.size();
-  std::string message(size, '\0');
-  char* out = message.data();
-  for (std::string_view piece : {kind, std::string_view(c.name), "\""sv}) {
-    std::memcpy(out, piece.data(), piece.size());
-    out += piece.size();
-  }
-  for (auto t : tail) {
-    if (!t.empty()) std::memcpy(out, t.data(), t.size());
-    out += t.size();
-  }
-  Emit(ctx, ContainerPath(ctx, c, rel), &c, std::move(message));
+  Finding& f = NewFinding(ctx, &c);
+  AssignContainerPath(&f.path, ctx, c, rel);
+  AssignConcat(&f.message, {kind, c.name, "\""sv}, tail);
 }
 
 template <typename F>
@@ -781,9 +807,18 @@ std::vector<std::string_view> Verdict::FailedChecks() const {
 
 Verdict Evaluate(const Workload& workload, const Profile& profile) {
   Verdict verdict;
+  EvaluateInto(workload, profile, &verdict);
+  return verdict;
+}
+
+void EvaluateInto(const Workload& workload, const Profile& profile, Verdict* out) {
+  std::vector<Finding>& findings = out->findings;
   const int minor = profile.version.Effective();
   const CheckMask mask = GateByVersion(ProfileMask(profile), minor);
-  if (mask == 0) return verdict;
+  if (mask == 0) {
+    findings.clear();
+    return;
+  }
   Ctx ctx{workload,
           workload.spec,
           profile,
@@ -791,7 +826,7 @@ Verdict Evaluate(const Workload& workload, const Profile& profile) {
           workload.spec.os_name == "windows",
           workload.spec.host_users.has_value() && !*workload.spec.host_users,
           ReadAnnotationExemption(workload),
-          &verdict.findings};
+          &findings};
   auto catalogue = Catalogue();
   for (uint8_t i = 0; i < kCheckCount; ++i) {
     auto index = static_cast<CheckIndex>(i);
@@ -800,7 +835,7 @@ Verdict Evaluate(const Workload& workload, const Profile& profile) {
     ctx.index = index;
     kCheckFns[i](ctx);
   }
-  return verdict;
+  findings.erase(findings.begin() + static_cast<std::ptrdiff_t>(ctx.used), findings.end());
 }
 
 std::vector<std::string> UnknownExemptIds(const Workload& workload) {

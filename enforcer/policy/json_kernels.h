@@ -18,8 +18,8 @@
 #define INVAR_DECLARE_JSON_KERNEL(ns)                                                                     \
   namespace ns {                                                                                        \
   DecodeResult DecodeJson(std::string_view json, std::string_view file, const DecodeLimits& limits);    \
-  Result<Workload> DecodeObjectJson(const char* data, size_t size, size_t capacity, std::string_view pointer, \
-                                    int max_depth);                                                     \
+  Status DecodeObjectJsonInto(const char* data, size_t size, size_t capacity, std::string_view pointer, \
+                              int max_depth, Workload* out);                                            \
   }
 
 namespace invar::policy::json_kernel {

@@ -23,6 +23,15 @@ Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth) {
   return DecodeObjectOnDemand(object, max_depth);
 }
 
+// Kept apart from DecodeObject() (same steps, into the caller's storage).
+Status DecodeObjectInto(simdjson::ondemand::value object, int max_depth, Workload* out) {
+  if (decode_internal::DecodeOnIndex(object, "", max_depth, /*step_past=*/true, out)) return Status::Ok();
+  decode_internal::JsonAdapter adapter;
+  decode_internal::Extractor<decode_internal::JsonAdapter> extractor(adapter, max_depth);
+  decode_internal::JsonAdapter::Node node{object};
+  return extractor.DecodeSingle(node, out);
+}
+
 Result<Workload> DecodeObjectOnDemand(simdjson::ondemand::value object, int max_depth) {
   decode_internal::JsonAdapter adapter;
   decode_internal::Extractor<decode_internal::JsonAdapter> extractor(adapter, max_depth);

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 // The admission hot path on the shared 5 KB AdmissionReview
 // (tests/data/review-5k.json, a copy of ../shared/bench/review-5k.json):
-//   DecodeEvaluate         DecodeObjectJson(bytes, "/request/object") through
-//                          the dispatched kernel (avx2 on a CPU that has it),
-//                          then Evaluate() against `immutable` (the issue's
-//                          <= 5 us target)
-//   DecodeEvaluateGeneric  the same, forced to the generic kernel
+//   DecodeEvaluate         DecodeObjectJsonInto(bytes, "/request/object")
+//                          through the dispatched kernel (avx2 on a CPU that
+//                          has it), then EvaluateInto() against `immutable`
+//                          (the issue's <= 5 us target), into one Workload
+//                          and one Verdict kept across iterations -- exactly
+//                          as the webhook does per worker thread (its
+//                          ReviewRequest keeps the Workload, its Decision the
+//                          Verdicts)
+//   DecodeEvaluateFresh    the same into a new Workload and Verdict per
+//                          iteration (DecodeObjectJson(), Evaluate(): what a
+//                          caller without reusable storage pays)
+//   DecodeEvaluateGeneric  DecodeEvaluate forced to the generic kernel
 //   DecodeEvaluateValue    the previous path, kept as the side-by-side
 //                          baseline: the caller's on-demand parser (simdjson's
 //                          compile-time builtin, `fallback` here) finds
@@ -20,12 +27,18 @@
 // simdjson's active implementation as simdjson_active; the counter `allocs`
 // is operator new calls per iteration. What an iteration times: the decode
 // from the bytes (stage 1 on the thread's reused parser, the pointer, the
-// walk), Evaluate(), and destroying the Workload and the Verdict -- all of
-// which a webhook does per request. The padded input is built once, outside
+// walk) and the evaluation (for the Fresh variants also constructing and
+// destroying the Workload and the Verdict) -- all of which a webhook does
+// per request. The padded input is built once, outside
 // the loop (a caller that reads the body into a buffer with 64 spare bytes
 // parses it in place, see DecodeObjectJson's `readable`).
 //
 //   build/<dir>/tests/bench/bench_policy --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//
+// Paired ratio mode (this VM's speed shifts 1.5x between seconds, which
+// makes the medians of separate runs noisy): --paired=ROUNDS alternates
+// short bursts of DecodeEvaluate and NlohmannParse and prints the median of
+// the per-round ratios (see PairedMain).
 //
 // Load-independent instruction counts: the --loop mode (see LoopMain) under
 // callgrind, e.g. --loop=2000 --what=both.
@@ -115,7 +128,39 @@ Result<Workload> DecodeReviewValue(simdjson::ondemand::parser& parser, const sim
   return DecodeObject(object);
 }
 
+Status DecodeReviewInto(const simdjson::padded_string& padded, JsonKernel kernel, Workload* out) {
+  ObjectDecodeOptions options;
+  options.pointer = "/request/object";
+  options.kernel = kernel;
+  return DecodeObjectJsonInto(std::string_view(padded.data(), padded.size()),
+                              padded.size() + simdjson::SIMDJSON_PADDING, options, out);
+}
+
 void DecodeEvaluateWith(benchmark::State& state, JsonKernel kernel) {
+  simdjson::padded_string padded(Review());
+  const Profile& profile = Immutable();
+  Workload w;  // reused, as the webhook's per-worker ReviewRequest keeps it
+  Verdict v;   // reused, as the webhook's per-worker Decision keeps them
+  const size_t allocations = g_allocations;
+  for (auto _ : state) {
+    if (Status s = DecodeReviewInto(padded, kernel, &w); !s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      break;
+    }
+    EvaluateInto(w, profile, &v);
+    benchmark::DoNotOptimize(v);
+  }
+  ReportAllocations(state, allocations);
+  state.counters["findings"] = static_cast<double>(v.findings.size());
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * Review().size()));
+}
+void DecodeEvaluate(benchmark::State& state) { DecodeEvaluateWith(state, JsonKernel::kAuto); }
+BENCHMARK(DecodeEvaluate);
+void DecodeEvaluateGeneric(benchmark::State& state) { DecodeEvaluateWith(state, JsonKernel::kGeneric); }
+BENCHMARK(DecodeEvaluateGeneric);
+
+void DecodeEvaluateFresh(benchmark::State& state) {
+  const JsonKernel kernel = JsonKernel::kAuto;
   simdjson::padded_string padded(Review());
   const Profile& profile = Immutable();
   size_t findings = 0;
@@ -134,10 +179,7 @@ void DecodeEvaluateWith(benchmark::State& state, JsonKernel kernel) {
   state.counters["findings"] = static_cast<double>(findings);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * Review().size()));
 }
-void DecodeEvaluate(benchmark::State& state) { DecodeEvaluateWith(state, JsonKernel::kAuto); }
-BENCHMARK(DecodeEvaluate);
-void DecodeEvaluateGeneric(benchmark::State& state) { DecodeEvaluateWith(state, JsonKernel::kGeneric); }
-BENCHMARK(DecodeEvaluateGeneric);
+BENCHMARK(DecodeEvaluateFresh);
 
 void DecodeEvaluateValue(benchmark::State& state) {
   simdjson::ondemand::parser parser;
@@ -265,19 +307,36 @@ void OnDemandParseOnly(benchmark::State& state) {
 }
 BENCHMARK(OnDemandParseOnly);
 
-// --loop=N [--what=both|decode|evaluate] [--generic] [--file=PATH]: runs N
-// operations without the benchmark framework and prints allocations per
-// operation, for instruction counts that do not depend on the machine's load:
+// --loop=N [--what=both|decode|evaluate] [--fresh] [--generic] [--file=PATH]:
+// runs N operations without the benchmark framework and prints allocations
+// per operation, for instruction counts that do not depend on the machine's
+// load:
 //   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*RunLoop*'
 //       build/<dir>/tests/bench/bench_policy --loop=2000
-// then Ir / N is instructions per operation. `decode` is DecodeObjectJson()
-// alone, `evaluate` is Evaluate() on a decoded Workload, `both` the
-// DecodeEvaluate benchmark. --file decodes another AdmissionReview.
+// then Ir / N is instructions per operation. `decode` is the decode alone,
+// `evaluate` the evaluation of a decoded Workload, `both` the DecodeEvaluate
+// benchmark: into a Workload and a Verdict reused across operations
+// (DecodeObjectJsonInto, EvaluateInto), or with --fresh into new ones
+// (DecodeObjectJson, Evaluate: DecodeEvaluateFresh). --file decodes another
+// AdmissionReview.
+struct LoopStorage {
+  Workload workload;
+  Verdict verdict;
+};
+
 __attribute__((noinline)) size_t RunLoop(const simdjson::padded_string& padded, std::string_view what, JsonKernel kernel,
-                                         const Workload& decoded, long n) {
+                                         bool fresh, const Workload& decoded, LoopStorage& reused, long n) {
   const Profile& profile = Immutable();
   size_t findings = 0;
   for (long i = 0; i < n; ++i) {
+    if (!fresh) {
+      if (what != "evaluate" && !DecodeReviewInto(padded, kernel, &reused.workload).ok()) return 0;
+      if (what == "both") EvaluateInto(reused.workload, profile, &reused.verdict);
+      if (what == "evaluate") EvaluateInto(decoded, profile, &reused.verdict);
+      findings += reused.verdict.findings.size();
+      benchmark::DoNotOptimize(reused);
+      continue;
+    }
     if (what == "evaluate") {
       findings += Evaluate(decoded, profile).findings.size();
       continue;
@@ -294,11 +353,14 @@ int LoopMain(int argc, char** argv) {
   long n = std::strtol(argv[1] + 7, nullptr, 10);
   std::string_view what = "both";
   JsonKernel kernel = JsonKernel::kAuto;
+  bool fresh = false;
   std::string file;
   for (int i = 2; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a.substr(0, 7) == "--what=") {
       what = a.substr(7);
+    } else if (a == "--fresh") {
+      fresh = true;
     } else if (a == "--generic") {
       kernel = JsonKernel::kGeneric;
     } else if (a.substr(0, 7) == "--file=") {
@@ -309,7 +371,8 @@ int LoopMain(int argc, char** argv) {
     }
   }
   if (n <= 0 || (what != "both" && what != "decode" && what != "evaluate")) {
-    std::fprintf(stderr, "usage: bench_policy --loop=N [--what=both|decode|evaluate] [--generic] [--file=PATH]\n");
+    std::fprintf(stderr,
+                 "usage: bench_policy --loop=N [--what=both|decode|evaluate] [--fresh] [--generic] [--file=PATH]\n");
     return 2;
   }
   std::string bytes = Review();
@@ -325,12 +388,13 @@ int LoopMain(int argc, char** argv) {
     std::fprintf(stderr, "decode: %s\n", decoded.status().ToString().c_str());
     return 1;
   }
-  RunLoop(padded, what, kernel, *decoded, 1);  // warm the thread_local parser
+  LoopStorage reused;
+  RunLoop(padded, what, kernel, fresh, *decoded, reused, 1);  // warm the parser and the reused storage
   size_t before = g_allocations;
-  size_t findings = RunLoop(padded, what, kernel, *decoded, n);
+  size_t findings = RunLoop(padded, what, kernel, fresh, *decoded, reused, n);
   size_t allocs = g_allocations - before;
-  std::printf("%s x %ld (%s kernel, simdjson active: %s): %.2f allocations per operation, %zu findings per operation\n",
-              std::string(what).c_str(), n, kernel == JsonKernel::kGeneric ? "generic" : std::string(ActiveJsonKernel()).c_str(),
+  std::printf("%s%s x %ld (%s kernel, simdjson active: %s): %.2f allocations per operation, %zu findings per operation\n",
+              std::string(what).c_str(), fresh ? " (fresh)" : " (reused storage)", n, kernel == JsonKernel::kGeneric ? "generic" : std::string(ActiveJsonKernel()).c_str(),
               std::string(simdjson::get_active_implementation()->name()).c_str(),
               static_cast<double>(allocs) / static_cast<double>(n), findings / static_cast<size_t>(n));
   return 0;

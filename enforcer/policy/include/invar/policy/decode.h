@@ -81,6 +81,13 @@ struct ObjectDecodeOptions {
   JsonKernel kernel = JsonKernel::kAuto;
 };
 Result<Workload> DecodeObjectJson(std::string_view json, size_t readable, const ObjectDecodeOptions& options = {});
+// The same decode into a Workload the caller keeps across calls (a webhook
+// worker, a benchmark loop): `out` is reset first (it need not be empty) and
+// its strings, vectors and maps keep their capacity, so a steady stream of
+// similar objects decodes without allocating. On success `out` equals what
+// DecodeObjectJson() returns; on error the status is DecodeObjectJson()'s and
+// `out` holds an unspecified partial decode (the next call resets it).
+Status DecodeObjectJsonInto(std::string_view json, size_t readable, const ObjectDecodeOptions& options, Workload* out);
 
 // The kernel kAuto resolves to in this process ("avx2" or "generic"), and
 // whether `kernel` can run here (kAvx2: built in and supported by the CPU).

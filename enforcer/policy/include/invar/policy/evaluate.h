@@ -38,6 +38,11 @@ struct Verdict {
 };
 
 Verdict Evaluate(const Workload& workload, const Profile& profile);
+// The same into a Verdict the caller keeps across calls (a webhook worker):
+// `out`'s earlier findings are overwritten in place, their strings keeping
+// their capacity, and the surplus is dropped; afterwards `out` equals what
+// Evaluate() returns.
+void EvaluateInto(const Workload& workload, const Profile& profile, Verdict* out);
 
 // Ids named in the workload's invar.dev/exempt annotations (object and pod
 // template) that are not in the catalogue, in order, unique. Evaluate()

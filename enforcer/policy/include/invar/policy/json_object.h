@@ -22,6 +22,13 @@ namespace invar::policy {
 // On success the caller's iterator is past the object, as after reading it.
 Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth = 256);
 
+// The same decode into a Workload the caller keeps across calls (the
+// webhook's per-worker request): `out` is reset first and keeps the capacity
+// of its strings, vectors and maps (as DecodeObjectJsonInto, decode.h). On
+// success `out` equals what DecodeObject() returns; on error the status is
+// DecodeObject()'s and `out` holds an unspecified partial decode.
+Status DecodeObjectInto(simdjson::ondemand::value object, int max_depth, Workload* out);
+
 // The same decode with on-demand's iterators only. DecodeObject() walks
 // simdjson's structural index first and falls back to this on any failure
 // (so every error is this one's); tests and fuzzers compare the two.

@@ -53,6 +53,14 @@ class StringMap {
   }
   // Sets key (replaces an existing value).
   void Set(std::string key, std::string value);
+  // The value of `key` for the caller to write: the existing one (shared
+  // entries are copied first), or a new entry's, cleared. A new entry reuses
+  // a string of an entry Clear() dropped, so a map refilled by a decoder that
+  // reuses its Workload allocates nothing once warm.
+  std::string& ValueFor(std::string_view key);
+  // Empties the map. An unshared block is kept with its entries' strings (for
+  // ValueFor() to reuse); a shared one is released.
+  void Clear();
   std::span<const Entry> entries() const { return {entries_.get(), size_}; }
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
@@ -240,6 +248,12 @@ struct Workload {
   SourceLocation source;
   friend bool operator==(const Workload&, const Workload&) = default;
 };
+
+// Sets every field of `w` to its default (the result compares equal to
+// Workload{}), keeping the capacity of its strings, of its vectors and of
+// its label/annotation maps. For callers that decode into one Workload again
+// and again (DecodeObjectJsonInto, DecodeObjectInto reset it themselves).
+void ResetForReuse(Workload& w);
 
 // The kinds whose pod spec invar knows where to find, with the two paths above.
 struct PodSpecLocation {
