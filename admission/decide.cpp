@@ -105,16 +105,16 @@ Route RouteOf(const ReviewRequest& r) {
 }
 
 // Findings of a verdict that count (not exempted); for ephemeral-container
-// updates only those of the newly added ephemeral containers.
-std::vector<const Finding*> Failing(const Verdict& v, const std::vector<std::string>* only_containers) {
-  std::vector<const Finding*> out;
-  out.reserve(v.findings.size());  // one allocation, not one per doubling
+// updates only those of the newly added ephemeral containers. Into `out`, a
+// reused vector.
+void Failing(const Verdict& v, const std::vector<std::string>* only_containers, std::vector<const Finding*>* out) {
+  out->clear();
+  out->reserve(v.findings.size());  // one allocation, not one per doubling
   for (const auto& f : v.findings) {
     if (f.exempted) continue;
     if (only_containers && !Contains(*only_containers, f.container)) continue;
-    out.push_back(&f);
+    out->push_back(&f);
   }
-  return out;
 }
 
 std::string_view CheckId(const Finding& f) { return f.check ? f.check->id : std::string_view("unknown"); }
@@ -364,10 +364,10 @@ void DecideWorkload(const ReviewRequest& r, const Config& c, const NamespaceMode
   // A CREATE's object was decoded in the review's own pass.
   std::optional<Result<policy::Workload>> decoded;
   if (ephemeral || !r.workload) decoded.emplace(DecodeWorkload(r.object));
-  const Result<policy::Workload>& workload = decoded ? *decoded : *r.workload;
-  if (!workload.ok()) {
+  if (decoded ? !decoded->ok() : !r.workload->ok()) {
+    const Status& status = decoded ? decoded->status() : r.workload->status();
     std::string what = fmt::format("invar could not decode {} for evaluation: {}", ObjectLabel(r, nullptr),
-                                   workload.status().message());
+                                   status.message());
     if (enforce.set) {
       Deny(d, 500, "InternalError",
            what + fmt::format(". Denied because namespace \"{}\" enforces invar profile \"{}\"; "
@@ -380,7 +380,7 @@ void DecideWorkload(const ReviewRequest& r, const Config& c, const NamespaceMode
     }
     return;
   }
-  const policy::Workload& w = *workload;
+  const policy::Workload& w = decoded ? **decoded : **r.workload;
   if (!w.spec.runtime_class_name.empty() && Contains(c.exempt_runtime_classes, w.spec.runtime_class_name)) {
     Allow(d, "exempt");
     d.response.audit_annotations.emplace_back(
@@ -399,10 +399,11 @@ void DecideWorkload(const ReviewRequest& r, const Config& c, const NamespaceMode
   }
   const std::vector<std::string>* filter = ephemeral ? &only : nullptr;
 
-  // Evaluate each distinct profile once.
-  std::array<std::vector<const Finding*>, 3> failing;
-  std::array<Verdict, 3> verdicts;
+  // Evaluate each distinct profile once, into the Decision's reused verdicts.
+  std::array<std::vector<const Finding*>, 3>& failing = d.scratch.failing;
+  std::array<Verdict, 3>& verdicts = d.scratch.verdicts;
   for (int i = 0; i < 3; ++i) {
+    failing[i].clear();
     const ModeProfile& mp = modes.modes[i];
     if (!mp.set) continue;
     int same = -1;
@@ -411,8 +412,8 @@ void DecideWorkload(const ReviewRequest& r, const Config& c, const NamespaceMode
         same = j;
       }
     }
-    if (same < 0) verdicts[i] = policy::Evaluate(w, mp.profile);
-    failing[i] = Failing(same < 0 ? verdicts[i] : verdicts[same], filter);
+    if (same < 0) policy::EvaluateInto(w, mp.profile, &verdicts[i]);
+    Failing(same < 0 ? verdicts[i] : verdicts[same], filter, &failing[i]);
   }
   std::string object = ObjectLabel(r, &w);
   const auto& enforce_failing = failing[static_cast<int>(Mode::kEnforce)];
@@ -539,6 +540,20 @@ Decision Decide(const ReviewRequest& r, const Config& c, const NamespaceSource& 
   return d;
 }
 
+namespace {
+
+// Drops the reused verdicts of a review with far more findings than usual, so
+// one huge object does not pin its memory to a worker's Decision.
+void TrimScratch(Decision::Scratch& s) {
+  constexpr size_t kKeepFindings = 256;
+  for (int i = 0; i < 3; ++i) {
+    if (s.verdicts[i].findings.capacity() > kKeepFindings) s.verdicts[i] = Verdict();
+    if (s.failing[i].capacity() > kKeepFindings) s.failing[i] = std::vector<const Finding*>();
+  }
+}
+
+}  // namespace
+
 void ResetForReuse(Decision& d) {
   d.response.version = ReviewVersion::kV1;
   d.response.uid.clear();
@@ -552,6 +567,7 @@ void ResetForReuse(Decision& d) {
   d.info.decision.clear();
   d.info.mode.clear();
   d.info.profile.clear();
+  TrimScratch(d.scratch);
 }
 
 void DecideInto(const ReviewRequest& r, const Config& c, const NamespaceSource& namespaces, Decision& d) {

@@ -169,7 +169,7 @@ Status DecodeRequest(od::value v, const ReviewLimits& limits, const Buffer& buf,
         INVAR_RETURN_IF_ERROR(ExpectObjectOrNull(value, "request.object", &is_null));
         if (is_null) return Status::Ok();
         *has_object = true;
-        r->workload.emplace(policy::DecodeObject(value, kMaxObjectDepth));
+        r->workload.Set(policy::DecodeObjectInto(value, kMaxObjectDepth, r->workload.Storage()));
         return Status::Ok();
       }
       INVAR_RETURN_IF_ERROR(KeepRaw(value, "request.object", buf, &r->object));
@@ -407,8 +407,29 @@ void ResetForReuse(ReviewRequest& r) {
   r.dry_run = false;
   r.object = {};
   r.old_object = {};
-  r.workload.reset();
+  r.workload.Reset();
   r.storage.reset();
+}
+
+void DecodedWorkload::Reset() {
+  has_value_ = false;
+  outcome_.status_ = Status::Ok();
+  // Typical objects have a handful of containers, volumes, labels and
+  // annotations, and annotations of a few KiB at most (kubectl's
+  // last-applied-configuration is the object itself): past these bounds the
+  // storage is released.
+  constexpr size_t kKeepEntries = 64;
+  constexpr size_t kKeepAnnotationBytes = 64 * 1024;
+  const policy::Workload& w = outcome_.workload_;
+  const policy::PodSpec& s = w.spec;
+  bool release = s.init_containers.capacity() > kKeepEntries || s.containers.capacity() > kKeepEntries ||
+                 s.ephemeral_containers.capacity() > kKeepEntries || s.volumes.capacity() > kKeepEntries;
+  size_t annotation_bytes = 0;
+  for (const policy::StringMap* m : {&w.metadata.labels, &w.metadata.annotations, &w.pod_labels, &w.pod_annotations}) {
+    if (m->size() > kKeepEntries) release = true;
+    for (const auto& [key, value] : m->entries()) annotation_bytes += key.size() + value.size();
+  }
+  if (release || annotation_bytes > kKeepAnnotationBytes) outcome_.workload_ = policy::Workload();
 }
 
 Status DecodeReviewInto(std::string_view body, const ReviewLimits& limits, size_t readable_bytes, ReviewRequest& r) {

@@ -133,7 +133,11 @@ void AssignConcat(std::string* out, std::initializer_list<std::string_view> head
   size_t size = 0;
   for (auto p : head) size += p.size();
   for (auto p : tail) size += p.size();
-  out->resize(size);
+  if (out->capacity() < size) {
+    *out = std::string(size, '\0');  // one exact allocation (resize would grow from the old capacity)
+  } else {
+    out->resize(size);
+  }
   char* dst = out->data();
   for (auto list : {head, tail}) {
     for (auto p : list) {

@@ -21,7 +21,7 @@ foreach(line IN LISTS lines)
   if(line MATCHES "^[0-9a-f]* *([A-Zuvw]) (.*)$")
     set(type "${CMAKE_MATCH_1}")
     set(name "${CMAKE_MATCH_2}")
-    if(type STREQUAL "T" AND name MATCHES "^invar::policy::json_kernel::avx2::Decode(Json|ObjectJson)\\(")
+    if(type STREQUAL "T" AND name MATCHES "^invar::policy::json_kernel::avx2::Decode(Json|ObjectJsonInto)\\(")
       math(EXPR entry_points "${entry_points} + 1")
     elseif(type STREQUAL "C" OR type STREQUAL "U" OR name STREQUAL "DW.ref.__gxx_personality_v0")
       # zero-filled data, undefined references, the personality pointer

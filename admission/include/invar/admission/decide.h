@@ -12,12 +12,15 @@
 // parser per thread inside).
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "invar/admission/config.h"
 #include "invar/admission/namespace_source.h"
 #include "invar/admission/review.h"
+#include "invar/policy/evaluate.h"
 
 namespace invar::admission {
 
@@ -32,6 +35,14 @@ struct DecisionInfo {
 struct Decision {
   ReviewResponse response;
   DecisionInfo info;
+  // Not part of the decision: working storage DecideInto() reuses from one
+  // review to the next (each mode's verdict, its findings that count), so a
+  // worker's reused Decision evaluates without allocating. Released when it
+  // grew far past a usual review's.
+  struct Scratch {
+    std::array<policy::Verdict, 3> verdicts;
+    std::array<std::vector<const policy::Finding*>, 3> failing;
+  } scratch;
 };
 
 Decision Decide(const ReviewRequest& request, const Config& config, const NamespaceSource& namespaces);

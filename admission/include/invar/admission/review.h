@@ -58,6 +58,50 @@ struct RawJson {
   bool empty() const { return json.empty(); }
 };
 
+// request.object as DecodeReview decoded it in the review's own pass (see
+// ReviewRequest::workload). Reads like the std::optional<Result<
+// policy::Workload>> it replaced -- has_value(), ->ok(), ->status(), and
+// ** for the Workload -- but Reset() keeps the Workload's storage, so a
+// worker thread's steady stream of reviews is decoded into the same strings
+// and vectors (policy::DecodeObjectInto) instead of allocating them anew.
+class DecodedWorkload {
+ public:
+  // A decode's outcome: the Workload when ok(), else the decoder's error.
+  class Outcome {
+   public:
+    bool ok() const { return status_.ok(); }
+    const Status& status() const { return status_; }
+    const policy::Workload& operator*() const { return workload_; }  // meaningful when ok()
+    const policy::Workload* operator->() const { return &workload_; }
+
+   private:
+    friend class DecodedWorkload;
+    Status status_;
+    policy::Workload workload_;
+  };
+
+  bool has_value() const { return has_value_; }
+  explicit operator bool() const { return has_value_; }
+  const Outcome& operator*() const { return outcome_; }
+  const Outcome* operator->() const { return &outcome_; }
+
+  // Where to decode (policy::DecodeObjectInto), then Set() its status, which
+  // makes has_value() true.
+  policy::Workload* Storage() { return &outcome_.workload_; }
+  void Set(Status status) {
+    outcome_.status_ = std::move(status);
+    has_value_ = true;
+  }
+  // has_value() false again. The Workload's storage is kept for the next
+  // decode, unless the last object was far larger than usual (then it is
+  // released, so one huge review does not pin its memory to a worker).
+  void Reset();
+
+ private:
+  bool has_value_ = false;
+  Outcome outcome_;
+};
+
 // A new field must also be reset in ResetForReuse() (review.cpp); the test
 // ReviewCodec.DecodingIntoAUsedRequestEqualsAFreshDecode checks it.
 struct ReviewRequest {
@@ -79,7 +123,7 @@ struct ReviewRequest {
   // writes them); unset otherwise, and then Decide() decodes `object` itself.
   // An error here is the decoder's verdict on the object (Decide denies in
   // enforce mode), not a malformed review.
-  std::optional<Result<policy::Workload>> workload;
+  DecodedWorkload workload;
   // Owns the copy of the body that `object`/`old_object` point into when the
   // caller's buffer had no padding; null when they point into the caller's body.
   std::shared_ptr<const std::string> storage;
