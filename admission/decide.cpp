@@ -71,14 +71,25 @@ std::string JoinQuoted(const std::vector<std::string>& v) {
 }
 
 // "Deployment \"web\"" — with generateName "pod \"web-*\"" when not named yet.
+// `Pod "web"` for messages, into `out` (a reused string).
+void AssignObjectLabel(const ReviewRequest& r, const policy::Workload* w, std::string* out) {
+  out->assign(r.kind.kind.empty() ? r.resource.resource : r.kind.kind);
+  *out += " \"";
+  if (!r.name.empty() || w == nullptr) {
+    *out += r.name;
+  } else if (w->metadata.name.empty()) {
+    *out += w->metadata.generate_name;
+    *out += '*';
+  } else {
+    *out += w->metadata.name;
+  }
+  *out += '"';
+}
+
 std::string ObjectLabel(const ReviewRequest& r, const policy::Workload* w) {
-  std::string kind = r.kind.kind.empty() ? r.resource.resource : r.kind.kind;
-  std::string name = r.name;
-  if (name.empty() && w) name = w->metadata.name.empty() ? w->metadata.generate_name + "*" : w->metadata.name;
-  kind += " \"";
-  kind += name;
-  kind += '"';
-  return kind;
+  std::string s;
+  AssignObjectLabel(r, w, &s);
+  return s;
 }
 
 struct Route {
@@ -415,7 +426,8 @@ void DecideWorkload(const ReviewRequest& r, const Config& c, const NamespaceMode
     if (same < 0) policy::EvaluateInto(w, mp.profile, &verdicts[i]);
     Failing(same < 0 ? verdicts[i] : verdicts[same], filter, &failing[i]);
   }
-  std::string object = ObjectLabel(r, &w);
+  std::string& object = d.scratch.object;
+  AssignObjectLabel(r, &w, &object);
   const auto& enforce_failing = failing[static_cast<int>(Mode::kEnforce)];
   const auto& warn_failing = failing[static_cast<int>(Mode::kWarn)];
   const auto& audit_failing = failing[static_cast<int>(Mode::kAudit)];
@@ -462,6 +474,12 @@ std::string TruncateUtf8(std::string_view s, size_t max_bytes) {
 }
 
 NamespaceModes ResolveModes(const policy::StringMap& labels, const Config& config) {
+  NamespaceModes out;
+  ResolveModesInto(labels, config, &out);
+  return out;
+}
+
+void ResolveModesInto(const policy::StringMap& labels, const Config& config, NamespaceModes* modes) {
   // The label keys, indexed by Mode (static_asserted below); the origin of
   // a setting is only spelled out when a note needs it.
   static constexpr std::string_view kKeys[] = {"invar.dev/enforce", "invar.dev/warn", "invar.dev/audit"};
@@ -469,9 +487,12 @@ NamespaceModes ResolveModes(const policy::StringMap& labels, const Config& confi
                                                       "invar.dev/audit-version"};
   static_assert(static_cast<int>(Mode::kEnforce) == 0 && static_cast<int>(Mode::kWarn) == 1 &&
                 static_cast<int>(Mode::kAudit) == 2);
-  NamespaceModes out;
+  NamespaceModes& out = *modes;
   for (Mode m : kModes) {
     int i = static_cast<int>(m);
+    // Each mode starts unset; the profile and label keep their storage.
+    out.modes[i].set = false;
+    out.modes[i].note.clear();
     const std::string_view key = kKeys[i];
     std::optional<ModeSetting> setting;
     bool from_label = false;
@@ -496,18 +517,23 @@ NamespaceModes ResolveModes(const policy::StringMap& labels, const Config& confi
     }
     if (!setting || setting->profile.empty()) continue;
     ModeProfile& mp = out.modes[i];
-    Result<Profile> p = config.profiles.Get(setting->profile, setting->version);
-    if (!p.ok()) {
+    // Found without a copy, then copy-assigned into the reused profile (its
+    // strings, vectors and map nodes are reused): ProfileSet::Get's copy
+    // allocated per review.
+    const Profile* p = config.profiles.Find(setting->profile);
+    if (p == nullptr) {
       // Fail closed: an unknown profile name is treated as the strictest built-in.
       mp.note = fmt::format("{}=\"{}\" names no profile; using \"{}\"", origin(), setting->profile, kFallbackProfile);
-      p = config.profiles.Get(kFallbackProfile, setting->version);
-      if (!p.ok()) continue;
+      p = config.profiles.Find(kFallbackProfile);
+      if (p == nullptr) continue;
     }
     mp.set = true;
-    mp.profile = std::move(*p);
-    mp.label = mp.profile.name + ':' + mp.profile.version.ToString();
+    mp.profile = *p;
+    if (setting->version) mp.profile.version = *setting->version;
+    mp.label.assign(mp.profile.name);
+    mp.label += ':';
+    mp.label += mp.profile.version.ToString();
   }
-  return out;
 }
 
 bool PodSpecUnchanged(const RawJson& object, const RawJson& old_object, std::string_view spec_path) {
@@ -590,7 +616,8 @@ void DecideInto(const ReviewRequest& r, const Config& c, const NamespaceSource& 
   if (!r.namespace_.empty()) {
     if (auto l = namespaces.Labels(r.namespace_)) labels = std::move(*l);
   }
-  NamespaceModes modes = ResolveModes(labels, c);
+  NamespaceModes& modes = d.scratch.modes;
+  ResolveModesInto(labels, c, &modes);
   if (route.kind == Route::kConnect) {
     DecideConnect(r, c, modes, exemption, d);
     return;

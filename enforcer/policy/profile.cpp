@@ -148,6 +148,11 @@ ProfileSet::ProfileSet() {
   }
 }
 
+const Profile* ProfileSet::Find(std::string_view name) const {
+  auto it = profiles_.find(name);
+  return it == profiles_.end() ? nullptr : &it->second;
+}
+
 Result<Profile> ProfileSet::Get(std::string_view name, std::optional<PssVersion> version) const {
   auto it = profiles_.find(name);
   if (it == profiles_.end()) {

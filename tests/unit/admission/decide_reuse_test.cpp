@@ -230,5 +230,84 @@ TEST(Decide, ReleasesTheVerdictsOfAHugeReviewAndStillDecidesTheSame) {
   ExpectSameDecision(d, Decide(*small_request, cfg, ns), "small after huge");
 }
 
+void ExpectSameModes(const NamespaceModes& got, const NamespaceModes& want, const std::string& context) {
+  for (int i = 0; i < 3; ++i) {
+    const ModeProfile& g = got.modes[i];
+    const ModeProfile& w = want.modes[i];
+    ASSERT_EQ(g.set, w.set) << context << " mode " << i;
+    EXPECT_EQ(g.note, w.note) << context << " mode " << i;
+    if (!w.set) continue;
+    EXPECT_EQ(g.label, w.label) << context << " mode " << i;
+    EXPECT_EQ(g.profile.name, w.profile.name) << context;
+    EXPECT_EQ(g.profile.base, w.profile.base) << context;
+    EXPECT_EQ(g.profile.version.ToString(), w.profile.version.ToString()) << context;
+    EXPECT_EQ(g.profile.enabled, w.profile.enabled) << context;
+    EXPECT_EQ(g.profile.disabled, w.profile.disabled) << context;
+    EXPECT_EQ(g.profile.params, w.profile.params) << context;
+    ASSERT_EQ(g.profile.exemptions.size(), w.profile.exemptions.size()) << context;
+    for (size_t k = 0; k < w.profile.exemptions.size(); ++k) {
+      EXPECT_EQ(g.profile.exemptions[k].checks, w.profile.exemptions[k].checks) << context;
+      EXPECT_EQ(g.profile.exemptions[k].container_name, w.profile.exemptions[k].container_name) << context;
+      EXPECT_EQ(g.profile.exemptions[k].image, w.profile.exemptions[k].image) << context;
+      EXPECT_EQ(g.profile.exemptions[k].reason, w.profile.exemptions[k].reason) << context;
+    }
+  }
+}
+
+TEST(ResolveModesInto, EveryPairOfLabelSetsResolvesAsFresh) {
+  auto cfg = ParseConfig(R"(
+defaults:
+  audit: baseline
+profiles:
+  - name: web
+    base: immutable
+    params:
+      requireDigest: "false"
+    exemptions:
+      - checks: [runAsNonRoot, runAsUser]
+        container: "legacy-*"
+        reason: being migrated
+  - name: strict-old
+    base: restricted
+    version: v1.24
+    disable: [seccompProfile_restricted]
+)");
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  auto labels = [](std::initializer_list<std::pair<const char*, const char*>> kv) {
+    policy::StringMap m;
+    for (const auto& [k, v] : kv) m.Set(k, v);
+    return m;
+  };
+  const std::vector<policy::StringMap> sets = {
+      labels({}),
+      labels({{"invar.dev/enforce", "immutable"}}),
+      labels({{"invar.dev/enforce", "web"}, {"invar.dev/warn", "restricted"}, {"invar.dev/warn-version", "v1.25"}}),
+      labels({{"invar.dev/enforce", "strict-old"}, {"invar.dev/audit", "web"}}),
+      labels({{"invar.dev/enforce", "no-such-profile"}, {"invar.dev/enforce-version", "v1.30"}}),
+      labels({{"invar.dev/warn", "baseline"}, {"invar.dev/warn-version", "not-a-version"}}),
+      labels({{"invar.dev/enforce", ""}, {"invar.dev/audit", "privileged"}}),
+      labels({{"invar.dev/enforce", "strict-old"}, {"invar.dev/enforce-version", "latest"}}),
+  };
+  for (size_t b = 0; b < sets.size(); ++b) {
+    for (size_t a = 0; a < sets.size(); ++a) {
+      NamespaceModes reused;
+      ResolveModesInto(sets[b], *cfg, &reused);
+      ResolveModesInto(sets[a], *cfg, &reused);
+      ExpectSameModes(reused, ResolveModes(sets[a], *cfg), std::to_string(b) + " then " + std::to_string(a));
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+  // The cases above are what they claim to be.
+  const NamespaceModes web = ResolveModes(sets[2], *cfg);
+  EXPECT_EQ(web.modes[0].profile.name, "web");
+  EXPECT_FALSE(web.modes[0].profile.exemptions.empty());
+  EXPECT_EQ(web.modes[1].label, "restricted:v1.25");
+  EXPECT_EQ(web.modes[2].profile.name, "baseline");  // the config default
+  EXPECT_FALSE(ResolveModes(sets[4], *cfg).modes[0].note.empty());
+  EXPECT_EQ(ResolveModes(sets[4], *cfg).modes[0].label, "immutable:v1.30");
+  EXPECT_FALSE(ResolveModes(sets[5], *cfg).modes[1].note.empty());
+  EXPECT_EQ(ResolveModes(sets[3], *cfg).modes[0].label, "strict-old:v1.24");
+}
+
 }  // namespace
 }  // namespace invar::admission

@@ -32,6 +32,16 @@ struct DecisionInfo {
   std::string profile;   // that mode's profile, "" for none
 };
 
+// The resolved profile of each mode for a namespace (labels over defaults).
+struct ModeProfile {
+  bool set = false;
+  policy::Profile profile;
+  std::string label;  // "immutable:latest", as shown to users
+  std::string note;   // a problem with the label ("unknown profile \"x\", using immutable")
+};
+struct NamespaceModes {
+  ModeProfile modes[3];  // indexed by Mode
+};
 struct Decision {
   ReviewResponse response;
   DecisionInfo info;
@@ -40,8 +50,10 @@ struct Decision {
   // worker's reused Decision evaluates without allocating. Released when it
   // grew far past a usual review's.
   struct Scratch {
+    NamespaceModes modes;  // ResolveModesInto's
     std::array<policy::Verdict, 3> verdicts;
     std::array<std::vector<const policy::Finding*>, 3> failing;
+    std::string object;  // "Pod \"web\"" for messages
   } scratch;
 };
 
@@ -54,17 +66,10 @@ void DecideInto(const ReviewRequest& request, const Config& config, const Namesp
 // Sets every field of `d` to its default, keeping string and vector capacity.
 void ResetForReuse(Decision& d);
 
-// The resolved profile of each mode for a namespace (labels over defaults).
-struct ModeProfile {
-  bool set = false;
-  policy::Profile profile;
-  std::string label;  // "immutable:latest", as shown to users
-  std::string note;   // a problem with the label ("unknown profile \"x\", using immutable")
-};
-struct NamespaceModes {
-  ModeProfile modes[3];  // indexed by Mode
-};
 NamespaceModes ResolveModes(const policy::StringMap& labels, const Config& config);
+// The same into `out`, whose profiles' and labels' storage is reused (the
+// webhook resolves the modes of every review into its worker's Decision).
+void ResolveModesInto(const policy::StringMap& labels, const Config& config, NamespaceModes* out);
 
 // True when the pod spec at `spec_path` ("spec", "spec.template.spec", ...) is
 // byte-identical after minification in both objects (raw JSON as in

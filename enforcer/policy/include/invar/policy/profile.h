@@ -50,6 +50,8 @@ class ProfileSet {
   // Looks up `name`, at `version` (a custom profile keeps its own version
   // unless `version` is given explicitly, as a namespace label's -version does).
   Result<Profile> Get(std::string_view name, std::optional<PssVersion> version = std::nullopt) const;
+  // The profile called `name` at its own version, without a copy; nullptr if none.
+  const Profile* Find(std::string_view name) const;
   Status Add(Profile p);  // AlreadyExists for a built-in name
   std::vector<std::string> Names() const;
 
