@@ -126,6 +126,25 @@ std::string Join(std::string_view prefix, std::string_view rel) {
   return s;
 }
 
+// Copies a piece of a finding's path or message. Most are a few bytes
+// ("[", "].", a container name): fixed-size copies inline to a load and a
+// store each, where a memcpy call cost ~12 instructions per piece.
+inline void CopyPiece(char* dst, std::string_view p) {
+  const size_t n = p.size();
+  const char* src = p.data();
+  if (n >= 16) {
+    std::memcpy(dst, src, n);
+  } else if (n >= 8) {  // two overlapping 8-byte copies
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
 // *out = the pieces joined, in place: sized once, then copied piece by piece
 // (a reused string keeps its capacity; a new one allocates once).
 void AssignConcat(std::string* out, std::initializer_list<std::string_view> head,
@@ -141,7 +160,7 @@ void AssignConcat(std::string* out, std::initializer_list<std::string_view> head
   char* dst = out->data();
   for (auto list : {head, tail}) {
     for (auto p : list) {
-      if (!p.empty()) std::memcpy(dst, p.data(), p.size());
+      CopyPiece(dst, p);
       dst += p.size();
     }
   }
