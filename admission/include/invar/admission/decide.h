@@ -46,9 +46,11 @@ struct Decision {
   ReviewResponse response;
   DecisionInfo info;
   // Not part of the decision: working storage DecideInto() reuses from one
-  // review to the next (each mode's verdict, its findings that count), so a
-  // worker's reused Decision evaluates without allocating. Released when it
-  // grew far past a usual review's.
+  // review to the next (the namespace's modes, each mode's verdict, its
+  // findings that count, the object's label), so a worker's reused Decision
+  // decides without allocating. Released by ResetForReuse() when it grew far
+  // past a usual review's. Meaningless outside DecideInto() (`failing`
+  // points into `verdicts`, also in a copy).
   struct Scratch {
     NamespaceModes modes;  // ResolveModesInto's
     std::array<policy::Verdict, 3> verdicts;
