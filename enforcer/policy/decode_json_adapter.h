@@ -20,6 +20,7 @@
 #endif
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -83,6 +84,10 @@ struct ValueStarts {
   }
 };
 constexpr ValueStarts kValueStarts;
+
+// No nesting bound (MatchingClose's default): the on-demand skip and the
+// callers that bound nothing. (Not inline, as kBracketDeltas.)
+constexpr int kNoNestingBound = INT_MAX;
 
 class JsonAdapter {
  public:
@@ -247,34 +252,44 @@ class JsonAdapter {
   }
 
   // The token after the bracket that closes the container whose first token
-  // is just before `pos` (nesting 1), or nullptr when the tokens run out.
+  // is just before `pos` (nesting 1), or nullptr when the tokens run out or
+  // the nesting inside the container passes `allowance` (the container itself
+  // is nesting 1; an allowance below 1 refuses any container).
   static ondemand::token_position MatchingClose(const uint8_t* buf, ondemand::token_position pos,
-                                                ondemand::token_position end) {
+                                                ondemand::token_position end, int allowance = kNoNestingBound) {
     int nest = 1;
     const int8_t* const delta = kBracketDeltas.delta;
-    // Four tokens per step: the nesting after each of them, and the step
-    // continues only when none of them reached zero (it moves by one per
-    // token, so the first that does not stay positive is the close).
-    while (end - pos >= 4) {
-      const int s1 = nest + delta[buf[pos[0]]];
-      const int s2 = s1 + delta[buf[pos[1]]];
-      const int s3 = s2 + delta[buf[pos[2]]];
-      const int s4 = s3 + delta[buf[pos[3]]];
-      if (std::min(std::min(s1, s2), std::min(s3, s4)) > 0) {
-        nest = s4;
-        pos += 4;
-        continue;
+    while (true) {
+      if (nest > allowance) return nullptr;
+      // The nesting moves by one per token, so for the next allowance - nest
+      // tokens it cannot pass the allowance: a run of that many tokens (or to
+      // the last one) needs no check of its own, and the bound costs nothing
+      // per token (a run is ~120 tokens in the webhook's walk).
+      ondemand::token_position stop = end;
+      if (allowance - nest < end - pos) stop = pos + (allowance - nest);
+      // Four tokens per step: the nesting after each of them, and the step
+      // continues only when none of them reached zero (it moves by one per
+      // token, so the first that does not stay positive is the close).
+      while (stop - pos >= 4) {
+        const int s1 = nest + delta[buf[pos[0]]];
+        const int s2 = s1 + delta[buf[pos[1]]];
+        const int s3 = s2 + delta[buf[pos[2]]];
+        const int s4 = s3 + delta[buf[pos[3]]];
+        if (std::min(std::min(s1, s2), std::min(s3, s4)) > 0) {
+          nest = s4;
+          pos += 4;
+          continue;
+        }
+        if (s1 == 0) return pos + 1;
+        if (s2 == 0) return pos + 2;
+        if (s3 == 0) return pos + 3;
+        return pos + 4;
       }
-      if (s1 == 0) return pos + 1;
-      if (s2 == 0) return pos + 2;
-      if (s3 == 0) return pos + 3;
-      return pos + 4;
-    }
-    while (pos < end) {
+      // The last tokens of the run, one at a time (the bound is checked above).
+      if (pos >= end) return nullptr;
       nest += delta[buf[*pos++]];
       if (nest == 0) return pos;
     }
-    return nullptr;
   }
 
   // The key as written, without copying it, when it has no escapes (every
@@ -388,10 +403,17 @@ class IndexAdapter {
     ondemand::token_position tok;             // the value's first token
     ondemand::token_position after = nullptr;  // past the container, once read to its end
     bool bool_value = false;                  // set by Type()
+    int depth = 1;  // the nesting level of the value's brackets in the document (its root is 1)
   };
 
-  // `v` must not have been read yet (usable() says so).
-  explicit IndexAdapter(ondemand::value& v) {
+  // `v` must not have been read yet (usable() says so). With `max_depth`,
+  // the walk also bounds the nesting of the document's objects and arrays:
+  // every container it opens (Fields, Elements) or steps over (Skip) must
+  // nest no deeper than max_depth levels, counted from the document's root
+  // (on-demand's depth of `v` is its level); anything deeper fails the walk.
+  // A successful walk from Root() that steps past it (StepPast) has then
+  // checked every token of the value: see CheckedSpan().
+  explicit IndexAdapter(ondemand::value& v, int max_depth = kNoNestingBound) : max_depth_(max_depth) {
     ondemand::value_iterator& vi = ValueInternals::Iter(v);
     usable_ = vi.at_start();
     it_ = &vi.json_iter();
@@ -399,10 +421,11 @@ class IndexAdapter {
     end_ = JsonIteratorInternals::End(*it_);
     buf_ = it_->peek(start_) - *start_;
     string_buf_loc_ = JsonIteratorInternals::StringBufLoc(*it_);
+    root_depth_ = static_cast<int>(it_->depth());
   }
 
   bool usable() const { return usable_ && start_ < end_; }
-  Node Root() const { return Node{start_}; }
+  Node Root() const { return Node{start_, nullptr, false, root_depth_}; }
   void Restore() { JsonIteratorInternals::StringBufLoc(*it_) = string_buf_loc_; }
 
   // After a successful walk from Root(): leaves on-demand's iterator after
@@ -410,11 +433,28 @@ class IndexAdapter {
   // caller's on-demand iteration of the enclosing object goes on from there.
   // False (iterator untouched) when the value's end is not known.
   bool StepPast(const Node& root) {
-    const ondemand::token_position after = root.after != nullptr ? root.after : Skip(root.tok);
+    const ondemand::token_position after = root.after != nullptr ? root.after : Skip(root.tok, root.depth);
     if (after == nullptr || after > end_) return false;
     JsonAdapter::LeaveBefore(*it_, after);
+    stepped_past_ = after;
     return true;
   }
+
+  // After StepPast(Root()) with a container root: the root's bytes, from its
+  // open bracket to past its close bracket, all nested within max_depth (a
+  // null view otherwise). The walk visited every token in it, each either
+  // read (Fields/Elements checked the container's level) or stepped over
+  // (Skip bounded the nesting inside); the tokens are exactly the brackets
+  // outside strings, so this is the same bound a byte scan of the span
+  // starting at the root's parent level would apply.
+  std::string_view CheckedSpan() const {
+    if (stepped_past_ == nullptr || stepped_past_ <= start_) return {};
+    const char* first = reinterpret_cast<const char*>(buf_ + *start_);
+    const char* last = reinterpret_cast<const char*>(buf_ + stepped_past_[-1]);
+    if (*first != '{' && *first != '[') return {};
+    return {first, static_cast<size_t>(last + 1 - first)};
+  }
+  int root_depth() const { return root_depth_; }
 
   // Resolves an RFC 6901 pointer from the root as doc.at_pointer() does
   // (keys compared as written, the first of duplicate keys), into `node`.
@@ -427,6 +467,7 @@ class IndexAdapter {
     // it check the whole document's balance, which is left to it.
     if (buf_[*start_] != '{' || buf_[end_[-1]] != '}' || buf_[*end_] == '}') return false;
     ondemand::token_position v = start_;
+    int depth = root_depth_;
     while (!pointer.empty()) {
       if (pointer[0] != '/') return false;
       pointer.remove_prefix(1);
@@ -434,10 +475,11 @@ class IndexAdapter {
       const std::string_view token = pointer.substr(0, slash);
       pointer = slash == std::string_view::npos ? std::string_view() : pointer.substr(slash);
       if (token.find_first_of("~\\\"") != std::string_view::npos) return false;
-      v = FindField(v, token);
+      v = FindField(v, depth, token);
       if (v == nullptr) return false;
+      ++depth;
     }
-    *node = Node{v};
+    *node = Node{v, nullptr, false, depth};
     return true;
   }
 
@@ -499,7 +541,7 @@ class IndexAdapter {
   template <typename F>
   bool Fields(Node& n, F&& f) {
     ondemand::token_position p = n.tok;
-    if (p >= end_ || buf_[*p] != '{') return false;
+    if (p >= end_ || buf_[*p] != '{' || n.depth > max_depth_) return false;
     if (++p >= end_) return false;
     if (buf_[*p] == '}') {
       n.after = p + 1;
@@ -511,9 +553,9 @@ class IndexAdapter {
       if (*k != '"' || buf_[p[1]] != ':') return false;
       std::string_view key = JsonAdapter::RawString(reinterpret_cast<const char*>(k + 1));
       if (key.data() == nullptr && !Unescape(k + 1, &key)) return false;
-      Node child{p + 2};
+      Node child{p + 2, nullptr, false, n.depth + 1};
       if (!f(key, child)) return false;
-      p = child.after != nullptr ? child.after : Skip(p + 2);
+      p = child.after != nullptr ? child.after : Skip(p + 2, child.depth);
       if (p == nullptr || p >= end_) return false;
       const uint8_t c = buf_[*p];
       if (c == ',') {
@@ -529,16 +571,16 @@ class IndexAdapter {
   template <typename F>
   bool Elements(Node& n, F&& f) {
     ondemand::token_position p = n.tok;
-    if (p >= end_ || buf_[*p] != '[') return false;
+    if (p >= end_ || buf_[*p] != '[' || n.depth > max_depth_) return false;
     if (++p >= end_) return false;
     if (buf_[*p] == ']') {
       n.after = p + 1;
       return true;
     }
     while (true) {
-      Node child{p};
+      Node child{p, nullptr, false, n.depth + 1};
       if (!f(child)) return false;
-      p = child.after != nullptr ? child.after : Skip(p);
+      p = child.after != nullptr ? child.after : Skip(p, child.depth);
       if (p == nullptr || p >= end_) return false;
       const uint8_t c = buf_[*p];
       if (c == ',') {
@@ -559,30 +601,34 @@ class IndexAdapter {
   bool syntax_error() const { return false; }
 
  private:
-  // The token after the value at `v`, or nullptr: a scalar is one token, a
-  // container ends after its matching close (brackets counted as skip_child
-  // does). A structural character where a value belongs is refused (the
-  // fallback then reports it as on-demand does).
+  // The token after the value at `v` (at nesting level `depth`), or
+  // nullptr: a scalar is one token, a container ends after its matching
+  // close (brackets counted as skip_child does) and fails when it nests
+  // deeper than max_depth. A structural character where a value belongs is
+  // refused (the fallback then reports it as on-demand does).
   // Inline for the common case (a scalar: one token); containers go to
   // MatchingClose() out of line.
-  ondemand::token_position Skip(ondemand::token_position v) const {
+  ondemand::token_position Skip(ondemand::token_position v, int depth) const {
     if (v >= end_) return nullptr;
     const uint8_t c = buf_[*v];
     switch (kValueStarts.kind[c]) {
       case ValueStarts::kScalar: return v + 1;
-      case ValueStarts::kContainer: return SkipContainerAt(v);
+      case ValueStarts::kContainer: return SkipContainerAt(v, depth);
       default: return nullptr;
     }
   }
-  [[gnu::noinline]] ondemand::token_position SkipContainerAt(ondemand::token_position v) const {
-    return JsonAdapter::MatchingClose(buf_, v + 1, end_);
+  [[gnu::noinline]] ondemand::token_position SkipContainerAt(ondemand::token_position v, int depth) const {
+    // The container's own bracket is nesting 1 of MatchingClose, level
+    // `depth` of the document. (Unbounded stays unbounded.)
+    const int allowance = max_depth_ == kNoNestingBound ? max_depth_ : max_depth_ - depth + 1;
+    return JsonAdapter::MatchingClose(buf_, v + 1, end_, allowance);
   }
 
   // The value of the first field of the object at `open` whose key is
   // written exactly as `key`, or nullptr.
-  ondemand::token_position FindField(ondemand::token_position open, std::string_view key) const {
+  ondemand::token_position FindField(ondemand::token_position open, int depth, std::string_view key) const {
     ondemand::token_position p = open;
-    if (p >= end_ || buf_[*p] != '{') return nullptr;
+    if (p >= end_ || buf_[*p] != '{' || depth > max_depth_) return nullptr;
     if (++p >= end_ || buf_[*p] == '}') return nullptr;
     while (true) {
       if (end_ - p < 3) return nullptr;
@@ -590,7 +636,7 @@ class IndexAdapter {
       if (*k != '"' || buf_[p[1]] != ':') return nullptr;
       const std::string_view raw = JsonAdapter::RawString(reinterpret_cast<const char*>(k + 1));
       if (raw.data() != nullptr && raw == key) return p + 2;
-      p = Skip(p + 2);
+      p = Skip(p + 2, depth + 1);
       if (p == nullptr || p >= end_ || buf_[*p] != ',') return nullptr;
       ++p;
     }
@@ -616,6 +662,9 @@ class IndexAdapter {
   ondemand::token_position end_;
   const uint8_t* buf_;
   uint8_t* string_buf_loc_;
+  int max_depth_;
+  int root_depth_ = 1;
+  ondemand::token_position stepped_past_ = nullptr;  // set by StepPast()
   bool usable_ = false;
   std::string error_;
 };
@@ -626,13 +675,27 @@ class IndexAdapter {
 // filled (and, with step_past, on-demand's iterator left after the value);
 // false with the parser's string buffer restored and *out reset, for the
 // caller's on-demand walk to decode again and report what it always did.
+// With `nesting` (step_past, no pointer): the walk also bounds the document's
+// nesting at nesting->max_depth levels (a deeper value fails the walk), and
+// on success reports the value's span it checked (IndexAdapter::CheckedSpan).
+struct IndexNesting {
+  int max_depth = kNoNestingBound;  // in
+  std::string_view span;                    // out: checked bytes, or null
+  int depth = 0;                            // out: the level of the span's first bracket
+};
 inline bool DecodeOnIndex(ondemand::value& v, std::string_view pointer, int max_depth, bool step_past,
-                          Workload* out) {
-  IndexAdapter fast(v);
+                          Workload* out, IndexNesting* nesting = nullptr) {
+  IndexAdapter fast(v, nesting != nullptr ? nesting->max_depth : kNoNestingBound);
   IndexAdapter::Node node = fast.Root();
   if (!fast.usable() || (!pointer.empty() && !fast.Resolve(pointer, &node))) return false;
   Extractor<IndexAdapter> extractor(fast, max_depth);
-  if (extractor.DecodeSingle(node, out).ok() && (!step_past || fast.StepPast(node))) return true;
+  if (extractor.DecodeSingle(node, out).ok() && (!step_past || fast.StepPast(node))) {
+    if (nesting != nullptr && step_past && pointer.empty()) {
+      nesting->span = fast.CheckedSpan();
+      nesting->depth = fast.root_depth();
+    }
+    return true;
+  }
   fast.Restore();
   *out = Workload();
   return false;

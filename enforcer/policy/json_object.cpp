@@ -12,14 +12,28 @@
 
 namespace invar::policy {
 
-Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth) {
+Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth, NestingCheck* nesting) {
   // The walk over simdjson's structural index first (IndexAdapter, as in
   // DecodeObjectJson); on success on-demand's iterator is moved past the
   // object, so the caller's iteration of the review goes on as if the object
   // had been read. On any failure the on-demand walk decodes it again and
-  // reports exactly what it always did.
+  // reports exactly what it always did. With `nesting`, the walk bounds the
+  // nesting too (a deeper object takes the fallback, unchecked).
   Result<Workload> result{std::in_place};
-  if (decode_internal::DecodeOnIndex(object, "", max_depth, /*step_past=*/true, &*result)) return result;
+  decode_internal::IndexNesting bound;
+  if (nesting != nullptr) {
+    nesting->checked = {};
+    nesting->depth = 0;
+    bound.max_depth = nesting->max_depth;
+  }
+  if (decode_internal::DecodeOnIndex(object, "", max_depth, /*step_past=*/true, &*result,
+                                     nesting != nullptr ? &bound : nullptr)) {
+    if (nesting != nullptr) {
+      nesting->checked = bound.span;
+      nesting->depth = bound.depth;
+    }
+    return result;
+  }
   return DecodeObjectOnDemand(object, max_depth);
 }
 
