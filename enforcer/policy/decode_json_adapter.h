@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "decode_extract.h"
 
@@ -252,21 +253,25 @@ class JsonAdapter {
   }
 
   // The token after the bracket that closes the container whose first token
-  // is just before `pos` (nesting 1), or nullptr when the tokens run out or
-  // the nesting inside the container passes `allowance` (the container itself
-  // is nesting 1; an allowance below 1 refuses any container).
+  // is just before `pos` (nesting 1), or nullptr when the tokens run out or,
+  // with kBounded, the nesting inside the container passes `allowance` (the
+  // container itself is nesting 1; an allowance below 1 refuses any
+  // container).
+  template <bool kBounded = false>
   static ondemand::token_position MatchingClose(const uint8_t* buf, ondemand::token_position pos,
                                                 ondemand::token_position end, int allowance = kNoNestingBound) {
     int nest = 1;
     const int8_t* const delta = kBracketDeltas.delta;
     while (true) {
-      if (nest > allowance) return nullptr;
-      // The nesting moves by one per token, so for the next allowance - nest
-      // tokens it cannot pass the allowance: a run of that many tokens (or to
-      // the last one) needs no check of its own, and the bound costs nothing
-      // per token (a run is ~120 tokens in the webhook's walk).
       ondemand::token_position stop = end;
-      if (allowance - nest < end - pos) stop = pos + (allowance - nest);
+      if constexpr (kBounded) {
+        if (nest > allowance) return nullptr;
+        // The nesting moves by one per token, so for the next allowance -
+        // nest tokens it cannot pass the allowance: a run of that many tokens
+        // (or to the last one) needs no check of its own, and the bound costs
+        // nothing per token (a run is ~120 tokens in the webhook's walk).
+        if (allowance - nest < end - pos) stop = pos + (allowance - nest);
+      }
       // Four tokens per step: the nesting after each of them, and the step
       // continues only when none of them reached zero (it moves by one per
       // token, so the first that does not stay positive is the close).
@@ -285,7 +290,7 @@ class JsonAdapter {
         if (s3 == 0) return pos + 3;
         return pos + 4;
       }
-      // The last tokens of the run, one at a time (the bound is checked above).
+      // The last tokens of the run, one at a time (a bound is checked above).
       if (pos >= end) return nullptr;
       nest += delta[buf[*pos++]];
       if (nest == 0) return pos;
@@ -397,23 +402,33 @@ class JsonAdapter {
 // The walk does not move the on-demand iterator; Restore() puts back the
 // parser's string-buffer position (strings with escapes are unescaped into
 // it) so that the fallback has the whole buffer.
-class IndexAdapter {
+//
+// kBounded (BoundedIndexAdapter, DecodeObject's walk for the webhook): the
+// walk also bounds the nesting of the whole document, see the constructor.
+// Without it (IndexAdapter, DecodeObjectJson) nodes carry no depth and no
+// bound is checked: the code is the same as before the bound existed.
+template <bool kBounded>
+class IndexAdapterT {
+  struct NoDepth {};
+  // A node's nesting level in the document (its root is 1), when bounded.
+  using Depth = std::conditional_t<kBounded, int, NoDepth>;
+
  public:
   struct Node {
     ondemand::token_position tok;             // the value's first token
     ondemand::token_position after = nullptr;  // past the container, once read to its end
     bool bool_value = false;                  // set by Type()
-    int depth = 1;  // the nesting level of the value's brackets in the document (its root is 1)
+    [[no_unique_address]] Depth depth{};      // the level of the value's brackets (kBounded)
   };
 
-  // `v` must not have been read yet (usable() says so). With `max_depth`,
-  // the walk also bounds the nesting of the document's objects and arrays:
-  // every container it opens (Fields, Elements) or steps over (Skip) must
-  // nest no deeper than max_depth levels, counted from the document's root
+  // `v` must not have been read yet (usable() says so). kBounded: the walk
+  // also bounds the nesting of the document's objects and arrays: every
+  // container it opens (Fields, Elements) or steps over (Skip) must nest no
+  // deeper than max_depth levels, counted from the document's root
   // (on-demand's depth of `v` is its level); anything deeper fails the walk.
   // A successful walk from Root() that steps past it (StepPast) has then
   // checked every token of the value: see CheckedSpan().
-  explicit IndexAdapter(ondemand::value& v, int max_depth = kNoNestingBound) : max_depth_(max_depth) {
+  explicit IndexAdapterT(ondemand::value& v, int max_depth = kNoNestingBound) : max_depth_(max_depth) {
     ondemand::value_iterator& vi = ValueInternals::Iter(v);
     usable_ = vi.at_start();
     it_ = &vi.json_iter();
@@ -421,11 +436,11 @@ class IndexAdapter {
     end_ = JsonIteratorInternals::End(*it_);
     buf_ = it_->peek(start_) - *start_;
     string_buf_loc_ = JsonIteratorInternals::StringBufLoc(*it_);
-    root_depth_ = static_cast<int>(it_->depth());
+    if constexpr (kBounded) root_depth_ = static_cast<int>(it_->depth());
   }
 
   bool usable() const { return usable_ && start_ < end_; }
-  Node Root() const { return Node{start_, nullptr, false, root_depth_}; }
+  Node Root() const { return Node{start_, nullptr, false, RootDepth()}; }
   void Restore() { JsonIteratorInternals::StringBufLoc(*it_) = string_buf_loc_; }
 
   // After a successful walk from Root(): leaves on-demand's iterator after
@@ -454,7 +469,7 @@ class IndexAdapter {
     if (*first != '{' && *first != '[') return {};
     return {first, static_cast<size_t>(last + 1 - first)};
   }
-  int root_depth() const { return root_depth_; }
+  int root_depth() const { return root_depth_; }  // kBounded only
 
   // Resolves an RFC 6901 pointer from the root as doc.at_pointer() does
   // (keys compared as written, the first of duplicate keys), into `node`.
@@ -467,7 +482,7 @@ class IndexAdapter {
     // it check the whole document's balance, which is left to it.
     if (buf_[*start_] != '{' || buf_[end_[-1]] != '}' || buf_[*end_] == '}') return false;
     ondemand::token_position v = start_;
-    int depth = root_depth_;
+    Depth depth = RootDepth();
     while (!pointer.empty()) {
       if (pointer[0] != '/') return false;
       pointer.remove_prefix(1);
@@ -477,7 +492,7 @@ class IndexAdapter {
       if (token.find_first_of("~\\\"") != std::string_view::npos) return false;
       v = FindField(v, depth, token);
       if (v == nullptr) return false;
-      ++depth;
+      depth = Deeper(depth);
     }
     *node = Node{v, nullptr, false, depth};
     return true;
@@ -541,7 +556,7 @@ class IndexAdapter {
   template <typename F>
   bool Fields(Node& n, F&& f) {
     ondemand::token_position p = n.tok;
-    if (p >= end_ || buf_[*p] != '{' || n.depth > max_depth_) return false;
+    if (p >= end_ || buf_[*p] != '{' || TooDeep(n.depth)) return false;
     if (++p >= end_) return false;
     if (buf_[*p] == '}') {
       n.after = p + 1;
@@ -553,7 +568,7 @@ class IndexAdapter {
       if (*k != '"' || buf_[p[1]] != ':') return false;
       std::string_view key = JsonAdapter::RawString(reinterpret_cast<const char*>(k + 1));
       if (key.data() == nullptr && !Unescape(k + 1, &key)) return false;
-      Node child{p + 2, nullptr, false, n.depth + 1};
+      Node child{p + 2, nullptr, false, Deeper(n.depth)};
       if (!f(key, child)) return false;
       p = child.after != nullptr ? child.after : Skip(p + 2, child.depth);
       if (p == nullptr || p >= end_) return false;
@@ -571,14 +586,14 @@ class IndexAdapter {
   template <typename F>
   bool Elements(Node& n, F&& f) {
     ondemand::token_position p = n.tok;
-    if (p >= end_ || buf_[*p] != '[' || n.depth > max_depth_) return false;
+    if (p >= end_ || buf_[*p] != '[' || TooDeep(n.depth)) return false;
     if (++p >= end_) return false;
     if (buf_[*p] == ']') {
       n.after = p + 1;
       return true;
     }
     while (true) {
-      Node child{p, nullptr, false, n.depth + 1};
+      Node child{p, nullptr, false, Deeper(n.depth)};
       if (!f(child)) return false;
       p = child.after != nullptr ? child.after : Skip(p, child.depth);
       if (p == nullptr || p >= end_) return false;
@@ -608,7 +623,7 @@ class IndexAdapter {
   // refused (the fallback then reports it as on-demand does).
   // Inline for the common case (a scalar: one token); containers go to
   // MatchingClose() out of line.
-  ondemand::token_position Skip(ondemand::token_position v, int depth) const {
+  ondemand::token_position Skip(ondemand::token_position v, Depth depth) const {
     if (v >= end_) return nullptr;
     const uint8_t c = buf_[*v];
     switch (kValueStarts.kind[c]) {
@@ -617,18 +632,43 @@ class IndexAdapter {
       default: return nullptr;
     }
   }
-  [[gnu::noinline]] ondemand::token_position SkipContainerAt(ondemand::token_position v, int depth) const {
-    // The container's own bracket is nesting 1 of MatchingClose, level
-    // `depth` of the document. (Unbounded stays unbounded.)
-    const int allowance = max_depth_ == kNoNestingBound ? max_depth_ : max_depth_ - depth + 1;
-    return JsonAdapter::MatchingClose(buf_, v + 1, end_, allowance);
+  [[gnu::noinline]] ondemand::token_position SkipContainerAt(ondemand::token_position v, Depth depth) const {
+    if constexpr (kBounded) {
+      // The container's own bracket is nesting 1 of MatchingClose and level
+      // `depth` of the document.
+      return JsonAdapter::MatchingClose<true>(buf_, v + 1, end_, max_depth_ - depth + 1);
+    } else {
+      return JsonAdapter::MatchingClose(buf_, v + 1, end_);
+    }
+  }
+
+  Depth RootDepth() const {
+    if constexpr (kBounded) {
+      return root_depth_;
+    } else {
+      return {};
+    }
+  }
+  static Depth Deeper(Depth d) {
+    if constexpr (kBounded) {
+      return d + 1;
+    } else {
+      return d;
+    }
+  }
+  bool TooDeep(Depth d) const {
+    if constexpr (kBounded) {
+      return d > max_depth_;
+    } else {
+      return false;
+    }
   }
 
   // The value of the first field of the object at `open` whose key is
   // written exactly as `key`, or nullptr.
-  ondemand::token_position FindField(ondemand::token_position open, int depth, std::string_view key) const {
+  ondemand::token_position FindField(ondemand::token_position open, Depth depth, std::string_view key) const {
     ondemand::token_position p = open;
-    if (p >= end_ || buf_[*p] != '{' || depth > max_depth_) return nullptr;
+    if (p >= end_ || buf_[*p] != '{' || TooDeep(depth)) return nullptr;
     if (++p >= end_ || buf_[*p] == '}') return nullptr;
     while (true) {
       if (end_ - p < 3) return nullptr;
@@ -636,7 +676,7 @@ class IndexAdapter {
       if (*k != '"' || buf_[p[1]] != ':') return nullptr;
       const std::string_view raw = JsonAdapter::RawString(reinterpret_cast<const char*>(k + 1));
       if (raw.data() != nullptr && raw == key) return p + 2;
-      p = Skip(p + 2, depth + 1);
+      p = Skip(p + 2, Deeper(depth));
       if (p == nullptr || p >= end_ || buf_[*p] != ',') return nullptr;
       ++p;
     }
@@ -662,43 +702,60 @@ class IndexAdapter {
   ondemand::token_position end_;
   const uint8_t* buf_;
   uint8_t* string_buf_loc_;
-  int max_depth_;
-  int root_depth_ = 1;
+  int max_depth_;   // kBounded only
+  int root_depth_ = 0;  // kBounded only
   ondemand::token_position stepped_past_ = nullptr;  // set by StepPast()
   bool usable_ = false;
   std::string error_;
 };
 
-// The fast path of both JSON entry points (DecodeObjectJson, DecodeObject):
-// the Extractor over the structural index from `v`, which must not have been
+using IndexAdapter = IndexAdapterT<false>;
+using BoundedIndexAdapter = IndexAdapterT<true>;
+
+// Where DecodeOnIndexBounded checked the nesting bound.
+struct IndexNesting {
+  int max_depth = kNoNestingBound;  // in
+  std::string_view span;            // out: the checked bytes, or null
+  int depth = 0;                    // out: the level of the span's first bracket
+};
+
+// The Extractor over the structural index from `v`, which must not have been
 // read yet; `pointer` (if not empty) is resolved on the index. True with *out
 // filled (and, with step_past, on-demand's iterator left after the value);
 // false with the parser's string buffer restored and *out reset, for the
 // caller's on-demand walk to decode again and report what it always did.
-// With `nesting` (step_past, no pointer): the walk also bounds the document's
-// nesting at nesting->max_depth levels (a deeper value fails the walk), and
-// on success reports the value's span it checked (IndexAdapter::CheckedSpan).
-struct IndexNesting {
-  int max_depth = kNoNestingBound;  // in
-  std::string_view span;                    // out: checked bytes, or null
-  int depth = 0;                            // out: the level of the span's first bracket
-};
-inline bool DecodeOnIndex(ondemand::value& v, std::string_view pointer, int max_depth, bool step_past,
-                          Workload* out, IndexNesting* nesting = nullptr) {
-  IndexAdapter fast(v, nesting != nullptr ? nesting->max_depth : kNoNestingBound);
-  IndexAdapter::Node node = fast.Root();
-  if (!fast.usable() || (!pointer.empty() && !fast.Resolve(pointer, &node))) return false;
-  Extractor<IndexAdapter> extractor(fast, max_depth);
-  if (extractor.DecodeSingle(node, out).ok() && (!step_past || fast.StepPast(node))) {
-    if (nesting != nullptr && step_past && pointer.empty()) {
-      nesting->span = fast.CheckedSpan();
-      nesting->depth = fast.root_depth();
-    }
-    return true;
-  }
+template <typename Adapter>
+inline bool DecodeOnIndexWith(Adapter& fast, std::string_view pointer, int max_depth, bool step_past,
+                              typename Adapter::Node* node, Workload* out) {
+  *node = fast.Root();
+  if (!fast.usable() || (!pointer.empty() && !fast.Resolve(pointer, node))) return false;
+  Extractor<Adapter> extractor(fast, max_depth);
+  if (extractor.DecodeSingle(*node, out).ok() && (!step_past || fast.StepPast(*node))) return true;
   fast.Restore();
   *out = Workload();
   return false;
+}
+
+// The fast path of both JSON entry points (DecodeObjectJson, DecodeObject),
+// without a nesting bound.
+inline bool DecodeOnIndex(ondemand::value& v, std::string_view pointer, int max_depth, bool step_past,
+                          Workload* out) {
+  IndexAdapter fast(v);
+  IndexAdapter::Node node;
+  return DecodeOnIndexWith(fast, pointer, max_depth, step_past, &node, out);
+}
+
+// DecodeObject's fast path (no pointer, on-demand's iterator left after the
+// value): the walk also bounds the document's nesting at nesting->max_depth
+// levels (a deeper value fails the walk) and, on success, reports the value's
+// bytes it checked (BoundedIndexAdapter::CheckedSpan).
+inline bool DecodeOnIndexBounded(ondemand::value& v, int max_depth, Workload* out, IndexNesting* nesting) {
+  BoundedIndexAdapter fast(v, nesting->max_depth);
+  BoundedIndexAdapter::Node node;
+  if (!DecodeOnIndexWith(fast, "", max_depth, /*step_past=*/true, &node, out)) return false;
+  nesting->span = fast.CheckedSpan();
+  nesting->depth = fast.root_depth();
+  return true;
 }
 
 }  // namespace INVAR_JSON_ADAPTER_NS

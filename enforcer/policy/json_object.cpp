@@ -20,14 +20,13 @@ Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth, N
   // reports exactly what it always did. With `nesting`, the walk bounds the
   // nesting too (a deeper object takes the fallback, unchecked).
   Result<Workload> result{std::in_place};
-  decode_internal::IndexNesting bound;
+  decode_internal::IndexNesting bound;  // unbounded without `nesting`
   if (nesting != nullptr) {
     nesting->checked = {};
     nesting->depth = 0;
     bound.max_depth = nesting->max_depth;
   }
-  if (decode_internal::DecodeOnIndex(object, "", max_depth, /*step_past=*/true, &*result,
-                                     nesting != nullptr ? &bound : nullptr)) {
+  if (decode_internal::DecodeOnIndexBounded(object, max_depth, &*result, &bound)) {
     if (nesting != nullptr) {
       nesting->checked = bound.span;
       nesting->depth = bound.depth;
