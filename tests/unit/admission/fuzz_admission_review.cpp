@@ -4,7 +4,10 @@
 // leak or hang; a decoded review must always get an answer with its uid.
 // Each input is also decoded into one ReviewRequest reused across inputs (as
 // the server does): it must agree with the fresh decode, and the reply's
-// escaper must agree with the platform's on the denial message.
+// escaper must agree with the platform's on the denial message. The nesting
+// bound, which the decode checks partly in request.object's walk and partly
+// with a byte scan of the rest, must give the verdict of a scan of the whole
+// body, at the default bound and at a small one the input can reach.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -32,6 +35,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   const std::string_view body(reinterpret_cast<const char*>(data), size);
   auto review = DecodeReview(body);
+  // The decode's nesting verdict is a whole-body scan's (the default bound,
+  // then a small one most inputs with brackets reach).
+  auto nesting_error = [](const invar::Status& st, int max_depth) {
+    return !st.ok() && st.message() == "JSON nesting deeper than " + std::to_string(max_depth) + " levels";
+  };
+  if (size <= ReviewLimits{}.max_bytes) {
+    const int default_depth = ReviewLimits{}.max_depth;
+    if (nesting_error(review.status(), default_depth) != NestingDeeperThan(body, default_depth)) std::abort();
+    ReviewLimits shallow;
+    shallow.max_depth = 5;
+    if (nesting_error(DecodeReview(body, shallow).status(), 5) != NestingDeeperThan(body, 5)) std::abort();
+  }
   static ReviewRequest* reused = new ReviewRequest();
   const invar::Status s = DecodeReviewInto(body, {}, 0, *reused);
   if (s.ok() != review.ok()) std::abort();
