@@ -403,8 +403,9 @@ namespace {
 bool DepthExceeds(std::string_view s, int max_depth) { return NestingDeeperThan(s, max_depth, NestingScan::kBest); }
 
 // Everything DecodeReviewInto does after the size checks and before the
-// nesting verdict: parse, walk, validate. `checked` gets the object's span
-// as offsets into the body (begin, end) when its decode checked it.
+// nesting verdict: parse, walk, validate. On success `range` gets the
+// object's bytes as offsets into the body [begin, end) and the level of its
+// '{' when its decode checked them (valid), else stays invalid.
 struct CheckedRange {
   size_t begin = 0, end = 0;
   int depth = 0;
