@@ -2,8 +2,10 @@
 // AdmissionReview codec (see review.h). simdjson on-demand indexes and walks
 // the body once in document order; a CREATE's request.object is decoded into
 // the policy model in that walk (policy::DecodeObject), every object is also
-// kept as a view of its raw JSON. Before parsing, a SIMD scan bounds the
-// nesting (AVX2+PCLMUL where the CPU has them, else SSE2, else bytewise).
+// kept as a view of its raw JSON. The nesting of the whole body is bounded:
+// the object's decode checks the bound on the bytes it walks, and a SIMD
+// scan (AVX2+PCLMUL where the CPU has them, else SSE2, else bytewise) checks
+// the rest, or the whole body when the object was not decoded that way.
 // The encoder escapes the reply's long texts 16 bytes at a time. Called by
 // the webhook server (one reused ReviewRequest per worker), tests and the
 // fuzzer. Thread-safe: one parser and one escape buffer per thread.
@@ -36,12 +38,18 @@ Status Bad(std::string msg) { return Status::InvalidArgument(std::move(msg)); }
 
 std::string ErrorText(simdjson::error_code e) { return simdjson::error_message(e); }
 
+// The parser's depth is the body's bound plus the object decode's own
+// (kMaxObjectDepth, from the object's level 3): the nesting is checked after
+// the walk now, so the walk may meet a body that nests deeper than the bound
+// (simdjson checks its depth only in its development-checks builds, and the
+// parser must then be deep enough for whatever the walk descends into).
 od::parser& ThreadParser(int max_depth) {
   thread_local od::parser parser;
   thread_local int depth = -1;
   if (depth != max_depth) {
     // Capacity grows on demand inside iterate(); max_depth is kept.
-    if (parser.allocate(64u << 10, static_cast<size_t>(max_depth)) == simdjson::SUCCESS) depth = max_depth;
+    const size_t parser_depth = static_cast<size_t>(std::max(max_depth, 0)) + kMaxObjectDepth + 8;
+    if (parser.allocate(64u << 10, parser_depth) == simdjson::SUCCESS) depth = max_depth;
   }
   return parser;
 }
@@ -67,6 +75,16 @@ Status GetString(od::value v, std::string_view path, std::string_view* out) {
 // views of objects inside it can be parsed in place up to there.
 struct Buffer {
   const char* end = nullptr;
+};
+
+// The part of the body whose nesting the decode of request.object checked
+// (policy::DecodeObject with a NestingCheck): the object's bytes and the
+// level of its '{'. Used only when exactly one object was decoded that way
+// and checked (a body with duplicate keys may decode more than one).
+struct CheckedObject {
+  std::string_view span;
+  int depth = 0;
+  int decoded = 0;  // objects decoded with the check, checked or not
 };
 
 Status ExpectObjectOrNull(od::value& v, std::string_view path, bool* is_null) {
@@ -114,7 +132,8 @@ Status ForEachField(od::value v, std::string_view path, F&& f) {
   return Status::Ok();
 }
 
-Status DecodeRequest(od::value v, const ReviewLimits& limits, const Buffer& buf, ReviewRequest* r, bool* has_object) {
+Status DecodeRequest(od::value v, const ReviewLimits& limits, const Buffer& buf, ReviewRequest* r, bool* has_object,
+                     CheckedObject* checked) {
   return ForEachField(v, "request", [&](std::string_view key, od::value value) -> Status {
     if (key == "uid") return GetString(value, "request.uid", &r->uid);
     if (key == "kind") {
@@ -169,7 +188,13 @@ Status DecodeRequest(od::value v, const ReviewLimits& limits, const Buffer& buf,
         INVAR_RETURN_IF_ERROR(ExpectObjectOrNull(value, "request.object", &is_null));
         if (is_null) return Status::Ok();
         *has_object = true;
-        r->workload.Set(policy::DecodeObjectInto(value, kMaxObjectDepth, r->workload.Storage()));
+        policy::NestingCheck nesting;
+        nesting.max_depth = limits.max_depth;
+        r->workload.Set(policy::DecodeObjectInto(value, kMaxObjectDepth, r->workload.Storage(), &nesting));
+        if (checked->decoded++ == 0) {
+          checked->span = nesting.checked;
+          checked->depth = nesting.depth;
+        }
         return Status::Ok();
       }
       INVAR_RETURN_IF_ERROR(KeepRaw(value, "request.object", buf, &r->object));
@@ -376,6 +401,18 @@ bool NestingDeeperThan(std::string_view s, int max_depth, NestingScan scan) {
 
 namespace {
 bool DepthExceeds(std::string_view s, int max_depth) { return NestingDeeperThan(s, max_depth, NestingScan::kBest); }
+
+// Everything DecodeReviewInto does after the size checks and before the
+// nesting verdict: parse, walk, validate. On success `range` gets the
+// object's bytes as offsets into the body [begin, end) and the level of its
+// '{' when its decode checked them (valid), else stays invalid.
+struct CheckedRange {
+  size_t begin = 0, end = 0;
+  int depth = 0;
+  bool valid = false;
+};
+Status ParseReview(std::string_view body, const ReviewLimits& limits, size_t readable_bytes, ReviewRequest& r,
+                   CheckedRange* range);
 }  // namespace
 
 std::string_view ReviewApiVersion(ReviewVersion v) {
@@ -438,9 +475,31 @@ Status DecodeReviewInto(std::string_view body, const ReviewLimits& limits, size_
     return Status::ResourceExhausted(fmt::format("body of {} bytes exceeds the limit of {}", body.size(), limits.max_bytes));
   }
   if (body.empty()) return Bad("empty body: expected an AdmissionReview JSON object");
-  if (DepthExceeds(body, limits.max_depth)) {
-    return Bad(fmt::format("JSON nesting deeper than {} levels", limits.max_depth));
+  // The nesting bound, checked after the parse but before any other verdict,
+  // so that a body too deep is always rejected for that (as when it was
+  // scanned first): a body that fails to parse or validate is scanned whole;
+  // a valid one only outside the object's bytes when the object's decode
+  // checked those (its walk visits every token of the object, and the tokens
+  // are exactly the brackets outside strings the scan counts). The object
+  // starts and ends at a bracket outside any string, so the rest scans from
+  // its start (level 0) and from the object's end, where its enclosing
+  // containers are depth - 1 levels deep.
+  CheckedRange range;
+  const Status status = ParseReview(body, limits, readable_bytes, r, &range);
+  bool too_deep;
+  if (status.ok() && range.valid) {
+    too_deep = DepthExceeds(body.substr(0, range.begin), limits.max_depth) ||
+               DepthExceeds(body.substr(range.end), limits.max_depth - (range.depth - 1));
+  } else {
+    too_deep = DepthExceeds(body, limits.max_depth);
   }
+  if (too_deep) return Bad(fmt::format("JSON nesting deeper than {} levels", limits.max_depth));
+  return status;
+}
+
+namespace {
+Status ParseReview(std::string_view body, const ReviewLimits& limits, size_t readable_bytes, ReviewRequest& r,
+                   CheckedRange* range) {
   // Parse in place when the caller's buffer has simdjson's padding after the
   // body; otherwise copy it into storage the request owns (its views point there).
   std::shared_ptr<std::string> storage;
@@ -463,6 +522,7 @@ Status DecodeReviewInto(std::string_view body, const ReviewLimits& limits, size_
   r.storage = std::move(storage);
   std::string_view api_version, kind;  // in the parser's string buffer, valid until its next document
   bool has_request = false, has_object = false;
+  CheckedObject checked;
   for (auto field : root) {
     std::string_view key;
     if (auto e = field.unescaped_key().get(key); e) return Bad(fmt::format("malformed JSON: {}", ErrorText(e)));
@@ -474,7 +534,7 @@ Status DecodeReviewInto(std::string_view body, const ReviewLimits& limits, size_
       INVAR_RETURN_IF_ERROR(GetString(value, "kind", &kind));
     } else if (key == "request") {
       has_request = true;
-      INVAR_RETURN_IF_ERROR(DecodeRequest(value, limits, buf, &r, &has_object));
+      INVAR_RETURN_IF_ERROR(DecodeRequest(value, limits, buf, &r, &has_object, &checked));
     }
   }
   // A truncated or trailing-garbage document must not pass as a review.
@@ -503,8 +563,15 @@ Status DecodeReviewInto(std::string_view body, const ReviewLimits& limits, size_
   if (r.operation == "UPDATE" && r.old_object.empty() && r.sub_resource.empty()) {
     return Bad("request.oldObject: missing (required for UPDATE)");
   }
+  if (checked.decoded == 1 && checked.span.data() != nullptr && checked.depth >= 1) {
+    range->begin = static_cast<size_t>(checked.span.data() - body.data());
+    range->end = range->begin + checked.span.size();
+    range->depth = checked.depth;
+    range->valid = range->end <= body.size();
+  }
   return Status::Ok();
 }
+}  // namespace
 
 std::string EncodeReview(const ReviewResponse& response) {
   std::string out;

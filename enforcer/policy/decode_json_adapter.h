@@ -20,9 +20,11 @@
 #endif
 
 #include <algorithm>
+#include <climits>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "decode_extract.h"
 
@@ -83,6 +85,10 @@ struct ValueStarts {
   }
 };
 constexpr ValueStarts kValueStarts;
+
+// No nesting bound (MatchingClose's default): the on-demand skip and the
+// callers that bound nothing. (Not inline, as kBracketDeltas.)
+constexpr int kNoNestingBound = INT_MAX;
 
 class JsonAdapter {
  public:
@@ -253,34 +259,48 @@ class JsonAdapter {
   }
 
   // The token after the bracket that closes the container whose first token
-  // is just before `pos` (nesting 1), or nullptr when the tokens run out.
+  // is just before `pos` (nesting 1), or nullptr when the tokens run out or,
+  // with kBounded, the nesting inside the container passes `allowance` (the
+  // container itself is nesting 1; an allowance below 1 refuses any
+  // container).
+  template <bool kBounded = false>
   static ondemand::token_position MatchingClose(const uint8_t* buf, ondemand::token_position pos,
-                                                ondemand::token_position end) {
+                                                ondemand::token_position end, int allowance = kNoNestingBound) {
     int nest = 1;
     const int8_t* const delta = kBracketDeltas.delta;
-    // Four tokens per step: the nesting after each of them, and the step
-    // continues only when none of them reached zero (it moves by one per
-    // token, so the first that does not stay positive is the close).
-    while (end - pos >= 4) {
-      const int s1 = nest + delta[buf[pos[0]]];
-      const int s2 = s1 + delta[buf[pos[1]]];
-      const int s3 = s2 + delta[buf[pos[2]]];
-      const int s4 = s3 + delta[buf[pos[3]]];
-      if (std::min(std::min(s1, s2), std::min(s3, s4)) > 0) {
-        nest = s4;
-        pos += 4;
-        continue;
+    while (true) {
+      ondemand::token_position stop = end;
+      if constexpr (kBounded) {
+        if (nest > allowance) return nullptr;
+        // The nesting moves by one per token, so for the next allowance -
+        // nest tokens it cannot pass the allowance: a run of that many tokens
+        // (or to the last one) needs no check of its own, and the bound costs
+        // nothing per token (a run is ~120 tokens in the webhook's walk).
+        if (allowance - nest < end - pos) stop = pos + (allowance - nest);
       }
-      if (s1 == 0) return pos + 1;
-      if (s2 == 0) return pos + 2;
-      if (s3 == 0) return pos + 3;
-      return pos + 4;
-    }
-    while (pos < end) {
+      // Four tokens per step: the nesting after each of them, and the step
+      // continues only when none of them reached zero (it moves by one per
+      // token, so the first that does not stay positive is the close).
+      while (stop - pos >= 4) {
+        const int s1 = nest + delta[buf[pos[0]]];
+        const int s2 = s1 + delta[buf[pos[1]]];
+        const int s3 = s2 + delta[buf[pos[2]]];
+        const int s4 = s3 + delta[buf[pos[3]]];
+        if (std::min(std::min(s1, s2), std::min(s3, s4)) > 0) {
+          nest = s4;
+          pos += 4;
+          continue;
+        }
+        if (s1 == 0) return pos + 1;
+        if (s2 == 0) return pos + 2;
+        if (s3 == 0) return pos + 3;
+        return pos + 4;
+      }
+      // The last tokens of the run, one at a time (a bound is checked above).
+      if (pos >= end) return nullptr;
       nest += delta[buf[*pos++]];
       if (nest == 0) return pos;
     }
-    return nullptr;
   }
 
   // The key as written, without copying it, when it has no escapes (every
@@ -388,16 +408,33 @@ class JsonAdapter {
 // The walk does not move the on-demand iterator; Restore() puts back the
 // parser's string-buffer position (strings with escapes are unescaped into
 // it) so that the fallback has the whole buffer.
-class IndexAdapter {
+//
+// kBounded (BoundedIndexAdapter, DecodeObject's walk for the webhook): the
+// walk also bounds the nesting of the whole document, see the constructor.
+// Without it (IndexAdapter, DecodeObjectJson) nodes carry no depth and no
+// bound is checked: the code is the same as before the bound existed.
+template <bool kBounded>
+class IndexAdapterT {
+  struct NoDepth {};
+  // A node's nesting level in the document (its root is 1), when bounded.
+  using Depth = std::conditional_t<kBounded, int, NoDepth>;
+
  public:
   struct Node {
     ondemand::token_position tok;             // the value's first token
     ondemand::token_position after = nullptr;  // past the container, once read to its end
     bool bool_value = false;                  // set by Type()
+    [[no_unique_address]] Depth depth{};      // the level of the value's brackets (kBounded)
   };
 
-  // `v` must not have been read yet (usable() says so).
-  explicit IndexAdapter(ondemand::value& v) {
+  // `v` must not have been read yet (usable() says so). kBounded: the walk
+  // also bounds the nesting of the document's objects and arrays: every
+  // container it opens (Fields, Elements) or steps over (Skip) must nest no
+  // deeper than max_depth levels, counted from the document's root
+  // (on-demand's depth of `v` is its level); anything deeper fails the walk.
+  // A successful walk from Root() that steps past it (StepPast) has then
+  // checked every token of the value: see CheckedSpan().
+  explicit IndexAdapterT(ondemand::value& v, int max_depth = kNoNestingBound) : max_depth_(max_depth) {
     ondemand::value_iterator& vi = ValueInternals::Iter(v);
     usable_ = vi.at_start();
     it_ = &vi.json_iter();
@@ -405,10 +442,11 @@ class IndexAdapter {
     end_ = JsonIteratorInternals::End(*it_);
     buf_ = it_->peek(start_) - *start_;
     string_buf_loc_ = JsonIteratorInternals::StringBufLoc(*it_);
+    if constexpr (kBounded) root_depth_ = static_cast<int>(it_->depth());
   }
 
   bool usable() const { return usable_ && start_ < end_; }
-  Node Root() const { return Node{start_}; }
+  Node Root() const { return Node{start_, nullptr, false, RootDepth()}; }
   void Restore() { JsonIteratorInternals::StringBufLoc(*it_) = string_buf_loc_; }
 
   // After a successful walk from Root(): leaves on-demand's iterator after
@@ -416,11 +454,28 @@ class IndexAdapter {
   // caller's on-demand iteration of the enclosing object goes on from there.
   // False (iterator untouched) when the value's end is not known.
   bool StepPast(const Node& root) {
-    const ondemand::token_position after = root.after != nullptr ? root.after : Skip(root.tok);
+    const ondemand::token_position after = root.after != nullptr ? root.after : Skip(root.tok, root.depth);
     if (after == nullptr || after > end_) return false;
     JsonAdapter::LeaveBefore(*it_, after);
+    stepped_past_ = after;
     return true;
   }
+
+  // After StepPast(Root()) with a container root: the root's bytes, from its
+  // open bracket to past its close bracket, all nested within max_depth (a
+  // null view otherwise). The walk visited every token in it, each either
+  // read (Fields/Elements checked the container's level) or stepped over
+  // (Skip bounded the nesting inside); the tokens are exactly the brackets
+  // outside strings, so this is the same bound a byte scan of the span
+  // starting at the root's parent level would apply.
+  std::string_view CheckedSpan() const {
+    if (stepped_past_ == nullptr || stepped_past_ <= start_) return {};
+    const char* first = reinterpret_cast<const char*>(buf_ + *start_);
+    const char* last = reinterpret_cast<const char*>(buf_ + stepped_past_[-1]);
+    if (*first != '{' && *first != '[') return {};
+    return {first, static_cast<size_t>(last + 1 - first)};
+  }
+  int root_depth() const { return root_depth_; }  // kBounded only
 
   // Resolves an RFC 6901 pointer from the root as doc.at_pointer() does
   // (keys compared as written, the first of duplicate keys), into `node`.
@@ -433,6 +488,7 @@ class IndexAdapter {
     // it check the whole document's balance, which is left to it.
     if (buf_[*start_] != '{' || buf_[end_[-1]] != '}' || buf_[*end_] == '}') return false;
     ondemand::token_position v = start_;
+    Depth depth = RootDepth();
     while (!pointer.empty()) {
       if (pointer[0] != '/') return false;
       pointer.remove_prefix(1);
@@ -440,10 +496,11 @@ class IndexAdapter {
       const std::string_view token = pointer.substr(0, slash);
       pointer = slash == std::string_view::npos ? std::string_view() : pointer.substr(slash);
       if (token.find_first_of("~\\\"") != std::string_view::npos) return false;
-      v = FindField(v, token);
+      v = FindField(v, depth, token);
       if (v == nullptr) return false;
+      depth = Deeper(depth);
     }
-    *node = Node{v};
+    *node = Node{v, nullptr, false, depth};
     return true;
   }
 
@@ -505,7 +562,7 @@ class IndexAdapter {
   template <typename F>
   bool Fields(Node& n, F&& f) {
     ondemand::token_position p = n.tok;
-    if (p >= end_ || buf_[*p] != '{') return false;
+    if (p >= end_ || buf_[*p] != '{' || TooDeep(n.depth)) return false;
     if (++p >= end_) return false;
     if (buf_[*p] == '}') {
       n.after = p + 1;
@@ -517,9 +574,9 @@ class IndexAdapter {
       if (*k != '"' || buf_[p[1]] != ':') return false;
       std::string_view key = JsonAdapter::RawString(reinterpret_cast<const char*>(k + 1));
       if (key.data() == nullptr && !Unescape(k + 1, &key)) return false;
-      Node child{p + 2};
+      Node child{p + 2, nullptr, false, Deeper(n.depth)};
       if (!f(key, child)) return false;
-      p = child.after != nullptr ? child.after : Skip(p + 2);
+      p = child.after != nullptr ? child.after : Skip(p + 2, child.depth);
       if (p == nullptr || p >= end_) return false;
       const uint8_t c = buf_[*p];
       if (c == ',') {
@@ -535,16 +592,16 @@ class IndexAdapter {
   template <typename F>
   bool Elements(Node& n, F&& f) {
     ondemand::token_position p = n.tok;
-    if (p >= end_ || buf_[*p] != '[') return false;
+    if (p >= end_ || buf_[*p] != '[' || TooDeep(n.depth)) return false;
     if (++p >= end_) return false;
     if (buf_[*p] == ']') {
       n.after = p + 1;
       return true;
     }
     while (true) {
-      Node child{p};
+      Node child{p, nullptr, false, Deeper(n.depth)};
       if (!f(child)) return false;
-      p = child.after != nullptr ? child.after : Skip(p);
+      p = child.after != nullptr ? child.after : Skip(p, child.depth);
       if (p == nullptr || p >= end_) return false;
       const uint8_t c = buf_[*p];
       if (c == ',') {
@@ -565,30 +622,59 @@ class IndexAdapter {
   bool syntax_error() const { return false; }
 
  private:
-  // The token after the value at `v`, or nullptr: a scalar is one token, a
-  // container ends after its matching close (brackets counted as skip_child
-  // does). A structural character where a value belongs is refused (the
-  // fallback then reports it as on-demand does).
+  // The token after the value at `v` (at nesting level `depth`), or
+  // nullptr: a scalar is one token, a container ends after its matching
+  // close (brackets counted as skip_child does) and fails when it nests
+  // deeper than max_depth. A structural character where a value belongs is
+  // refused (the fallback then reports it as on-demand does).
   // Inline for the common case (a scalar: one token); containers go to
   // MatchingClose() out of line.
-  ondemand::token_position Skip(ondemand::token_position v) const {
+  ondemand::token_position Skip(ondemand::token_position v, Depth depth) const {
     if (v >= end_) return nullptr;
     const uint8_t c = buf_[*v];
     switch (kValueStarts.kind[c]) {
       case ValueStarts::kScalar: return v + 1;
-      case ValueStarts::kContainer: return SkipContainerAt(v);
+      case ValueStarts::kContainer: return SkipContainerAt(v, depth);
       default: return nullptr;
     }
   }
-  [[gnu::noinline]] ondemand::token_position SkipContainerAt(ondemand::token_position v) const {
-    return JsonAdapter::MatchingClose(buf_, v + 1, end_);
+  [[gnu::noinline]] ondemand::token_position SkipContainerAt(ondemand::token_position v, Depth depth) const {
+    if constexpr (kBounded) {
+      // The container's own bracket is nesting 1 of MatchingClose and level
+      // `depth` of the document.
+      return JsonAdapter::MatchingClose<true>(buf_, v + 1, end_, max_depth_ - depth + 1);
+    } else {
+      return JsonAdapter::MatchingClose(buf_, v + 1, end_);
+    }
+  }
+
+  Depth RootDepth() const {
+    if constexpr (kBounded) {
+      return root_depth_;
+    } else {
+      return {};
+    }
+  }
+  static Depth Deeper(Depth d) {
+    if constexpr (kBounded) {
+      return d + 1;
+    } else {
+      return d;
+    }
+  }
+  bool TooDeep(Depth d) const {
+    if constexpr (kBounded) {
+      return d > max_depth_;
+    } else {
+      return false;
+    }
   }
 
   // The value of the first field of the object at `open` whose key is
   // written exactly as `key`, or nullptr.
-  ondemand::token_position FindField(ondemand::token_position open, std::string_view key) const {
+  ondemand::token_position FindField(ondemand::token_position open, Depth depth, std::string_view key) const {
     ondemand::token_position p = open;
-    if (p >= end_ || buf_[*p] != '{') return nullptr;
+    if (p >= end_ || buf_[*p] != '{' || TooDeep(depth)) return nullptr;
     if (++p >= end_ || buf_[*p] == '}') return nullptr;
     while (true) {
       if (end_ - p < 3) return nullptr;
@@ -596,7 +682,7 @@ class IndexAdapter {
       if (*k != '"' || buf_[p[1]] != ':') return nullptr;
       const std::string_view raw = JsonAdapter::RawString(reinterpret_cast<const char*>(k + 1));
       if (raw.data() != nullptr && raw == key) return p + 2;
-      p = Skip(p + 2);
+      p = Skip(p + 2, Deeper(depth));
       if (p == nullptr || p >= end_ || buf_[*p] != ',') return nullptr;
       ++p;
     }
@@ -622,26 +708,60 @@ class IndexAdapter {
   ondemand::token_position end_;
   const uint8_t* buf_;
   uint8_t* string_buf_loc_;
+  int max_depth_;   // kBounded only
+  int root_depth_ = 0;  // kBounded only
+  ondemand::token_position stepped_past_ = nullptr;  // set by StepPast()
   bool usable_ = false;
   std::string error_;
 };
 
-// The fast path of both JSON entry points (DecodeObjectJson, DecodeObject):
-// the Extractor over the structural index from `v`, which must not have been
+using IndexAdapter = IndexAdapterT<false>;
+using BoundedIndexAdapter = IndexAdapterT<true>;
+
+// Where DecodeOnIndexBounded checked the nesting bound.
+struct IndexNesting {
+  int max_depth = kNoNestingBound;  // in
+  std::string_view span;            // out: the checked bytes, or null
+  int depth = 0;                    // out: the level of the span's first bracket
+};
+
+// The Extractor over the structural index from `v`, which must not have been
 // read yet; `pointer` (if not empty) is resolved on the index. True with *out
 // filled (and, with step_past, on-demand's iterator left after the value);
 // false with the parser's string buffer restored and *out reset, for the
 // caller's on-demand walk to decode again and report what it always did.
-inline bool DecodeOnIndex(ondemand::value& v, std::string_view pointer, int max_depth, bool step_past,
-                          Workload* out) {
-  IndexAdapter fast(v);
-  IndexAdapter::Node node = fast.Root();
-  if (!fast.usable() || (!pointer.empty() && !fast.Resolve(pointer, &node))) return false;
-  Extractor<IndexAdapter> extractor(fast, max_depth);
-  if (extractor.DecodeSingle(node, out).ok() && (!step_past || fast.StepPast(node))) return true;
+template <typename Adapter>
+inline bool DecodeOnIndexWith(Adapter& fast, std::string_view pointer, int max_depth, bool step_past,
+                              typename Adapter::Node* node, Workload* out) {
+  *node = fast.Root();
+  if (!fast.usable() || (!pointer.empty() && !fast.Resolve(pointer, node))) return false;
+  Extractor<Adapter> extractor(fast, max_depth);
+  if (extractor.DecodeSingle(*node, out).ok() && (!step_past || fast.StepPast(*node))) return true;
   fast.Restore();
   *out = Workload();
   return false;
+}
+
+// The fast path of both JSON entry points (DecodeObjectJson, DecodeObject),
+// without a nesting bound.
+inline bool DecodeOnIndex(ondemand::value& v, std::string_view pointer, int max_depth, bool step_past,
+                          Workload* out) {
+  IndexAdapter fast(v);
+  IndexAdapter::Node node;
+  return DecodeOnIndexWith(fast, pointer, max_depth, step_past, &node, out);
+}
+
+// DecodeObject's fast path (no pointer, on-demand's iterator left after the
+// value): the walk also bounds the document's nesting at nesting->max_depth
+// levels (a deeper value fails the walk) and, on success, reports the value's
+// bytes it checked (BoundedIndexAdapter::CheckedSpan).
+inline bool DecodeOnIndexBounded(ondemand::value& v, int max_depth, Workload* out, IndexNesting* nesting) {
+  BoundedIndexAdapter fast(v, nesting->max_depth);
+  BoundedIndexAdapter::Node node;
+  if (!DecodeOnIndexWith(fast, "", max_depth, /*step_past=*/true, &node, out)) return false;
+  nesting->span = fast.CheckedSpan();
+  nesting->depth = fast.root_depth();
+  return true;
 }
 
 }  // namespace INVAR_JSON_ADAPTER_NS

@@ -12,20 +12,34 @@
 
 namespace invar::policy {
 
-Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth) {
+Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth, NestingCheck* nesting) {
+  Result<Workload> result{std::in_place};  // decoded in place
+  Status status = DecodeObjectInto(object, max_depth, &*result, nesting);
+  if (!status.ok()) return status;
+  return result;
+}
+
+Status DecodeObjectInto(simdjson::ondemand::value object, int max_depth, Workload* out, NestingCheck* nesting) {
   // The walk over simdjson's structural index first (IndexAdapter, as in
   // DecodeObjectJson); on success on-demand's iterator is moved past the
   // object, so the caller's iteration of the review goes on as if the object
   // had been read. On any failure the on-demand walk decodes it again and
-  // reports exactly what it always did.
-  Result<Workload> result{std::in_place};
-  if (decode_internal::DecodeOnIndex(object, "", max_depth, /*step_past=*/true, &*result)) return result;
-  return DecodeObjectOnDemand(object, max_depth);
-}
-
-// Kept apart from DecodeObject() (same steps, into the caller's storage).
-Status DecodeObjectInto(simdjson::ondemand::value object, int max_depth, Workload* out) {
-  if (decode_internal::DecodeOnIndex(object, "", max_depth, /*step_past=*/true, out)) return Status::Ok();
+  // reports exactly what it always did. With `nesting`, the walk bounds the
+  // nesting too (BoundedIndexAdapter; a deeper object takes the fallback,
+  // unchecked).
+  if (nesting == nullptr) {
+    if (decode_internal::DecodeOnIndex(object, "", max_depth, /*step_past=*/true, out)) return Status::Ok();
+  } else {
+    nesting->checked = {};
+    nesting->depth = 0;
+    decode_internal::IndexNesting bound;
+    bound.max_depth = nesting->max_depth;
+    if (decode_internal::DecodeOnIndexBounded(object, max_depth, out, &bound)) {
+      nesting->checked = bound.span;
+      nesting->depth = bound.depth;
+      return Status::Ok();
+    }
+  }
   decode_internal::JsonAdapter adapter;
   decode_internal::Extractor<decode_internal::JsonAdapter> extractor(adapter, max_depth);
   decode_internal::JsonAdapter::Node node{object};

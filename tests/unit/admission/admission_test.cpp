@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -336,6 +337,169 @@ TEST(ReviewCodec, NestingScansAgreeOnRandomBracketsQuotesAndEscapes) {
   // Both verdicts occur often enough for the comparison to mean something.
   EXPECT_GT(deeper, 2000u);
   EXPECT_LT(deeper, 18000u);
+}
+
+// The nesting bound is checked by request.object's decode on the object's
+// bytes and by the byte scan on the rest (or on the whole body when the
+// object was not decoded that way). Whichever way, the verdict must be the
+// whole-body scan's, at every bound, wherever the nesting is.
+bool IsNestingError(const Status& s, int max_depth) {
+  return !s.ok() && s.message() == "JSON nesting deeper than " + std::to_string(max_depth) + " levels";
+}
+
+// Decodes `body` both ways the server and tests call the codec (copied, and
+// in place from a padded buffer) and returns the status, which must agree.
+Status DecodeBothWays(const std::string& body, const ReviewLimits& limits) {
+  auto copied = DecodeReview(body, limits);
+  const std::string padded = PaddedCopy(body);
+  ReviewRequest r;
+  Status in_place = DecodeReviewInto(padded, limits, padded.capacity(), r);
+  EXPECT_EQ(in_place.ToString(), copied.ok() ? Status::Ok().ToString() : copied.status().ToString()) << body;
+  return in_place;
+}
+
+TEST(ReviewCodec, NestingVerdictOfTheBenchReviewIsTheWholeBodyScansAtEveryBound) {
+  const std::string body = BenchReview();
+  int needed = 0;
+  while (NestingDeeperThan(body, needed, NestingScan::kPortable)) ++needed;
+  ASSERT_GT(needed, 8);
+  for (int max_depth = 0; max_depth <= needed + 2; ++max_depth) {
+    ReviewLimits limits;
+    limits.max_depth = max_depth;
+    const Status s = DecodeBothWays(body, limits);
+    EXPECT_EQ(IsNestingError(s, max_depth), max_depth < needed) << max_depth << ": " << s.ToString();
+    if (max_depth >= needed) {
+      EXPECT_TRUE(s.ok()) << max_depth << ": " << s.ToString();
+    }
+  }
+  // At the exact bound the object is decoded in the review's pass (the walk
+  // that checks its bytes), not left to the on-demand fallback's verdict.
+  ReviewLimits exact;
+  exact.max_depth = needed;
+  auto r = DecodeReview(body, exact);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->workload.has_value());
+  EXPECT_TRUE(r->workload->ok());
+}
+
+// A CREATE review with a slot for a nested value in each place the walks
+// treat differently: before the object (a request field nobody reads,
+// userInfo.extra), inside the object where the policy walk steps over it
+// (metadata.managedFields, an unknown spec field), where it reads it
+// (container args, which must be strings), after the object (oldObject,
+// options), and at the top level after the request. Strings full of
+// brackets, escaped quotes and backslashes stand right before and after
+// every slot.
+std::string CreateReviewWith(int slot, const std::string& value) {
+  const std::string kStringsBefore = R"("sb":"\"[{\\",)";
+  const std::string kStringsAfter = R"(,"sa":"}]\\\"")";
+  std::string slots[8];
+  for (int i = 0; i < 8; ++i) slots[i] = i == slot ? kStringsBefore + R"("x":)" + value + kStringsAfter : R"("x":0)";
+  return R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u",)"
+         R"("kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},)" +
+         slots[0] + R"(,"operation":"CREATE","userInfo":{"username":"a","extra":{)" + slots[1] + R"(}},)"
+         R"("object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"prod",)"
+         R"("managedFields":[{)" + slots[2] + R"(}]},"spec":{)" + slots[3] +
+         R"(,"containers":[{"name":"c","image":"i","args":["a",)" + (slot == 4 ? value : std::string("\"b\"")) +
+         R"(]}]}},"oldObject":{)" + slots[5] + R"(},"options":{)" + slots[6] + R"(}},)" + slots[7] + "}";
+}
+
+// k nested arrays around a string of brackets and escapes.
+std::string Nested(int k) { return std::string(k, '[') + R"("\"]}\\")" + std::string(k, ']'); }
+
+TEST(ReviewCodec, NestingIsBoundedExactlyWhereverItIsInTheReview) {
+  for (int slot = 0; slot < 8; ++slot) {
+    // The deepest nesting the default bound (128) allows in this slot.
+    int k = 0;
+    while (!NestingDeeperThan(CreateReviewWith(slot, Nested(k + 1)), 128, NestingScan::kPortable)) ++k;
+    ASSERT_GT(k, 100) << slot;
+    const Status at_limit = DecodeBothWays(CreateReviewWith(slot, Nested(k)), {});
+    EXPECT_TRUE(at_limit.ok()) << slot << ": " << at_limit.ToString();
+    const Status over = DecodeBothWays(CreateReviewWith(slot, Nested(k + 1)), {});
+    EXPECT_TRUE(IsNestingError(over, 128)) << slot << ": " << over.ToString();
+    // Objects instead of arrays, and far past the bound.
+    std::string objects;
+    for (int i = 0; i <= k; ++i) objects += R"({"o":)";
+    objects += "1" + std::string(static_cast<size_t>(k + 1), '}');
+    EXPECT_TRUE(IsNestingError(DecodeBothWays(CreateReviewWith(slot, objects), {}), 128)) << slot;
+    EXPECT_TRUE(IsNestingError(DecodeBothWays(CreateReviewWith(slot, Nested(5000)), {}), 128)) << slot;
+  }
+}
+
+// As before the bound moved after the parse: a body nested too deep is
+// rejected for that even when something else is wrong with it too.
+TEST(ReviewCodec, TooDeepWinsOverEveryOtherError) {
+  const std::string deep = Nested(200);
+  const std::string head = R"("uid":"u","operation":"DELETE","resource":{"resource":"pods"},)";
+  const std::vector<std::string> bodies = {
+      MinimalReview(R"("operation":"DELETE","resource":{"resource":"pods"},"x":)" + deep),  // no uid
+      R"({"apiVersion":"v1","kind":"AdmissionReview","request":{)" + head + R"("x":)" + deep + "}}",
+      R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod","request":{)" + head + R"("x":)" + deep + "}}",
+      MinimalReview(head + R"("x":)" + deep) + " trailing",
+      MinimalReview(head + R"("x":)" + deep) + "}",
+      MinimalReview(head + R"("x":)" + deep).substr(0, 300),            // truncated inside the nesting
+      MinimalReview(head + R"("x":)" + std::string(200, '[')),          // never closed
+      MinimalReview(head + R"("x":)" + deep + R"(,"uid":7)"),            // a wrong type after it
+      MinimalReview(R"("uid":"u","operation":"CREATE","resource":{"resource":"pods"},"x":)" + deep),  // no object
+      // Inside objects the policy walk cannot take: a kind without a pod
+      // spec, a wrong type, malformed JSON after the nesting.
+      MinimalReview(R"("uid":"u","operation":"CREATE","resource":{"resource":"configmaps"},)"
+                    R"("object":{"kind":"ConfigMap","data":)" + deep + "}"),
+      MinimalReview(R"("uid":"u","operation":"CREATE","resource":{"resource":"pods"},)"
+                    R"("object":{"kind":"Pod","spec":{"containers":)" + deep + "}}"),
+      MinimalReview(R"("uid":"u","operation":"CREATE","resource":{"resource":"pods"},)"
+                    R"("object":{"kind":"Pod","spec":{"x":)" + deep + R"(,"containers":[}})"),
+      CreateReviewWith(2, deep).substr(0, 700),
+  };
+  for (const std::string& body : bodies) {
+    const Status s = DecodeBothWays(body, {});
+    EXPECT_TRUE(IsNestingError(s, 128)) << body.substr(0, 160) << " -> " << s.ToString();
+  }
+  // The same bodies within the bound keep their own errors (or pass).
+  const Status shallow = DecodeBothWays(MinimalReview(R"("operation":"DELETE","resource":{"resource":"pods"},"x":)" + Nested(3)), {});
+  EXPECT_EQ(shallow.message(), "request.uid: missing");
+}
+
+// Random values in random slots at small bounds: the decode's verdict is the
+// whole-body scan's every time (both verdicts occur).
+TEST(ReviewCodec, NestingVerdictEqualsTheWholeBodyScanOnRandomValues) {
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  const char* const kStrings[] = {R"("a")", R"("[{")", R"("\"]}")", R"("\\")", R"("x\\\"{[")", "7"};
+  std::function<std::string(int)> value = [&](int depth) -> std::string {
+    if (depth == 0 || next() % 6 == 0) return kStrings[next() % 6];
+    const bool object = next() % 2;
+    std::string s = object ? "{" : "[";
+    const int n = 1 + static_cast<int>(next() % 3);
+    for (int i = 0; i < n; ++i) {
+      if (i) s += ",";
+      if (object) s += "\"k\":";
+      s += value(i == 0 ? depth - 1 : static_cast<int>(next() % static_cast<uint64_t>(depth)));
+    }
+    return s + (object ? "}" : "]");
+  };
+  int deeper = 0;
+  const int kRounds = 1500;
+  for (int round = 0; round < kRounds; ++round) {
+    const int slot = static_cast<int>(next() % 8);
+    const std::string body = CreateReviewWith(slot, value(static_cast<int>(next() % 12)));
+    ReviewLimits limits;
+    limits.max_depth = 4 + static_cast<int>(next() % 12);
+    const bool expect = NestingDeeperThan(body, limits.max_depth, NestingScan::kPortable);
+    const Status s = DecodeBothWays(body, limits);
+    ASSERT_EQ(IsNestingError(s, limits.max_depth), expect) << limits.max_depth << " " << body << " -> " << s.ToString();
+    if (!expect) {
+      ASSERT_TRUE(s.ok()) << body << " -> " << s.ToString();
+    }
+    deeper += expect;
+  }
+  EXPECT_GT(deeper, kRounds / 5);
+  EXPECT_LT(deeper, kRounds * 4 / 5);
 }
 
 TEST(ReviewCodec, EncodesTheResponseInTheVersionAsked) {

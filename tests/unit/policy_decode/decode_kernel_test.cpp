@@ -11,7 +11,10 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <climits>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -176,6 +179,100 @@ void ExpectSameDecode(const Result<Workload>& got, const Result<Workload>& expec
   }
 }
 
+// Brackets outside strings, as simdjson's stage 1 (and the webhook's byte
+// scan) find them: a backslash anywhere escapes the next byte, which then
+// neither opens nor closes a string (an escaped bracket outside a string
+// still counts). Calls f(delta) per bracket, with the byte offset past it;
+// stops when f returns false.
+template <typename F>
+void ForEachBracket(std::string_view s, F&& f) {
+  bool in_string = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '\\') {
+      if (++i == s.size()) return;
+      c = s[i];
+      if (c == '"' || c == '\\') continue;
+    } else if (c == '"') {
+      in_string = !in_string;
+      continue;
+    }
+    if (in_string) continue;
+    if (c == '{' || c == '[') {
+      if (!f(1, i + 1)) return;
+    } else if (c == '}' || c == ']') {
+      if (!f(-1, i + 1)) return;
+    }
+  }
+}
+
+// The deepest nesting of objects and arrays in `s`: the reference for
+// DecodeObject's NestingCheck.
+int MaxNesting(std::string_view s) {
+  int depth = 0, max = 0;
+  ForEachBracket(s, [&](int delta, size_t) {
+    depth += delta;
+    max = std::max(max, depth);
+    return true;
+  });
+  return max;
+}
+
+// The first value of `json` (a container: to its matching close, or to the
+// end when it has none; a scalar: the trimmed text).
+std::string_view FirstValue(std::string_view json) {
+  const size_t first = json.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  json.remove_prefix(first);
+  if (json[0] != '{' && json[0] != '[') return json.substr(0, json.find_last_not_of(" \t\r\n") + 1);
+  int depth = 0;
+  size_t end = json.size();
+  ForEachBracket(json, [&](int delta, size_t past) {
+    depth += delta;
+    if (depth > 0) return true;
+    end = past;
+    return false;
+  });
+  return json.substr(0, end);
+}
+
+// DecodeObject() with a NestingCheck on the document's root value: the same
+// result as without it, and `checked` exactly when the unbounded walk
+// succeeds and the value nests within the bound. `value_text` is the value's
+// bytes (the document without surrounding white space). Returns whether the
+// unbounded walk succeeded (so that callers can make sure it was exercised).
+bool ExpectNestingCheckExact(const std::string& json, std::string_view value_text, const Result<Workload>& expected,
+                             const std::string& what) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(json);
+  auto decode = [&](int bound, NestingCheck* check) {
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::value value;
+    EXPECT_EQ(parser.iterate(padded).get(doc), simdjson::SUCCESS);
+    EXPECT_EQ(doc.get_value().get(value), simdjson::SUCCESS);
+    check->max_depth = bound;
+    return DecodeObject(value, 64, check);
+  };
+  NestingCheck unbounded;
+  ExpectSameDecode(decode(INT_MAX, &unbounded), expected, what + " (unbounded check)");
+  const bool walked = unbounded.checked.data() != nullptr;
+  const int nest = MaxNesting(value_text);
+  if (walked) {
+    EXPECT_EQ(unbounded.depth, 1) << what;
+    EXPECT_EQ(unbounded.checked.data() - padded.data(), value_text.data() - json.data()) << what;
+    EXPECT_EQ(unbounded.checked, value_text) << what;
+  }
+  for (int bound : {0, 1, nest - 1, nest, nest + 1}) {
+    NestingCheck check;
+    ExpectSameDecode(decode(bound, &check), expected, what + " bound " + std::to_string(bound));
+    EXPECT_EQ(check.checked.data() != nullptr, walked && nest <= bound) << what << " bound " << bound;
+    if (check.checked.data() != nullptr) {
+      EXPECT_EQ(check.checked, value_text) << what;
+    }
+  }
+  return walked;
+}
+
 void ExpectSameAsOnDemand(const std::string& json, const std::string& what) {
   simdjson::ondemand::parser parser;
   simdjson::padded_string padded(json);
@@ -197,6 +294,8 @@ void ExpectSameAsOnDemand(const std::string& json, const std::string& what) {
     ExpectSameDecode(got, expected, what);
     if (::testing::Test::HasFatalFailure()) return;
   }
+  ExpectNestingCheckExact(json, FirstValue(json), expected, what);
+  if (::testing::Test::HasFailure()) return;
   // Embedded as the webhook meets it (request.object, then more fields):
   // after DecodeObject() the iteration goes on exactly as after the on-demand
   // walk (skip_walk.h logs both).
@@ -567,6 +666,127 @@ TEST(DecodeObjectJson, ReadsDamagedDocumentsOnlyAsFarAsThePointerAndTheObject) {
       Result<Workload> got = DecodeObjectJson(c.doc, 0, options);
       EXPECT_EQ(got.ok() ? "ok" : got.status().ToString(), c.want) << c.doc;
     }
+  }
+}
+
+// The webhook's use of NestingCheck: request.object of the bench review,
+// met during an on-demand walk of the review. `checked` is the object's
+// bytes and its level is 3 (the review and request enclose it), exactly up
+// to the bound the body's nesting needs; the walk goes on after it either way.
+TEST(DecodeObject, NestingCheckCoversRequestObjectUpToItsExactBound) {
+  const std::string review = Review();
+  const size_t at = review.find("\"object\":");
+  ASSERT_NE(at, std::string::npos);
+  const std::string_view object_text = FirstValue(std::string_view(review).substr(at + 9));
+  ASSERT_EQ(object_text.front(), '{');
+  const int needed = 2 + MaxNesting(object_text);  // the review's and request's levels
+  ASSERT_GT(needed, 8);
+  const Result<Workload> expected = ReviewObjectViaValue(review);
+  ASSERT_TRUE(expected.ok());
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(review);
+  for (int bound : {needed - 1, needed, needed + 1, 128}) {
+    simdjson::ondemand::document doc;
+    ASSERT_EQ(parser.iterate(padded).get(doc), simdjson::SUCCESS);
+    simdjson::ondemand::object request;
+    ASSERT_EQ(doc["request"].get_object().get(request), simdjson::SUCCESS);
+    bool after_object = false;
+    std::string old_object_raw;
+    for (auto field : request) {
+      std::string_view key;
+      ASSERT_EQ(field.unescaped_key().get(key), simdjson::SUCCESS);
+      if (key == "object") {
+        NestingCheck check;
+        check.max_depth = bound;
+        Result<Workload> got = DecodeObject(field.value(), 128, &check);
+        ExpectSameDecode(got, expected, "bound " + std::to_string(bound));
+        if (bound < needed) {
+          EXPECT_EQ(check.checked.data(), nullptr) << bound;
+        } else {
+          EXPECT_EQ(check.checked.data() - padded.data(), object_text.data() - review.data()) << bound;
+          EXPECT_EQ(check.checked, object_text) << bound;
+          EXPECT_EQ(check.depth, 3) << bound;
+        }
+        after_object = true;
+      } else if (after_object && key == "oldObject") {
+        std::string_view raw;
+        ASSERT_EQ(field.value().raw_json_token().get(raw), simdjson::SUCCESS);
+        old_object_raw = std::string(raw);
+      }
+    }
+    EXPECT_TRUE(after_object);
+    EXPECT_EQ(old_object_raw.substr(0, 4), "null") << "the walk after the object read oldObject";
+  }
+}
+
+// Random nesting where the walk reads (inside spec.containers[0]) and where
+// it steps over (an unknown field), at bounds around the exact one: long
+// runs of tokens far from the bound and single steps next to it, strings of
+// brackets, escaped quotes and backslashes in between.
+TEST(DecodeObject, NestingCheckIsExactOnRandomNesting) {
+  uint64_t seed = 0x2545f4914f6cdd1dull;
+  auto next = [&] {
+    seed ^= seed << 13;
+    seed ^= seed >> 7;
+    seed ^= seed << 17;
+    return seed;
+  };
+  const char* const kStrings[] = {R"("a")", R"("[{")", R"("\"]}")", R"("\\")", R"("x\\\"{[")", R"("")"};
+  std::function<std::string(int)> value = [&](int depth) -> std::string {
+    if (depth == 0 || next() % 5 == 0) return next() % 2 ? kStrings[next() % 6] : std::to_string(next() % 100);
+    const bool object = next() % 2;
+    std::string s = object ? "{" : "[";
+    const int n = 1 + static_cast<int>(next() % 3);
+    for (int i = 0; i < n; ++i) {
+      if (i) s += ",";
+      if (object) s += "\"k" + std::to_string(i) + "\":";
+      s += value(i == 0 ? depth - 1 : static_cast<int>(next() % static_cast<uint64_t>(depth)));
+    }
+    return s + (object ? "}" : "]");
+  };
+  for (int round = 0; round < 300; ++round) {
+    const std::string deep = value(1 + static_cast<int>(next() % 40));
+    const std::string json =
+        round % 2 ? R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","y":)" +
+                        deep + R"(,"image":"i"}]},"x":"]"})"
+                  : R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","z":"\""},"x":)" + deep +
+                        R"(,"spec":{"containers":[{"name":"c","image":"i"}]}})";
+    simdjson::ondemand::parser parser;
+    simdjson::padded_string padded(json);
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::value v;
+    ASSERT_EQ(parser.iterate(padded).get(doc), simdjson::SUCCESS);
+    ASSERT_EQ(doc.get_value().get(v), simdjson::SUCCESS);
+    const Result<Workload> expected = DecodeObjectOnDemand(v, 64);
+    ASSERT_TRUE(expected.ok()) << json;
+    ASSERT_TRUE(ExpectNestingCheckExact(json, json, expected, json)) << "the walk must take the pod: " << json;
+    if (HasFailure()) return;
+  }
+}
+
+// The deepest point is in what the walk reads (Fields, Elements), not in
+// what it steps over: an array of strings, an empty array, an empty object,
+// a map of strings.
+TEST(DecodeObject, NestingCheckCountsTheContainersTheWalkReads) {
+  const std::string pod = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[)";
+  const std::vector<std::string> inputs = {
+      pod + R"({"name":"c","image":"i","securityContext":{"capabilities":{"drop":["ALL"]}}}]}})",
+      pod + R"({"name":"c","image":"i","securityContext":{"capabilities":{"drop":[]}}}]}})",
+      pod + R"({"name":"c","image":"i","securityContext":{"capabilities":{}}}]}})",
+      pod + R"({"name":"c","image":"i","args":["a","[","\"]"]}]}})",
+      pod + R"({"name":"c","image":"i","securityContext":{"seLinuxOptions":{"level":"s0"}}}]}})",
+      R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"a":"b"}},"spec":{"containers":[]}})",
+  };
+  for (const std::string& json : inputs) {
+    simdjson::ondemand::parser parser;
+    simdjson::padded_string padded(json);
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::value v;
+    ASSERT_EQ(parser.iterate(padded).get(doc), simdjson::SUCCESS);
+    ASSERT_EQ(doc.get_value().get(v), simdjson::SUCCESS);
+    const Result<Workload> expected = DecodeObjectOnDemand(v, 64);
+    ASSERT_TRUE(expected.ok()) << json;
+    EXPECT_TRUE(ExpectNestingCheckExact(json, json, expected, json)) << "the walk must take the pod: " << json;
   }
 }
 

@@ -168,8 +168,12 @@ Status DecodeReviewInto(std::string_view body, const ReviewLimits& limits, size_
 // Sets every field of `r` to its default, keeping string and vector capacity.
 void ResetForReuse(ReviewRequest& r);
 
-// The nesting bound DecodeReview applies before parsing: true when objects
-// and arrays (outside strings) nest deeper than max_depth anywhere in `s`.
+// The nesting scan of DecodeReview's bound: true when objects and arrays
+// (outside strings) nest deeper than max_depth anywhere in `s`. DecodeReview
+// scans the whole body, or only the bytes outside request.object when the
+// object's decode checked the bound on its own bytes (a CREATE decoded on
+// simdjson's structural index); either way a body nested too deep is
+// rejected for that, before any other error it has.
 // kBest picks the fastest scan the CPU runs; the others exist so tests can
 // check every implementation against the others (kAvx2 falls back to kSse2
 // on a CPU without AVX2, kSse2 to kPortable without SSE2).
