@@ -876,9 +876,8 @@ std::string LengthPost(const std::string& target, const std::string& body, const
 // sizes, a chunk extension on each) and ends with a trailer field.
 std::string ChunkedPost(const std::string& target, const std::string& body, size_t piece,
                         const std::string& extra = "") {
-  std::string m = "POST " + target +
-                  " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" + extra +
-                  "Transfer-Encoding: chunked\r\n\r\n";
+  std::string m = "POST " + target + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+                  extra + "Transfer-Encoding: chunked\r\n\r\n";
   for (size_t at = 0; at < body.size(); at += piece) {
     std::string part = body.substr(at, piece);
     m += fmt::format("{:X};ext=1\r\n{}\r\n", part.size(), part);
@@ -946,8 +945,7 @@ TEST_F(WebhookServerTest, PipelinedRequestsOfEveryKindInOneWriteAreAnsweredInOrd
   const std::string bad = Review(PodReview("uid-pipe-bad", Pod("web", "prod", BadPodSpec())));
   const std::string good = Review(PodReview("uid-pipe-good", Pod("web", "prod", GoodPodSpec())));
   const std::string all = "GET /healthz?probe=1 HTTP/1.1\r\nHost: localhost\r\n\r\n" +
-                          ChunkedPost("/validate?timeout=10s", good, 100) +
-                          LengthPost("/validate", bad) +
+                          ChunkedPost("/validate?timeout=10s", good, 100) + LengthPost("/validate", bad) +
                           "POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\n{}" +
                           "GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n" +
                           LengthPost("/validate?timeout=10s", good) +
@@ -1034,10 +1032,12 @@ TEST_F(WebhookServerTest, HeaderLimitAnswers431OneByteOverAndHoldsOverManyReads)
   EXPECT_EQ(o431.status, 431) << o431.body;
   EXPECT_TRUE(over->WaitForClose(5));
   // A request line over the limit (a long target), whole or in pieces.
-  const std::string long_target = "GET /healthz?" + std::string(1100, 'q') + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  const std::string long_target =
+      "GET /healthz?" + std::string(1100, 'q') + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
   for (size_t piece : {long_target.size(), size_t{300}}) {
     auto t = Connect();
-    for (size_t at = 0; at < long_target.size(); at += piece) ASSERT_TRUE(t->SendRaw(long_target.substr(at, piece)));
+    for (size_t at = 0; at < long_target.size(); at += piece)
+      ASSERT_TRUE(t->SendRaw(long_target.substr(at, piece)));
     EXPECT_EQ(t->ReadResponse().status, 431) << piece;
     EXPECT_TRUE(t->WaitForClose(5));
   }
@@ -1087,13 +1087,17 @@ TEST_F(WebhookServerTest, Http10ClosesByDefaultAndKeepsAliveWhenAsked) {
   EXPECT_EQ(StatusLine(raw), "HTTP/1.0 200 OK") << raw.substr(0, 200);
   EXPECT_EQ(raw.find("Connection:"), std::string::npos) << raw.substr(0, 200);
   EXPECT_NE(raw.find("\"uid-10\""), std::string::npos) << raw.substr(0, 200);
-  // HTTP/1.1 with `Connection: keep-alive, close`: close wins.
-  auto d = Connect();
-  ASSERT_TRUE(d->SendRaw("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive, close\r\n\r\n"));
-  r = d->ReadResponse();
-  EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(r.headers["connection"], "close");
-  EXPECT_TRUE(d->WaitForClose(5));
+  // HTTP/1.1 with `close` among the Connection tokens, in one field line or
+  // a later one (the lines form one list): close wins.
+  for (const char* fields :
+       {"Connection: keep-alive, close\r\n", "Connection: keep-alive\r\nConnection: close\r\n"}) {
+    auto d = Connect();
+    ASSERT_TRUE(d->SendRaw(std::string("GET /healthz HTTP/1.1\r\nHost: localhost\r\n") + fields + "\r\n"));
+    r = d->ReadResponse();
+    EXPECT_EQ(r.status, 200) << fields;
+    EXPECT_EQ(r.headers["connection"], "close") << fields;
+    EXPECT_TRUE(d->WaitForClose(5)) << fields;
+  }
 }
 
 TEST_F(WebhookServerTest, MethodsAreMatchedExactly) {
