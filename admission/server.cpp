@@ -21,9 +21,10 @@
 // code with recv/send.
 //
 // Hot path (POST /validate): the session decrypts into one reused input
-// buffer; Beast's request_parser is fed from it with put(), and its body goes
-// to a view into that buffer (InPlaceBody) while it arrives in one run, so
-// the AdmissionReview is parsed in place (the buffer always keeps
+// buffer; a Beast basic_parser (RequestParser: keeps the method, target,
+// version and body, stores no header field) is fed from it with put(), and
+// the body is a view into that buffer while it arrives in one run, so the
+// AdmissionReview is parsed in place (the buffer always keeps
 // kReviewPadding spare bytes after its data). The response (status line,
 // three headers, body) is serialized into one reused string and sent with
 // one SSL_write: one TLS record, one send().
@@ -504,12 +505,12 @@ std::string SslErrorText() {
   return buf;
 }
 
-// ---- request bodies, in place ----
+// ---- requests: Beast's parser, keeping only what the server reads ----
 
-// Where Beast's parser puts a request body: a view into the session's input
-// buffer while the body arrives as one contiguous run (a Content-Length body:
-// the common case), else a copy in `*spill` (chunked bodies). The session
-// rebases `data` when it moves its buffer.
+// Where a request body goes: a view into the session's input buffer while the
+// body arrives as one contiguous run (a Content-Length body: the common
+// case), else a copy in `*spill` (chunked bodies). The session rebases `data`
+// when it moves its buffer.
 struct BodySink {
   const char* data = nullptr;
   size_t size = 0;
@@ -518,89 +519,88 @@ struct BodySink {
 
   std::string_view view() const { return spilled ? std::string_view(*spill) : std::string_view(data, size); }
   bool in_place() const { return !spilled && size > 0; }
-};
-
-// A Beast Body (reader only) whose value is a BodySink.
-struct InPlaceBody {
-  using value_type = BodySink;
-
-  class reader {
-   public:
-    template <bool kIsRequest, class Fields>
-    reader(http::header<kIsRequest, Fields>&, value_type& body) : body_(body) {}
-
-    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
-
-    template <class ConstBufferSequence>
-    size_t put(const ConstBufferSequence& buffers, beast::error_code& ec) {
-      ec = {};
-      size_t total = 0;
-      for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
-        asio::const_buffer b = *it;
-        if (b.size() == 0) continue;
-        const char* p = static_cast<const char*>(b.data());
-        if (!body_.spilled && (body_.size == 0 || body_.data + body_.size == p)) {
-          if (body_.size == 0) body_.data = p;
-          body_.size += b.size();
-        } else {
-          if (!body_.spilled) {
-            body_.spill->assign(body_.data != nullptr ? body_.data : "", body_.size);
-            body_.spilled = true;
-          }
-          body_.spill->append(p, b.size());
-        }
-        total += b.size();
-      }
-      return total;
+  void Clear() {
+    data = nullptr;
+    size = 0;
+    spilled = false;
+  }
+  void Append(beast::string_view piece) {
+    if (piece.empty()) return;
+    const char* p = piece.data();
+    if (!spilled && (size == 0 || data + size == p)) {
+      if (size == 0) data = p;
+      size += piece.size();
+      return;
     }
-
-    void finish(beast::error_code& ec) { ec = {}; }
-
-   private:
-    value_type& body_;
-  };
+    if (!spilled) {
+      spill->assign(data != nullptr ? data : "", size);
+      spilled = true;
+    }
+    spill->append(p, piece.size());
+  }
 };
 
-// Storage for one request's header fields (Beast's basic_fields allocates a
-// node per field and one for the request line): a bump arena reset per
-// request, with the heap beyond it (headers are capped by max_header_bytes).
-struct FieldArena {
-  static constexpr size_t kBytes = 2048;
-  alignas(std::max_align_t) char block[kBytes];
-  size_t used = 0;
-};
-
-template <class T>
-class ArenaAllocator {
+// Beast's HTTP/1 request parser (basic_parser does all of the parsing, the
+// limits, chunked decoding and the Connection/Content-Length/
+// Transfer-Encoding semantics) with a handler that keeps only the method,
+// target, version and body. No header field is stored: the server reads
+// none beyond what basic_parser itself tracks (keep_alive(), chunked()).
+// One per session, Reset() before each request. Session thread only.
+class RequestParser final : public http::basic_parser<true> {
  public:
-  using value_type = T;
-  explicit ArenaAllocator(FieldArena* arena) noexcept : arena_(arena) {}
-  template <class U>
-  ArenaAllocator(const ArenaAllocator<U>& other) noexcept : arena_(other.arena_) {}  // NOLINT: rebinding
+  explicit RequestParser(std::string* spill) { body_.spill = spill; }
 
-  T* allocate(size_t n) {
-    const size_t bytes = n * sizeof(T);
-    const size_t start = (arena_->used + alignof(T) - 1) & ~(alignof(T) - 1);
-    if (start <= FieldArena::kBytes && bytes <= FieldArena::kBytes - start) {
-      arena_->used = start + bytes;
-      return reinterpret_cast<T*>(arena_->block + start);
-    }
-    return static_cast<T*>(::operator new(bytes));
+  // Ready for a new request: a fresh basic_parser state (Beast has no reset;
+  // a moved-from default parser is cheap: no buffer is allocated until a
+  // header spans several buffers, which put() of one buffer never does),
+  // the limits, and an empty body; the target keeps its capacity.
+  void Reset(std::uint64_t max_body_bytes, std::uint32_t max_header_bytes) {
+    http::basic_parser<true>::operator=(RequestParser(body_.spill));
+    eager(true);
+    body_limit(max_body_bytes);
+    header_limit(max_header_bytes);
+    method_ = http::verb::unknown;
+    target_.clear();
+    version_ = 11;
+    body_.Clear();
   }
-  void deallocate(T* p, size_t) noexcept {
-    const char* c = reinterpret_cast<const char*>(p);
-    if (c >= arena_->block && c < arena_->block + FieldArena::kBytes) return;  // freed with the arena
-    ::operator delete(p);
-  }
-  template <class U>
-  bool operator==(const ArenaAllocator<U>& other) const noexcept {
-    return arena_ == other.arena_;
-  }
+
+  http::verb method() const { return method_; }
+  std::string_view target() const { return target_; }
+  unsigned version() const { return version_; }
+  BodySink& body() { return body_; }
 
  private:
-  template <class U>
-  friend class ArenaAllocator;
-  FieldArena* arena_;
+  // The strings Beast passes point into the buffer given to put() and are
+  // only valid during the call (the session may move that buffer once
+  // put() has consumed them): the target is copied.
+  void on_request_impl(http::verb method, beast::string_view, beast::string_view target, int version,
+                       beast::error_code&) override {
+    method_ = method;
+    target_.assign(target.data(), target.size());
+    version_ = static_cast<unsigned>(version);
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
+    ec = http::error::bad_version;  // unreachable: a request parser
+  }
+  void on_field_impl(http::field, beast::string_view, beast::string_view, beast::error_code&) override {}
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
+  size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    body_.Append(body);
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code&) override {
+    body_.Append(body);
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  http::verb method_ = http::verb::unknown;
+  std::string target_;
+  unsigned version_ = 11;
+  BodySink body_;
 };
 
 // ---- sessions ----
@@ -784,13 +784,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void BeginRequest() {
-    fields_arena_.used = 0;  // the previous request's parser is gone
-    parser_.emplace(std::piecewise_construct, std::make_tuple(),
-                    std::make_tuple(ArenaAllocator<char>(&fields_arena_)));
-    parser_->eager(true);
-    parser_->body_limit(impl_->options.max_body_bytes);
-    parser_->header_limit(static_cast<uint32_t>(impl_->options.max_header_bytes));
-    parser_->get().body().spill = &spill_;
+    parser_.Reset(impl_->options.max_body_bytes, static_cast<uint32_t>(impl_->options.max_header_bytes));
     SetDeadline(impl_->options.read_timeout, "request read");
     if (!in_flight_) {
       in_flight_ = true;
@@ -808,8 +802,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       in_.reset(new char[in_cap_]);
     }
     if (in_cap_ - kPad - in_end_ >= kMinRead) return true;
-    BodySink* body = parser_ ? &parser_->get().body() : nullptr;  // none while idle
-    const bool in_place = body != nullptr && body->in_place();
+    BodySink* body = &parser_.body();  // cleared while idle
+    const bool in_place = body->in_place();
     size_t keep_from = in_place ? static_cast<size_t>(body->data - in_.get()) : in_pos_;
     if (keep_from > 0) {
       std::memmove(in_.get(), in_.get() + keep_from, in_end_ - keep_from);
@@ -850,7 +844,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void Parse() {
-    auto& p = *parser_;
+    auto& p = parser_;
     while (in_pos_ < in_end_ && !p.is_done()) {
       beast::error_code ec;
       size_t used = p.put(asio::const_buffer(in_.get() + in_pos_, in_end_ - in_pos_), ec);
@@ -881,11 +875,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void OnRequest() {
-    auto& req = parser_->get();
-    BodySink& body = req.body();
+    BodySink& body = parser_.body();
     RequestView view;
-    view.method = req.method();
-    view.target = std::string_view(req.target().data(), req.target().size());
+    view.method = parser_.method();
+    view.target = parser_.target();
     if (body.spilled) {
       if (spill_.capacity() < spill_.size() + kPad) spill_.reserve(spill_.size() + kPad);
       view.body = spill_;
@@ -896,8 +889,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
     reply_.Reset();
     impl_->Handle(view, ssl_ != nullptr, reply_);
-    keep_alive_ = req.keep_alive() && !reply_.close && !close_after_response_ && !impl_->draining;
-    SerializeReply(reply_, req.version(), keep_alive_, req.method() == http::verb::head, out_);
+    keep_alive_ = parser_.keep_alive() && !reply_.close && !close_after_response_ && !impl_->draining;
+    SerializeReply(reply_, parser_.version(), keep_alive_, parser_.method() == http::verb::head, out_);
     Write();
   }
 
@@ -930,7 +923,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       in_flight_ = false;
       impl_->metrics.in_flight_.Decrement();
     }
-    parser_.reset();
+    parser_.body().Clear();  // MakeRoom() while idle keeps no body bytes
     if (in_pos_ == in_end_) in_pos_ = in_end_ = 0;
     if (out_.capacity() > kKeepBytes) std::string().swap(out_);
     if (reply_.body.capacity() > kKeepBytes) std::string().swap(reply_.body);
@@ -1001,9 +994,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   // last kPad bytes of in_cap_ are never read into.
   std::unique_ptr<char[]> in_;
   size_t in_cap_ = 0, in_pos_ = 0, in_end_ = 0;
-  FieldArena fields_arena_;  // before parser_: outlives it
-  std::optional<http::request_parser<InPlaceBody, ArenaAllocator<char>>> parser_;
-  std::string spill_;  // a body that did not arrive in one run (chunked)
+  std::string spill_;              // a body that did not arrive in one run (chunked)
+  RequestParser parser_{&spill_};  // reused: Reset() per request
   Reply reply_;        // the handler's answer, reused
   std::string out_;    // serialized response, reused
   size_t out_off_ = 0;

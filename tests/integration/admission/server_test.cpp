@@ -862,5 +862,260 @@ TEST_F(WebhookServerTest, LargeBodiesUpToTheLimitAreAnsweredOnOneKeepAliveConnec
   EXPECT_TRUE(c->WaitForClose(10));
 }
 
+// ---- the request parser (RequestParser over Beast's basic_parser): what it
+// keeps (method, target, version, body), Beast's limits at their exact
+// boundaries, chunked bodies and pipelining across reads ----
+
+// A POST with a Content-Length body.
+std::string LengthPost(const std::string& target, const std::string& body, const std::string& extra = "") {
+  return "POST " + target + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" + extra +
+         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// A POST whose body is sent chunked in `piece`-byte chunks (upper-case hex
+// sizes, a chunk extension on each) and ends with a trailer field.
+std::string ChunkedPost(const std::string& target, const std::string& body, size_t piece,
+                        const std::string& extra = "") {
+  std::string m = "POST " + target + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n" +
+                  extra + "Transfer-Encoding: chunked\r\n\r\n";
+  for (size_t at = 0; at < body.size(); at += piece) {
+    std::string part = body.substr(at, piece);
+    m += fmt::format("{:X};ext=1\r\n{}\r\n", part.size(), part);
+  }
+  return m + "0\r\nX-Trailer: t\r\n\r\n";
+}
+
+// The status line of a raw response.
+std::string StatusLine(const std::string& raw) { return raw.substr(0, raw.find("\r\n")); }
+
+TEST_F(WebhookServerTest, RequestsSplitIntoTwoRecordsAtEveryByteAreDecoded) {
+  // Each SendRaw is one TLS record and the server reads one record per
+  // SSL_read, so the parser is fed the request in two reads split at every
+  // byte: inside the method, the target (whose query makes it longer than a
+  // short-string buffer), a header name or value, a chunk size, extension,
+  // chunk data, the CRLF after it, the last chunk and the trailer.
+  StartServer();
+  const std::string bad = Review(PodReview("uid-split-bad", Pod("web", "prod", BadPodSpec())));
+  const std::string good = Review(PodReview("uid-split-good", Pod("web", "prod", GoodPodSpec())));
+  struct Case {
+    std::string message, uid;
+    bool allowed;
+  } cases[] = {
+      {LengthPost("/validate?timeout=10s", bad), "uid-split-bad", false},
+      {ChunkedPost("/validate?timeout=10s", good, good.size() / 3 + 1), "uid-split-good", true},
+  };
+  auto c = Connect();
+  for (const Case& k : cases) {
+    for (size_t at = 1; at < k.message.size(); ++at) {
+      ASSERT_TRUE(c->SendRaw(k.message.substr(0, at)));
+      ASSERT_TRUE(c->SendRaw(k.message.substr(at)));
+      HttpResponse r = c->ReadResponse();
+      ASSERT_EQ(r.status, 200) << "split at " << at << ": " << k.message.substr(0, at) << "|" << r.body;
+      json j = json::parse(r.body);
+      ASSERT_EQ(j["response"]["uid"], k.uid) << "split at " << at;
+      ASSERT_EQ(j["response"]["allowed"], k.allowed) << "split at " << at;
+    }
+  }
+}
+
+TEST_F(WebhookServerTest, ChunkedBodyWhoseFirstChunkSpansGrowingReadsIsDecoded) {
+  // A 40 KiB first chunk arrives in 16 KiB records: its bytes stay in place
+  // while the input buffer is compacted and grown, then the later chunks
+  // (after chunk headers, so no longer contiguous) are copied out with it.
+  StartServer();
+  ReviewArgs a = PodReview("uid-big-chunk", Pod("web", "prod", BadPodSpec()));
+  a.object["metadata"]["annotations"]["pad"] = std::string(60000, 'p');
+  const std::string body = Review(a);
+  const std::string message = ChunkedPost("/validate", body, 40000);
+  auto c = Connect();
+  for (int round = 0; round < 2; ++round) {  // twice: the second reuses the grown buffer and the spill
+    for (size_t at = 0; at < message.size(); at += 16384) ASSERT_TRUE(c->SendRaw(message.substr(at, 16384)));
+    HttpResponse r = c->ReadResponse();
+    ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+    EXPECT_EQ(json::parse(r.body)["response"]["uid"], "uid-big-chunk");
+    EXPECT_EQ(json::parse(r.body)["response"]["allowed"], false);
+  }
+}
+
+TEST_F(WebhookServerTest, PipelinedRequestsOfEveryKindInOneWriteAreAnsweredInOrder) {
+  // One write, one read on the server: each request starts where the last
+  // one's body (in place or chunked) ended, and nothing of one request
+  // (target, method, body, Connection) leaks into the next.
+  StartServer();
+  const std::string bad = Review(PodReview("uid-pipe-bad", Pod("web", "prod", BadPodSpec())));
+  const std::string good = Review(PodReview("uid-pipe-good", Pod("web", "prod", GoodPodSpec())));
+  const std::string all = "GET /healthz?probe=1 HTTP/1.1\r\nHost: localhost\r\n\r\n" +
+                          ChunkedPost("/validate?timeout=10s", good, 100) + LengthPost("/validate", bad) +
+                          "POST /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\n{}" +
+                          "GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n" +
+                          LengthPost("/validate?timeout=10s", good) +
+                          "GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" +
+                          "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";  // after close: never answered
+  auto c = Connect();
+  ASSERT_TRUE(c->SendRaw(all));
+  HttpResponse r = c->ReadResponse();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok\n");
+  r = c->ReadResponse();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["response"]["uid"], "uid-pipe-good");
+  EXPECT_EQ(json::parse(r.body)["response"]["allowed"], true);
+  r = c->ReadResponse();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["response"]["uid"], "uid-pipe-bad");
+  EXPECT_EQ(json::parse(r.body)["response"]["allowed"], false);
+  r = c->ReadResponse();
+  EXPECT_EQ(r.status, 405) << r.body;
+  r = c->ReadResponse();
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_NE(r.body.find("not found: /nope "), std::string::npos) << r.body;
+  r = c->ReadResponse();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["response"]["uid"], "uid-pipe-good");
+  EXPECT_EQ(r.headers.count("connection"), 0u);
+  r = c->ReadResponse();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["connection"], "close");
+  EXPECT_TRUE(c->WaitForClose(5)) << "a request after Connection: close was answered";
+}
+
+TEST_F(WebhookServerTest, HeaderLimitAnswers431OneByteOverAndHoldsOverManyReads) {
+  // In one read, Beast (1.74) applies header_limit to the request line and,
+  // separately, to the field section (after it, through the blank line).
+  ServerOptions o = Options();
+  o.max_header_bytes = 1024;
+  StartServer(o);
+  // A GET whose field section is exactly `size` bytes.
+  auto request = [](size_t size) {
+    std::string fields = "Host: localhost\r\nX-Pad: ";
+    const std::string end = "\r\n\r\n";
+    fields += std::string(size - fields.size() - end.size(), 'x');
+    return "GET /healthz HTTP/1.1\r\n" + fields + end;
+  };
+  auto c = Connect();
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(c->SendRaw(request(1024)));
+    HttpResponse r = c->ReadResponse();
+    EXPECT_EQ(r.status, 200) << "a field section of exactly max_header_bytes is allowed: " << r.body;
+  }
+  // Many fields (none is stored) under the limit.
+  std::string many = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n";
+  for (int i = 0; i < 40; ++i) many += fmt::format("X-F{}: v\r\nAccept: *\r\n", i);
+  ASSERT_LT(many.size() + 2, 1024u);
+  ASSERT_TRUE(c->SendRaw(many + "\r\n"));
+  EXPECT_EQ(c->ReadResponse().status, 200);
+  // One byte over, in one record: 431 and close.
+  ASSERT_TRUE(c->SendRaw(request(1025)));
+  HttpResponse r = c->ReadResponse();
+  EXPECT_EQ(r.status, 431) << r.body;
+  EXPECT_NE(r.body.find("request headers exceed 1024 bytes"), std::string::npos) << r.body;
+  EXPECT_EQ(r.headers["connection"], "close");
+  EXPECT_TRUE(c->WaitForClose(5));
+  // Fields sent one record at a time (paced, so that the server reads them
+  // one by one): Beast consumes the request line and the fields of the first
+  // read but the last, then keeps the rest unconsumed until the blank line
+  // arrives and limits its size, so such a head is limited too.
+  auto dribble = [&](int fields) {
+    auto d = Connect();
+    bool sent = d->SendRaw("GET /healthz HTTP/1.1\r\nHost: localhost\r\n");
+    for (int i = 0; i < fields && sent; ++i) {
+      sent = d->SendRaw(fmt::format("X-Field-{:03}: value\r\n", i));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (sent) d->SendRaw("\r\n");  // the server may have answered 431 and closed already
+    return d;
+  };
+  auto under = dribble(20);  // 20 x 20 bytes
+  EXPECT_EQ(under->ReadResponse().status, 200);
+  auto over = dribble(200);  // 200 x 20 bytes
+  HttpResponse o431 = over->ReadResponse();
+  EXPECT_EQ(o431.status, 431) << o431.body;
+  EXPECT_TRUE(over->WaitForClose(5));
+  // A request line over the limit (a long target), whole or in pieces.
+  const std::string long_target =
+      "GET /healthz?" + std::string(1100, 'q') + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  for (size_t piece : {long_target.size(), size_t{300}}) {
+    auto t = Connect();
+    for (size_t at = 0; at < long_target.size(); at += piece)
+      ASSERT_TRUE(t->SendRaw(long_target.substr(at, piece)));
+    EXPECT_EQ(t->ReadResponse().status, 431) << piece;
+    EXPECT_TRUE(t->WaitForClose(5));
+  }
+}
+
+TEST_F(WebhookServerTest, BodyLimitAnswers413OneByteOverForLengthAndChunkedBodies) {
+  ServerOptions o = Options();
+  o.max_body_bytes = 4096;
+  StartServer(o);
+  std::string body = Review(PodReview("uid-limit", Pod("web", "prod", GoodPodSpec())));
+  ASSERT_LT(body.size(), 4096u);
+  body.resize(4096, ' ');  // JSON may end in white space
+  for (bool chunked : {false, true}) {
+    SCOPED_TRACE(chunked ? "chunked" : "Content-Length");
+    auto c = Connect();
+    ASSERT_TRUE(c->SendRaw(chunked ? ChunkedPost("/validate", body, 1000) : LengthPost("/validate", body)));
+    HttpResponse r = c->ReadResponse();
+    ASSERT_EQ(r.status, 200) << "a body of exactly max_body_bytes is allowed: " << r.body;
+    EXPECT_EQ(json::parse(r.body)["response"]["uid"], "uid-limit");
+    const std::string over = body + " ";
+    ASSERT_TRUE(c->SendRaw(chunked ? ChunkedPost("/validate", over, 1000) : LengthPost("/validate", over)));
+    r = c->ReadResponse();
+    EXPECT_EQ(r.status, 413) << r.body;
+    EXPECT_NE(r.body.find("request body exceeds 4096 bytes"), std::string::npos) << r.body;
+    EXPECT_TRUE(c->WaitForClose(5));
+  }
+}
+
+TEST_F(WebhookServerTest, Http10ClosesByDefaultAndKeepsAliveWhenAsked) {
+  StartServer();
+  const std::string body = Review(PodReview("uid-10", Pod("web", "prod", BadPodSpec())));
+  auto post10 = [&](const std::string& connection) {
+    return "POST /validate HTTP/1.0\r\nContent-Type: application/json\r\n" + connection +
+           "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  auto c = Connect();
+  ASSERT_TRUE(c->SendRaw(post10("Connection: keep-alive\r\n")));
+  HttpResponse r = c->ReadResponse();
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.headers["connection"], "keep-alive");
+  EXPECT_EQ(json::parse(r.body)["response"]["uid"], "uid-10");
+  // The same connection, HTTP/1.0 without keep-alive: answered in HTTP/1.0,
+  // no Connection header (close is 1.0's default), then closed.
+  ASSERT_TRUE(c->SendRaw(post10("")));
+  std::string raw;
+  for (std::string more; (more = c->ReadRawSome()).size() > 0;) raw += more;
+  EXPECT_EQ(StatusLine(raw), "HTTP/1.0 200 OK") << raw.substr(0, 200);
+  EXPECT_EQ(raw.find("Connection:"), std::string::npos) << raw.substr(0, 200);
+  EXPECT_NE(raw.find("\"uid-10\""), std::string::npos) << raw.substr(0, 200);
+  // HTTP/1.1 with `close` among the Connection tokens, in one field line or
+  // a later one (the lines form one list): close wins.
+  for (const char* fields :
+       {"Connection: keep-alive, close\r\n", "Connection: keep-alive\r\nConnection: close\r\n"}) {
+    auto d = Connect();
+    ASSERT_TRUE(d->SendRaw(std::string("GET /healthz HTTP/1.1\r\nHost: localhost\r\n") + fields + "\r\n"));
+    r = d->ReadResponse();
+    EXPECT_EQ(r.status, 200) << fields;
+    EXPECT_EQ(r.headers["connection"], "close") << fields;
+    EXPECT_TRUE(d->WaitForClose(5)) << fields;
+  }
+}
+
+TEST_F(WebhookServerTest, MethodsAreMatchedExactly) {
+  // Beast's verb table: an unknown or lower-case method is no GET/POST.
+  StartServer();
+  auto c = Connect();
+  const std::string body = Review(PodReview("uid-m", Pod("web", "prod", GoodPodSpec())));
+  ASSERT_TRUE(c->SendRaw("get /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  EXPECT_EQ(c->ReadResponse().status, 405);
+  ASSERT_TRUE(c->SendRaw("BREW /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+  EXPECT_EQ(c->ReadResponse().status, 405);
+  ASSERT_TRUE(c->SendRaw("PUT /validate HTTP/1.1\r\nHost: localhost\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n" + body));
+  EXPECT_EQ(c->ReadResponse().status, 405);
+  HttpResponse r = c->Request("POST", "/validate", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["response"]["allowed"], true);
+}
+
 }  // namespace
 }  // namespace invar::admission
