@@ -118,7 +118,8 @@ Route RouteOf(const ReviewRequest& r) {
 // Findings of a verdict that count (not exempted); for ephemeral-container
 // updates only those of the newly added ephemeral containers. Into `out`, a
 // reused vector.
-void Failing(const Verdict& v, const std::vector<std::string>* only_containers, std::vector<const Finding*>* out) {
+void Failing(const Verdict& v, const std::vector<std::string>* only_containers,
+             std::vector<const Finding*>* out) {
   out->clear();
   out->reserve(v.findings.size());  // one allocation, not one per doubling
   for (const auto& f : v.findings) {

@@ -132,8 +132,8 @@ Status ForEachField(od::value v, std::string_view path, F&& f) {
   return Status::Ok();
 }
 
-Status DecodeRequest(od::value v, const ReviewLimits& limits, const Buffer& buf, ReviewRequest* r, bool* has_object,
-                     CheckedObject* checked) {
+Status DecodeRequest(od::value v, const ReviewLimits& limits, const Buffer& buf, ReviewRequest* r,
+                     bool* has_object, CheckedObject* checked) {
   return ForEachField(v, "request", [&](std::string_view key, od::value value) -> Status {
     if (key == "uid") return GetString(value, "request.uid", &r->uid);
     if (key == "kind") {
@@ -462,7 +462,8 @@ void DecodedWorkload::Reset() {
   bool release = s.init_containers.capacity() > kKeepEntries || s.containers.capacity() > kKeepEntries ||
                  s.ephemeral_containers.capacity() > kKeepEntries || s.volumes.capacity() > kKeepEntries;
   size_t annotation_bytes = 0;
-  for (const policy::StringMap* m : {&w.metadata.labels, &w.metadata.annotations, &w.pod_labels, &w.pod_annotations}) {
+  for (const policy::StringMap* m :
+       {&w.metadata.labels, &w.metadata.annotations, &w.pod_labels, &w.pod_annotations}) {
     if (m->size() > kKeepEntries) release = true;
     for (const auto& [key, value] : m->entries()) annotation_bytes += key.size() + value.size();
   }

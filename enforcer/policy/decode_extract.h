@@ -200,7 +200,9 @@ class Extractor {
   // An enum, not static constexpr members: see kMaxPathSegments (-fno-weak).
   enum : unsigned { kReadInit = 1, kReadRegular = 2, kReadEphemeral = 4, kReadVolumes = 8 };
   static unsigned ListBit(ContainerKind kind) {
-    return kind == ContainerKind::kInit ? kReadInit : kind == ContainerKind::kRegular ? kReadRegular : kReadEphemeral;
+    return kind == ContainerKind::kInit      ? kReadInit
+           : kind == ContainerKind::kRegular ? kReadRegular
+                                             : kReadEphemeral;
   }
   // Empties the lists the walk did not reach (a reused Workload's old ones).
   void TrimUnreadLists(Workload& w) const {
@@ -560,21 +562,24 @@ class Extractor {
       if (Is(key, "readOnlyRootFilesystem")) {
         return Field("readOnlyRootFilesystem", [&] { return ReadBool(c, sc.read_only_root_filesystem); });
       }
-      if (Is(key, "runAsNonRoot")) return Field("runAsNonRoot", [&] { return ReadBool(c, sc.run_as_non_root); });
+      if (Is(key, "runAsNonRoot"))
+        return Field("runAsNonRoot", [&] { return ReadBool(c, sc.run_as_non_root); });
       if (Is(key, "runAsUser")) return Field("runAsUser", [&] { return ReadInt64(c, sc.run_as_user); });
       if (Is(key, "procMount")) return Field("procMount", [&] { return ReadOptString(c, sc.proc_mount); });
       if (Is(key, "capabilities")) {
         saw_capabilities = true;
         return Field("capabilities", [&] { return ReadCapabilities(c, sc.capabilities); });
       }
-      if (Is(key, "seLinuxOptions")) return Field("seLinuxOptions", [&] { return ReadSELinux(c, sc.se_linux_options); });
+      if (Is(key, "seLinuxOptions"))
+        return Field("seLinuxOptions", [&] { return ReadSELinux(c, sc.se_linux_options); });
       if (Is(key, "seccompProfile")) {
         return Field("seccompProfile", [&] { return ReadProfile(c, sc.seccomp_profile); });
       }
       if (Is(key, "appArmorProfile")) {
         return Field("appArmorProfile", [&] { return ReadProfile(c, sc.app_armor_profile); });
       }
-      if (Is(key, "windowsOptions")) return Field("windowsOptions", [&] { return ReadWindows(c, sc.windows_options); });
+      if (Is(key, "windowsOptions"))
+        return Field("windowsOptions", [&] { return ReadWindows(c, sc.windows_options); });
       return true;
     });
     if (!saw_capabilities) sc.capabilities.reset();
@@ -690,10 +695,12 @@ class Extractor {
           }
           break;
         case 12:
-          if (Is(key, "startupProbe")) return Field("startupProbe", [&] { return ReadHandler(c, "startupProbe", ctr); });
+          if (Is(key, "startupProbe"))
+            return Field("startupProbe", [&] { return ReadHandler(c, "startupProbe", ctr); });
           break;
         case 13:
-          if (Is(key, "livenessProbe")) return Field("livenessProbe", [&] { return ReadHandler(c, "livenessProbe", ctr); });
+          if (Is(key, "livenessProbe"))
+            return Field("livenessProbe", [&] { return ReadHandler(c, "livenessProbe", ctr); });
           break;
         case 14:
           if (Is(key, "readinessProbe")) {

@@ -68,7 +68,8 @@ Result<Workload> DecodeObjectJson(std::string_view json, size_t readable, const 
   return result;
 }
 
-Status DecodeObjectJsonInto(std::string_view json, size_t readable, const ObjectDecodeOptions& options, Workload* out) {
+Status DecodeObjectJsonInto(std::string_view json, size_t readable, const ObjectDecodeOptions& options,
+                            Workload* out) {
   simdjson::padded_string copy;
   const char* data = json.data();
   size_t capacity = readable;
@@ -79,12 +80,12 @@ Status DecodeObjectJsonInto(std::string_view json, size_t readable, const Object
   }
 #if defined(INVAR_JSON_AVX2)
   if (UseAvx2(options.kernel)) {
-    return json_kernel::avx2::DecodeObjectJsonInto(data, json.size(), capacity, options.pointer, options.max_depth,
-                                                   out);
+    return json_kernel::avx2::DecodeObjectJsonInto(data, json.size(), capacity, options.pointer,
+                                                   options.max_depth, out);
   }
 #endif
-  return json_kernel::generic::DecodeObjectJsonInto(data, json.size(), capacity, options.pointer, options.max_depth,
-                                                    out);
+  return json_kernel::generic::DecodeObjectJsonInto(data, json.size(), capacity, options.pointer,
+                                                    options.max_depth, out);
 }
 
 DecodeResult Decode(std::string_view data, std::string_view file, const DecodeLimits& limits) {

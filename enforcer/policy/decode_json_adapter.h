@@ -265,7 +265,8 @@ class JsonAdapter {
   // container).
   template <bool kBounded = false>
   static ondemand::token_position MatchingClose(const uint8_t* buf, ondemand::token_position pos,
-                                                ondemand::token_position end, int allowance = kNoNestingBound) {
+                                                ondemand::token_position end,
+                                                int allowance = kNoNestingBound) {
     int nest = 1;
     const int8_t* const delta = kBracketDeltas.delta;
     while (true) {
@@ -634,7 +635,8 @@ class IndexAdapterT {
     const uint8_t c = buf_[*v];
     switch (kValueStarts.kind[c]) {
       case ValueStarts::kScalar: return v + 1;
-      case ValueStarts::kContainer: return SkipContainerAt(v, depth);
+      case ValueStarts::kContainer:
+        return SkipContainerAt(v, depth);
       default: return nullptr;
     }
   }
@@ -708,8 +710,8 @@ class IndexAdapterT {
   ondemand::token_position end_;
   const uint8_t* buf_;
   uint8_t* string_buf_loc_;
-  int max_depth_;   // kBounded only
-  int root_depth_ = 0;  // kBounded only
+  int max_depth_;                                    // kBounded only
+  int root_depth_ = 0;                               // kBounded only
   ondemand::token_position stepped_past_ = nullptr;  // set by StepPast()
   bool usable_ = false;
   std::string error_;

@@ -263,8 +263,8 @@ inline std::string_view ScalarTypeName(simdjson::ondemand::json_type type) {
   return "unknown";
 }
 
-Status DecodeObjectJsonInto(const char* data, size_t size, size_t capacity, std::string_view pointer, int max_depth,
-                            Workload* out) {
+Status DecodeObjectJsonInto(const char* data, size_t size, size_t capacity, std::string_view pointer,
+                            int max_depth, Workload* out) {
   // One parser per thread, reused: its buffers grow to the largest object
   // seen, so objects above 1 MiB get a parser of their own.
   constexpr size_t kReuseLimit = 1u << 20;
@@ -275,7 +275,8 @@ Status DecodeObjectJsonInto(const char* data, size_t size, size_t capacity, std:
   if (auto e = parser.iterate(data, size, capacity).get(doc)) {
     return Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(e));
   }
-  if (!ValidJsonPointer(pointer)) return Status::InvalidArgument("invalid JSON pointer " + std::string(pointer));
+  if (!ValidJsonPointer(pointer))
+    return Status::InvalidArgument("invalid JSON pointer " + std::string(pointer));
   // The walk over the structural index first (decode_json_adapter.h,
   // IndexAdapter), which resolves the pointer itself; on any failure, or when
   // the object is not a pod-spec kind, at_pointer() and the on-demand walk

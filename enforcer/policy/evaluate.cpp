@@ -172,7 +172,8 @@ void AssignContainerPath(std::string* out, const Ctx& ctx, const Container& c, s
   (void)ec;  // an int always fits in 16 chars
   const std::string_view spec = ctx.w.spec_path;
   AssignConcat(out, {spec, spec.empty() ? ""sv : "."sv, ContainerListField(c.kind), "["sv,
-                     std::string_view(index, static_cast<size_t>(end - index)), "]"sv, rel.empty() ? ""sv : "."sv, rel});
+                     std::string_view(index, static_cast<size_t>(end - index)), "]"sv,
+                     rel.empty() ? ""sv : "."sv, rel});
 }
 
 std::string ContainerPath(const Ctx& ctx, const Container& c, std::string_view rel) {

@@ -15,7 +15,7 @@
 #include "invar/policy/decode.h"
 #include "invar/policy/model.h"
 
-#define INVAR_DECLARE_JSON_KERNEL(ns)                                                                     \
+#define INVAR_DECLARE_JSON_KERNEL(ns)                                                                   \
   namespace ns {                                                                                        \
   DecodeResult DecodeJson(std::string_view json, std::string_view file, const DecodeLimits& limits);    \
   Status DecodeObjectJsonInto(const char* data, size_t size, size_t capacity, std::string_view pointer, \

@@ -19,7 +19,8 @@ Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth, N
   return result;
 }
 
-Status DecodeObjectInto(simdjson::ondemand::value object, int max_depth, Workload* out, NestingCheck* nesting) {
+Status DecodeObjectInto(simdjson::ondemand::value object, int max_depth, Workload* out,
+                        NestingCheck* nesting) {
   // The walk over simdjson's structural index first (IndexAdapter, as in
   // DecodeObjectJson); on success on-demand's iterator is moved past the
   // object, so the caller's iteration of the review goes on as if the object

@@ -328,8 +328,9 @@ struct LoopStorage {
   Verdict verdict;
 };
 
-__attribute__((noinline)) size_t RunLoop(const simdjson::padded_string& padded, std::string_view what, JsonKernel kernel,
-                                         bool fresh, const Workload& decoded, LoopStorage& reused, long n) {
+__attribute__((noinline)) size_t RunLoop(const simdjson::padded_string& padded, std::string_view what,
+                                         JsonKernel kernel, bool fresh, const Workload& decoded,
+                                         LoopStorage& reused, long n) {
   const Profile& profile = Immutable();
   size_t findings = 0;
   for (long i = 0; i < n; ++i) {
@@ -440,15 +441,18 @@ int PairedMain(int argc, char** argv) {
     return 1;
   }
   const double median_ratio = Median(ratio);
-  std::printf("paired x %ld rounds of %.0f ms bursts (%s kernel): medians DecodeEvaluate %.3f us, "
-              "DecodeEvaluateFresh %.3f us, NlohmannParse %.2f us\n",
-              rounds, burst_ms, std::string(ActiveJsonKernel()).c_str(), Median(de), Median(fr), Median(nl));
-  std::printf("  DecodeEvaluate / NlohmannParse: median ratio %.4f (min %.4f, max %.4f) = %.2f us at nlohmann's 56 us "
-              "(target ratio 5/56 = 0.0893)\n",
-              median_ratio, *std::min_element(ratio.begin(), ratio.end()),
-              *std::max_element(ratio.begin(), ratio.end()), median_ratio * 56.0);
-  std::printf("  DecodeEvaluateFresh / NlohmannParse: median ratio %.4f = %.2f us at 56 us\n", Median(fresh_ratio),
-              Median(fresh_ratio) * 56.0);
+  std::printf(
+      "paired x %ld rounds of %.0f ms bursts (%s kernel): medians DecodeEvaluate %.3f us, "
+      "DecodeEvaluateFresh %.3f us, NlohmannParse %.2f us\n",
+      rounds, burst_ms, std::string(ActiveJsonKernel()).c_str(), Median(de), Median(fr), Median(nl));
+  std::printf(
+      "  DecodeEvaluate / NlohmannParse: median ratio %.4f (min %.4f, max %.4f) = %.2f us at nlohmann's 56 "
+      "us "
+      "(target ratio 5/56 = 0.0893)\n",
+      median_ratio, *std::min_element(ratio.begin(), ratio.end()),
+      *std::max_element(ratio.begin(), ratio.end()), median_ratio * 56.0);
+  std::printf("  DecodeEvaluateFresh / NlohmannParse: median ratio %.4f = %.2f us at 56 us\n",
+              Median(fresh_ratio), Median(fresh_ratio) * 56.0);
   std::printf("  DecodeEvaluate / DecodeEvaluateFresh: median ratio %.4f\n", Median(reuse_vs_fresh));
   return 0;
 }
@@ -475,8 +479,9 @@ int LoopMain(int argc, char** argv) {
     }
   }
   if (n <= 0 || (what != "both" && what != "decode" && what != "evaluate")) {
-    std::fprintf(stderr,
-                 "usage: bench_policy --loop=N [--what=both|decode|evaluate] [--fresh] [--generic] [--file=PATH]\n");
+    std::fprintf(
+        stderr,
+        "usage: bench_policy --loop=N [--what=both|decode|evaluate] [--fresh] [--generic] [--file=PATH]\n");
     return 2;
   }
   std::string bytes = Review();
@@ -497,10 +502,13 @@ int LoopMain(int argc, char** argv) {
   size_t before = g_allocations;
   size_t findings = RunLoop(padded, what, kernel, fresh, *decoded, reused, n);
   size_t allocs = g_allocations - before;
-  std::printf("%s%s x %ld (%s kernel, simdjson active: %s): %.2f allocations per operation, %zu findings per operation\n",
-              std::string(what).c_str(), fresh ? " (fresh)" : " (reused storage)", n, kernel == JsonKernel::kGeneric ? "generic" : std::string(ActiveJsonKernel()).c_str(),
-              std::string(simdjson::get_active_implementation()->name()).c_str(),
-              static_cast<double>(allocs) / static_cast<double>(n), findings / static_cast<size_t>(n));
+  std::printf(
+      "%s%s x %ld (%s kernel, simdjson active: %s): %.2f allocations per operation, %zu findings per "
+      "operation\n",
+      std::string(what).c_str(), fresh ? " (fresh)" : " (reused storage)", n,
+      kernel == JsonKernel::kGeneric ? "generic" : std::string(ActiveJsonKernel()).c_str(),
+      std::string(simdjson::get_active_implementation()->name()).c_str(),
+      static_cast<double>(allocs) / static_cast<double>(n), findings / static_cast<size_t>(n));
   return 0;
 }
 
@@ -509,7 +517,8 @@ int LoopMain(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]).substr(0, 7) == "--loop=") return invar::policy::LoopMain(argc, argv);
-  if (argc >= 2 && std::string_view(argv[1]).substr(0, 9) == "--paired=") return invar::policy::PairedMain(argc, argv);
+  if (argc >= 2 && std::string_view(argv[1]).substr(0, 9) == "--paired=")
+    return invar::policy::PairedMain(argc, argv);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("json_kernel", std::string(invar::policy::ActiveJsonKernel()));

@@ -394,14 +394,17 @@ std::string CreateReviewWith(int slot, const std::string& value) {
   const std::string kStringsBefore = R"("sb":"\"[{\\",)";
   const std::string kStringsAfter = R"(,"sa":"}]\\\"")";
   std::string slots[8];
-  for (int i = 0; i < 8; ++i) slots[i] = i == slot ? kStringsBefore + R"("x":)" + value + kStringsAfter : R"("x":0)";
+  for (int i = 0; i < 8; ++i)
+    slots[i] = i == slot ? kStringsBefore + R"("x":)" + value + kStringsAfter : R"("x":0)";
   return R"({"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u",)"
          R"("kind":{"group":"","version":"v1","kind":"Pod"},"resource":{"group":"","version":"v1","resource":"pods"},)" +
-         slots[0] + R"(,"operation":"CREATE","userInfo":{"username":"a","extra":{)" + slots[1] + R"(}},)"
+         slots[0] + R"(,"operation":"CREATE","userInfo":{"username":"a","extra":{)" + slots[1] +
+         R"(}},)"
          R"("object":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"prod",)"
-         R"("managedFields":[{)" + slots[2] + R"(}]},"spec":{)" + slots[3] +
-         R"(,"containers":[{"name":"c","image":"i","args":["a",)" + (slot == 4 ? value : std::string("\"b\"")) +
-         R"(]}]}},"oldObject":{)" + slots[5] + R"(},"options":{)" + slots[6] + R"(}},)" + slots[7] + "}";
+         R"("managedFields":[{)" +
+         slots[2] + R"(}]},"spec":{)" + slots[3] + R"(,"containers":[{"name":"c","image":"i","args":["a",)" +
+         (slot == 4 ? value : std::string("\"b\"")) + R"(]}]}},"oldObject":{)" + slots[5] +
+         R"(},"options":{)" + slots[6] + R"(}},)" + slots[7] + "}";
 }
 
 // k nested arrays around a string of brackets and escapes.
@@ -437,18 +440,22 @@ TEST(ReviewCodec, TooDeepWinsOverEveryOtherError) {
       R"({"apiVersion":"admission.k8s.io/v1","kind":"Pod","request":{)" + head + R"("x":)" + deep + "}}",
       MinimalReview(head + R"("x":)" + deep) + " trailing",
       MinimalReview(head + R"("x":)" + deep) + "}",
-      MinimalReview(head + R"("x":)" + deep).substr(0, 300),            // truncated inside the nesting
-      MinimalReview(head + R"("x":)" + std::string(200, '[')),          // never closed
-      MinimalReview(head + R"("x":)" + deep + R"(,"uid":7)"),            // a wrong type after it
-      MinimalReview(R"("uid":"u","operation":"CREATE","resource":{"resource":"pods"},"x":)" + deep),  // no object
+      MinimalReview(head + R"("x":)" + deep).substr(0, 300),    // truncated inside the nesting
+      MinimalReview(head + R"("x":)" + std::string(200, '[')),  // never closed
+      MinimalReview(head + R"("x":)" + deep + R"(,"uid":7)"),   // a wrong type after it
+      MinimalReview(R"("uid":"u","operation":"CREATE","resource":{"resource":"pods"},"x":)" +
+                    deep),  // no object
       // Inside objects the policy walk cannot take: a kind without a pod
       // spec, a wrong type, malformed JSON after the nesting.
       MinimalReview(R"("uid":"u","operation":"CREATE","resource":{"resource":"configmaps"},)"
-                    R"("object":{"kind":"ConfigMap","data":)" + deep + "}"),
+                    R"("object":{"kind":"ConfigMap","data":)" +
+                    deep + "}"),
       MinimalReview(R"("uid":"u","operation":"CREATE","resource":{"resource":"pods"},)"
-                    R"("object":{"kind":"Pod","spec":{"containers":)" + deep + "}}"),
+                    R"("object":{"kind":"Pod","spec":{"containers":)" +
+                    deep + "}}"),
       MinimalReview(R"("uid":"u","operation":"CREATE","resource":{"resource":"pods"},)"
-                    R"("object":{"kind":"Pod","spec":{"x":)" + deep + R"(,"containers":[}})"),
+                    R"("object":{"kind":"Pod","spec":{"x":)" +
+                    deep + R"(,"containers":[}})"),
       CreateReviewWith(2, deep).substr(0, 700),
   };
   for (const std::string& body : bodies) {
@@ -456,7 +463,8 @@ TEST(ReviewCodec, TooDeepWinsOverEveryOtherError) {
     EXPECT_TRUE(IsNestingError(s, 128)) << body.substr(0, 160) << " -> " << s.ToString();
   }
   // The same bodies within the bound keep their own errors (or pass).
-  const Status shallow = DecodeBothWays(MinimalReview(R"("operation":"DELETE","resource":{"resource":"pods"},"x":)" + Nested(3)), {});
+  const Status shallow = DecodeBothWays(
+      MinimalReview(R"("operation":"DELETE","resource":{"resource":"pods"},"x":)" + Nested(3)), {});
   EXPECT_EQ(shallow.message(), "request.uid: missing");
 }
 
@@ -492,7 +500,8 @@ TEST(ReviewCodec, NestingVerdictEqualsTheWholeBodyScanOnRandomValues) {
     limits.max_depth = 4 + static_cast<int>(next() % 12);
     const bool expect = NestingDeeperThan(body, limits.max_depth, NestingScan::kPortable);
     const Status s = DecodeBothWays(body, limits);
-    ASSERT_EQ(IsNestingError(s, limits.max_depth), expect) << limits.max_depth << " " << body << " -> " << s.ToString();
+    ASSERT_EQ(IsNestingError(s, limits.max_depth), expect)
+        << limits.max_depth << " " << body << " -> " << s.ToString();
     if (!expect) {
       ASSERT_TRUE(s.ok()) << body << " -> " << s.ToString();
     }

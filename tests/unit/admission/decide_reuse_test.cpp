@@ -29,7 +29,8 @@ std::string Padded(const std::string& s) {
 }
 
 // An AdmissionReview of `object` (CREATE unless `operation` says otherwise).
-std::string Review(const ordered_json& object, const std::string& ns, const std::string& operation = "CREATE") {
+std::string Review(const ordered_json& object, const std::string& ns,
+                   const std::string& operation = "CREATE") {
   ordered_json r = {{"apiVersion", "admission.k8s.io/v1"},
                     {"kind", "AdmissionReview"},
                     {"request",
@@ -62,7 +63,8 @@ ordered_json Container(int i, bool hardened, int caps) {
 
 ordered_json Pod(int containers, int hardened_every, int labels, int volumes) {
   ordered_json l = ordered_json::object();
-  for (int i = 0; i < labels; ++i) l["label-key-number-" + std::to_string(i)] = "a-label-value-longer-than-sso";
+  for (int i = 0; i < labels; ++i)
+    l["label-key-number-" + std::to_string(i)] = "a-label-value-longer-than-sso";
   ordered_json cs = ordered_json::array();
   for (int i = 0; i < containers; ++i) {
     cs.push_back(Container(i, hardened_every > 0 && i % hardened_every == 0, 1 + i % 3));
@@ -162,7 +164,8 @@ TEST(DecodedWorkload, ResetKeepsAUsualWorkloadsStorageAndReleasesAHugeOne) {
   EXPECT_LT((*r.workload)->spec.containers.capacity(), 100u);  // released with the huge review
 
   ordered_json annotated = Pod(1, 1, 0, 0);
-  annotated["metadata"]["annotations"] = {{"kubectl.kubernetes.io/last-applied-configuration", std::string(100000, 'x')}};
+  annotated["metadata"]["annotations"] = {
+      {"kubectl.kubernetes.io/last-applied-configuration", std::string(100000, 'x')}};
   std::string big = Review(annotated, "prod");
   ASSERT_TRUE(DecodeReviewInto(big, {}, big.capacity(), r).ok());
   ResetForReuse(r);
@@ -204,7 +207,8 @@ TEST(Decide, EveryPairOfReviewsDecidesIntoReusedStorageAsFresh) {
     }
   }
   // Denials, warnings, audits, allows, errors and unchanged UPDATEs all took part.
-  for (const char* prefix : {"deny/403", "warn/0", "allow/0/0/1", "error/500", "unchanged/0", "error/0", "allow/0/0/0"}) {
+  for (const char* prefix :
+       {"deny/403", "warn/0", "allow/0/0/1", "error/500", "unchanged/0", "error/0", "allow/0/0/0"}) {
     bool found = false;
     for (const auto& s : seen) found = found || s.rfind(prefix, 0) == 0;
     EXPECT_TRUE(found) << prefix << " in " << ::testing::PrintToString(seen);
@@ -281,7 +285,9 @@ profiles:
   const std::vector<policy::StringMap> sets = {
       labels({}),
       labels({{"invar.dev/enforce", "immutable"}}),
-      labels({{"invar.dev/enforce", "web"}, {"invar.dev/warn", "restricted"}, {"invar.dev/warn-version", "v1.25"}}),
+      labels({{"invar.dev/enforce", "web"},
+              {"invar.dev/warn", "restricted"},
+              {"invar.dev/warn-version", "v1.25"}}),
       labels({{"invar.dev/enforce", "strict-old"}, {"invar.dev/audit", "web"}}),
       labels({{"invar.dev/enforce", "no-such-profile"}, {"invar.dev/enforce-version", "v1.30"}}),
       labels({{"invar.dev/warn", "baseline"}, {"invar.dev/warn-version", "not-a-version"}}),

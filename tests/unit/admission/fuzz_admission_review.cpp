@@ -51,7 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (max_depth < 0 || max_depth == default_depth) continue;
       ReviewLimits limits;
       limits.max_depth = max_depth;
-      if (nesting_error(DecodeReview(body, limits).status(), max_depth) != NestingDeeperThan(body, max_depth)) {
+      if (nesting_error(DecodeReview(body, limits).status(), max_depth) !=
+          NestingDeeperThan(body, max_depth)) {
         std::abort();
       }
     }

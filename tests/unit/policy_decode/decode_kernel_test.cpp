@@ -241,8 +241,8 @@ std::string_view FirstValue(std::string_view json) {
 // succeeds and the value nests within the bound. `value_text` is the value's
 // bytes (the document without surrounding white space). Returns whether the
 // unbounded walk succeeded (so that callers can make sure it was exercised).
-bool ExpectNestingCheckExact(const std::string& json, std::string_view value_text, const Result<Workload>& expected,
-                             const std::string& what) {
+bool ExpectNestingCheckExact(const std::string& json, std::string_view value_text,
+                             const Result<Workload>& expected, const std::string& what) {
   simdjson::ondemand::parser parser;
   simdjson::padded_string padded(json);
   auto decode = [&](int bound, NestingCheck* check) {
@@ -733,7 +733,8 @@ TEST(DecodeObject, NestingCheckIsExactOnRandomNesting) {
   };
   const char* const kStrings[] = {R"("a")", R"("[{")", R"("\"]}")", R"("\\")", R"("x\\\"{[")", R"("")"};
   std::function<std::string(int)> value = [&](int depth) -> std::string {
-    if (depth == 0 || next() % 5 == 0) return next() % 2 ? kStrings[next() % 6] : std::to_string(next() % 100);
+    if (depth == 0 || next() % 5 == 0)
+      return next() % 2 ? kStrings[next() % 6] : std::to_string(next() % 100);
     const bool object = next() % 2;
     std::string s = object ? "{" : "[";
     const int n = 1 + static_cast<int>(next() % 3);
@@ -747,10 +748,11 @@ TEST(DecodeObject, NestingCheckIsExactOnRandomNesting) {
   for (int round = 0; round < 300; ++round) {
     const std::string deep = value(1 + static_cast<int>(next() % 40));
     const std::string json =
-        round % 2 ? R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","y":)" +
-                        deep + R"(,"image":"i"}]},"x":"]"})"
-                  : R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","z":"\""},"x":)" + deep +
-                        R"(,"spec":{"containers":[{"name":"c","image":"i"}]}})";
+        round % 2
+            ? R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","y":)" +
+                  deep + R"(,"image":"i"}]},"x":"]"})"
+            : R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","z":"\""},"x":)" + deep +
+                  R"(,"spec":{"containers":[{"name":"c","image":"i"}]}})";
     simdjson::ondemand::parser parser;
     simdjson::padded_string padded(json);
     simdjson::ondemand::document doc;
@@ -759,7 +761,8 @@ TEST(DecodeObject, NestingCheckIsExactOnRandomNesting) {
     ASSERT_EQ(doc.get_value().get(v), simdjson::SUCCESS);
     const Result<Workload> expected = DecodeObjectOnDemand(v, 64);
     ASSERT_TRUE(expected.ok()) << json;
-    ASSERT_TRUE(ExpectNestingCheckExact(json, json, expected, json)) << "the walk must take the pod: " << json;
+    ASSERT_TRUE(ExpectNestingCheckExact(json, json, expected, json))
+        << "the walk must take the pod: " << json;
     if (HasFailure()) return;
   }
 }
@@ -786,7 +789,8 @@ TEST(DecodeObject, NestingCheckCountsTheContainersTheWalkReads) {
     ASSERT_EQ(doc.get_value().get(v), simdjson::SUCCESS);
     const Result<Workload> expected = DecodeObjectOnDemand(v, 64);
     ASSERT_TRUE(expected.ok()) << json;
-    EXPECT_TRUE(ExpectNestingCheckExact(json, json, expected, json)) << "the walk must take the pod: " << json;
+    EXPECT_TRUE(ExpectNestingCheckExact(json, json, expected, json))
+        << "the walk must take the pod: " << json;
   }
 }
 

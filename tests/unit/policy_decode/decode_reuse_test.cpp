@@ -61,19 +61,22 @@ ojson SecurityContext(std::mt19937& rng) {
       ojson caps = ojson::object();
       if (Coin(rng, 40)) {
         ojson add = ojson::array();
-        for (int i = Upto(rng, 3); i > 0; --i) add.push_back(Coin(rng, 50) ? "NET_BIND_SERVICE" : "SYS_ADMIN");
+        for (int i = Upto(rng, 3); i > 0; --i)
+          add.push_back(Coin(rng, 50) ? "NET_BIND_SERVICE" : "SYS_ADMIN");
         caps["add"] = add;
       }
       if (Coin(rng, 70)) {
         ojson drop = ojson::array();
-        for (int i = Upto(rng, 2); i > 0; --i) drop.push_back(Coin(rng, 70) ? "ALL" : "NET_ADMIN_AND_MORE_CHARS");
+        for (int i = Upto(rng, 2); i > 0; --i)
+          drop.push_back(Coin(rng, 70) ? "ALL" : "NET_ADMIN_AND_MORE_CHARS");
         caps["drop"] = Coin(rng, 10) ? ojson(nullptr) : drop;
       }
       sc["capabilities"] = caps;
     }
   }
-  if (Coin(rng, 30)) sc["seccompProfile"] = {{"type", Coin(rng, 50) ? "RuntimeDefault" : "Localhost"},
-                                             {"localhostProfile", Text(rng, "profiles/", 20)}};
+  if (Coin(rng, 30))
+    sc["seccompProfile"] = {{"type", Coin(rng, 50) ? "RuntimeDefault" : "Localhost"},
+                            {"localhostProfile", Text(rng, "profiles/", 20)}};
   if (Coin(rng, 15)) sc["appArmorProfile"] = {{"type", "Unconfined"}};
   if (Coin(rng, 15)) sc["seLinuxOptions"] = {{"type", Text(rng, "container_t", 10)}, {"level", "s0"}};
   if (Coin(rng, 10)) sc["windowsOptions"] = {{"hostProcess", Coin(rng, 50)}};
@@ -97,7 +100,8 @@ ojson Container(std::mt19937& rng, int i) {
     }
     c["ports"] = ports;
   }
-  if (Coin(rng, 20)) c["livenessProbe"] = {{"httpGet", {{"host", Text(rng, "probe.example", 20)}, {"port", 80}}}};
+  if (Coin(rng, 20))
+    c["livenessProbe"] = {{"httpGet", {{"host", Text(rng, "probe.example", 20)}, {"port", 80}}}};
   if (Coin(rng, 10)) c["lifecycle"] = {{"preStop", {{"tcpSocket", {{"host", "h"}}}}}};
   const int sc = Upto(rng, 9);
   if (sc == 0) {
@@ -137,10 +141,18 @@ ojson PodSpecJson(std::mt19937& rng, bool bad) {
     for (int i = Upto(rng, 4); i > 0; --i) {
       ojson v = {{"name", Text(rng, "vol", 25)}};
       switch (Upto(rng, 3)) {
-        case 0: v["emptyDir"] = ojson::object(); break;
-        case 1: v["hostPath"] = {{"path", Text(rng, "/var/lib/", 20)}}; break;
-        case 2: v["configMap"] = {{"name", "cm"}}; break;
-        default: v["secret"] = nullptr; break;
+        case 0:
+          v["emptyDir"] = ojson::object();
+          break;
+        case 1:
+          v["hostPath"] = {{"path", Text(rng, "/var/lib/", 20)}};
+          break;
+        case 2:
+          v["configMap"] = {{"name", "cm"}};
+          break;
+        default:
+          v["secret"] = nullptr;
+          break;
       }
       vols.push_back(v);
     }
@@ -182,7 +194,8 @@ ojson Metadata(std::mt19937& rng) {
   if (Coin(rng, 50)) {
     ojson refs = ojson::array();
     for (int i = Upto(rng, 3); i > 0; --i) {
-      ojson r = {{"apiVersion", "apps/v1"}, {"kind", Coin(rng, 50) ? "ReplicaSet" : "ReplicationController"},
+      ojson r = {{"apiVersion", "apps/v1"},
+                 {"kind", Coin(rng, 50) ? "ReplicaSet" : "ReplicationController"},
                  {"name", Text(rng, "owner-", 25)}};
       if (Coin(rng, 70)) r["uid"] = "0a1b2c3d-1111-2222-3333-444455556666";
       if (Coin(rng, 50)) r["controller"] = Coin(rng, 60);
@@ -239,7 +252,8 @@ std::vector<Doc> Corpus() {
   std::vector<Doc> docs;
   namespace fs = std::filesystem;
   const std::string root = INVAR_SOURCE_DIR;
-  for (const char* dir : {"/tests/fuzz/corpus/decode_json", "/tests/fuzz/corpus/admission_review", "/tests/data"}) {
+  for (const char* dir :
+       {"/tests/fuzz/corpus/decode_json", "/tests/fuzz/corpus/admission_review", "/tests/data"}) {
     const bool review = std::string_view(dir) != "/tests/fuzz/corpus/decode_json";
     for (const auto& entry : fs::directory_iterator(root + dir)) {
       if (!entry.is_regular_file()) continue;
@@ -248,19 +262,21 @@ std::vector<Doc> Corpus() {
     }
   }
   std::mt19937 rng(20261127);
-  for (int i = 0; i < 70; ++i) docs.push_back({testing::Cat({"generated-", std::to_string(i)}), Object(rng).dump(), ""});
+  for (int i = 0; i < 70; ++i)
+    docs.push_back({testing::Cat({"generated-", std::to_string(i)}), Object(rng).dump(), ""});
   // Odd shapes: null parts, duplicate keys, wrong types at the top.
-  for (const char* odd : {
-           R"({"apiVersion":"v1","kind":"Pod","metadata":null,"spec":null})",
-           R"({"apiVersion":"v1","kind":"Pod","spec":{"containers":null,"volumes":null}})",
-           R"({"apiVersion":"v1","kind":"Pod","spec":{"containers":[{"name":"a","securityContext":{"capabilities":{"drop":["ALL"]}}}],"containers":[{"name":"b"}]}})",
-           R"({"apiVersion":"v1","kind":"Pod","spec":{"containers":[{"name":"a","securityContext":{"capabilities":{"add":["X"]},"capabilities":{"drop":["Y"]}}}]}})",
-           R"({"apiVersion":"v1","kind":"Pod","metadata":{"labels":{"a":"1","a":"2"},"ownerReferences":[{"name":"x","controller":true}],"ownerReferences":[{"name":"y"}]}})",
-           R"({"apiVersion":"v1","kind":"Pod","spec":{"containers":[null,{"name":"n"}]}})",
-           R"([1,2,3])",
-           R"("a string")",
-           R"({"apiVersion":"v1","kind":"Pod","spec":{"containers":[{"name":"a",)",
-       }) {
+  for (
+      const char* odd : {
+          R"({"apiVersion":"v1","kind":"Pod","metadata":null,"spec":null})",
+          R"({"apiVersion":"v1","kind":"Pod","spec":{"containers":null,"volumes":null}})",
+          R"({"apiVersion":"v1","kind":"Pod","spec":{"containers":[{"name":"a","securityContext":{"capabilities":{"drop":["ALL"]}}}],"containers":[{"name":"b"}]}})",
+          R"({"apiVersion":"v1","kind":"Pod","spec":{"containers":[{"name":"a","securityContext":{"capabilities":{"add":["X"]},"capabilities":{"drop":["Y"]}}}]}})",
+          R"({"apiVersion":"v1","kind":"Pod","metadata":{"labels":{"a":"1","a":"2"},"ownerReferences":[{"name":"x","controller":true}],"ownerReferences":[{"name":"y"}]}})",
+          R"({"apiVersion":"v1","kind":"Pod","spec":{"containers":[null,{"name":"n"}]}})",
+          R"([1,2,3])",
+          R"("a string")",
+          R"({"apiVersion":"v1","kind":"Pod","spec":{"containers":[{"name":"a",)",
+      }) {
     docs.push_back({testing::Cat({"odd-", std::to_string(docs.size())}), odd, ""});
   }
   return docs;
@@ -306,7 +322,8 @@ TEST(DecodeObjectJsonInto, OneStorageThroughTheWholeCorpusInRandomOrder) {
   for (int round = 0; round < 5; ++round) {
     std::shuffle(docs.begin(), docs.end(), rng);
     for (const Doc& doc : docs) {
-      ExpectSameAsFresh(doc, JsonKernel::kAuto, &reused, testing::Cat({"round ", std::to_string(round), " ", doc.name}));
+      ExpectSameAsFresh(doc, JsonKernel::kAuto, &reused,
+                        testing::Cat({"round ", std::to_string(round), " ", doc.name}));
       if (::testing::Test::HasFailure()) return;
     }
   }
@@ -318,7 +335,8 @@ TEST(DecodeObjectJsonInto, OneStorageThroughTheWholeCorpusInRandomOrder) {
 TEST(DecodeObjectInto, EveryPairOfDocumentsDecodesAsDecodeObject) {
   std::vector<Doc> docs;
   for (const Doc& d : Corpus()) {
-    if (d.pointer.empty() && !d.json.empty() && d.json[0] == '{' && d.name.rfind("odd-", 0) != 0) docs.push_back(d);
+    if (d.pointer.empty() && !d.json.empty() && d.json[0] == '{' && d.name.rfind("odd-", 0) != 0)
+      docs.push_back(d);
   }
   ASSERT_GT(docs.size(), 60u);
   auto decode = [](const Doc& doc, Workload* into) {

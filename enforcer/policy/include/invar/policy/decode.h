@@ -87,7 +87,8 @@ Result<Workload> DecodeObjectJson(std::string_view json, size_t readable, const 
 // similar objects decodes without allocating. On success `out` equals what
 // DecodeObjectJson() returns; on error the status is DecodeObjectJson()'s and
 // `out` holds an unspecified partial decode (the next call resets it).
-Status DecodeObjectJsonInto(std::string_view json, size_t readable, const ObjectDecodeOptions& options, Workload* out);
+Status DecodeObjectJsonInto(std::string_view json, size_t readable, const ObjectDecodeOptions& options,
+                            Workload* out);
 
 // The kernel kAuto resolves to in this process ("avx2" or "generic"), and
 // whether `kernel` can run here (kAvx2: built in and supported by the CPU).

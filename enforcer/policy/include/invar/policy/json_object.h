@@ -42,7 +42,8 @@ struct NestingCheck {
   // containers are level - 1 deep at the end of `checked`).
   int depth = 0;
 };
-Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth = 256, NestingCheck* nesting = nullptr);
+Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth = 256,
+                              NestingCheck* nesting = nullptr);
 
 // The same decode into a Workload the caller keeps across calls (the
 // webhook's per-worker request): `out` is reset first and keeps the capacity
