@@ -18,6 +18,7 @@
 #include "invar/admission/review.h"
 #include "invar/policy/decode.h"
 #include "invar/policy/evaluate.h"
+#include "invar/test_random.h"
 
 namespace invar::admission {
 namespace {
@@ -305,13 +306,7 @@ TEST(ReviewCodec, NestingBoundIsTheSameAtEveryBlockAlignment) {
 // strings of brackets, quotes, backslashes and text (so strings open and
 // close, escapes straddle 64-byte blocks), at bounds small enough to be hit.
 TEST(ReviewCodec, NestingScansAgreeOnRandomBracketsQuotesAndEscapes) {
-  uint64_t seed = 0x9e3779b97f4a7c15ull;
-  auto next = [&] {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return seed;
-  };
+  test_support::XorShift64 next(0x9e3779b97f4a7c15ull);
   // Backslashes only inside strings, as in any JSON the parser would accept
   // (outside strings the scans may differ: the parser rejects such input).
   const char kOutside[] = {'{', '[', '}', ']', '"', 'a', ' ', '{', '['};
@@ -471,13 +466,7 @@ TEST(ReviewCodec, TooDeepWinsOverEveryOtherError) {
 // Random values in random slots at small bounds: the decode's verdict is the
 // whole-body scan's every time (both verdicts occur).
 TEST(ReviewCodec, NestingVerdictEqualsTheWholeBodyScanOnRandomValues) {
-  uint64_t seed = 0x9e3779b97f4a7c15ull;
-  auto next = [&] {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return seed;
-  };
+  test_support::XorShift64 next(0x9e3779b97f4a7c15ull);
   const char* const kStrings[] = {R"("a")", R"("[{")", R"("\"]}")", R"("\\")", R"("x\\\"{[")", "7"};
   std::function<std::string(int)> value = [&](int depth) -> std::string {
     if (depth == 0 || next() % 6 == 0) return kStrings[next() % 6];

@@ -22,6 +22,7 @@
 
 #include "invar/policy/decode.h"
 #include "invar/policy/json_object.h"
+#include "invar/test_random.h"
 #include "skip_walk.h"
 #include "test_util.h"
 
@@ -724,13 +725,7 @@ TEST(DecodeObject, NestingCheckCoversRequestObjectUpToItsExactBound) {
 // runs of tokens far from the bound and single steps next to it, strings of
 // brackets, escaped quotes and backslashes in between.
 TEST(DecodeObject, NestingCheckIsExactOnRandomNesting) {
-  uint64_t seed = 0x2545f4914f6cdd1dull;
-  auto next = [&] {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return seed;
-  };
+  test_support::XorShift64 next(0x2545f4914f6cdd1dull);
   const char* const kStrings[] = {R"("a")", R"("[{")", R"("\"]}")", R"("\\")", R"("x\\\"{[")", R"("")"};
   std::function<std::string(int)> value = [&](int depth) -> std::string {
     if (depth == 0 || next() % 5 == 0)
@@ -753,13 +748,7 @@ TEST(DecodeObject, NestingCheckIsExactOnRandomNesting) {
                   deep + R"(,"image":"i"}]},"x":"]"})"
             : R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","z":"\""},"x":)" + deep +
                   R"(,"spec":{"containers":[{"name":"c","image":"i"}]}})";
-    simdjson::ondemand::parser parser;
-    simdjson::padded_string padded(json);
-    simdjson::ondemand::document doc;
-    simdjson::ondemand::value v;
-    ASSERT_EQ(parser.iterate(padded).get(doc), simdjson::SUCCESS);
-    ASSERT_EQ(doc.get_value().get(v), simdjson::SUCCESS);
-    const Result<Workload> expected = DecodeObjectOnDemand(v, 64);
+    const Result<Workload> expected = ViaAtPointer(json, "");  // the on-demand walk of the root
     ASSERT_TRUE(expected.ok()) << json;
     ASSERT_TRUE(ExpectNestingCheckExact(json, json, expected, json))
         << "the walk must take the pod: " << json;
@@ -781,13 +770,7 @@ TEST(DecodeObject, NestingCheckCountsTheContainersTheWalkReads) {
       R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"a":"b"}},"spec":{"containers":[]}})",
   };
   for (const std::string& json : inputs) {
-    simdjson::ondemand::parser parser;
-    simdjson::padded_string padded(json);
-    simdjson::ondemand::document doc;
-    simdjson::ondemand::value v;
-    ASSERT_EQ(parser.iterate(padded).get(doc), simdjson::SUCCESS);
-    ASSERT_EQ(doc.get_value().get(v), simdjson::SUCCESS);
-    const Result<Workload> expected = DecodeObjectOnDemand(v, 64);
+    const Result<Workload> expected = ViaAtPointer(json, "");  // the on-demand walk of the root
     ASSERT_TRUE(expected.ok()) << json;
     EXPECT_TRUE(ExpectNestingCheckExact(json, json, expected, json))
         << "the walk must take the pod: " << json;
