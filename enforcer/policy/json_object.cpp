@@ -11,6 +11,18 @@
 #include "decode_json_adapter.h"
 
 namespace invar::policy {
+namespace {
+
+// The on-demand walk into `out`: DecodeObjectOnDemand, and DecodeObjectInto's
+// fallback when the structural-index walk gives up.
+Status DecodeOnDemandInto(simdjson::ondemand::value object, int max_depth, Workload* out) {
+  decode_internal::JsonAdapter adapter;
+  decode_internal::Extractor<decode_internal::JsonAdapter> extractor(adapter, max_depth);
+  decode_internal::JsonAdapter::Node node{object};
+  return extractor.DecodeSingle(node, out);
+}
+
+}  // namespace
 
 Result<Workload> DecodeObject(simdjson::ondemand::value object, int max_depth, NestingCheck* nesting) {
   Result<Workload> result{std::in_place};  // decoded in place
@@ -41,18 +53,12 @@ Status DecodeObjectInto(simdjson::ondemand::value object, int max_depth, Workloa
       return Status::Ok();
     }
   }
-  decode_internal::JsonAdapter adapter;
-  decode_internal::Extractor<decode_internal::JsonAdapter> extractor(adapter, max_depth);
-  decode_internal::JsonAdapter::Node node{object};
-  return extractor.DecodeSingle(node, out);
+  return DecodeOnDemandInto(object, max_depth, out);
 }
 
 Result<Workload> DecodeObjectOnDemand(simdjson::ondemand::value object, int max_depth) {
-  decode_internal::JsonAdapter adapter;
-  decode_internal::Extractor<decode_internal::JsonAdapter> extractor(adapter, max_depth);
-  decode_internal::JsonAdapter::Node node{object};
   Result<Workload> result{std::in_place};  // decoded in place
-  Status status = extractor.DecodeSingle(node, &*result);
+  Status status = DecodeOnDemandInto(object, max_depth, &*result);
   if (!status.ok()) return status;
   return result;
 }
